@@ -1,0 +1,212 @@
+//! Requests and answers as plain data: what a transport sends and what it brings back.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use crate::secret::{REDACTED, wipe_bytes, wipe_string};
+
+/// The HTTP method of a request. Every call of the contract is a `POST`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Method {
+    /// `POST`.
+    Post,
+}
+
+impl Method {
+    /// The method's name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Post => "POST",
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which call of the contract a request is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestKind {
+    /// `POST /accounts`: connect with username and password.
+    Connect,
+    /// `POST /accounts/{account_id}`: reconnect an existing account.
+    Reconnect,
+    /// `POST /accounts/checkpoint`: solve a checkpoint.
+    Solve,
+    /// `POST /accounts/checkpoint/resend`: send the checkpoint again.
+    Resend,
+}
+
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connect => "connect",
+            Self::Reconnect => "reconnect",
+            Self::Solve => "solve",
+            Self::Resend => "resend",
+        })
+    }
+}
+
+/// One request header. A sensitive value (the API key) is redacted in `Debug` and wiped
+/// from memory when the header is dropped.
+#[derive(Clone)]
+pub struct Header {
+    /// The header's name, as the contract writes it.
+    pub name: &'static str,
+    /// The header's value.
+    pub value: Cow<'static, str>,
+    /// Whether the value is a secret.
+    pub sensitive: bool,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value: &str = if self.sensitive { REDACTED } else { &self.value };
+        write!(f, "{}: {}", self.name, value)
+    }
+}
+
+impl Drop for Header {
+    fn drop(&mut self) {
+        if let (true, Cow::Owned(value)) = (self.sensitive, &mut self.value) {
+            wipe_string(value);
+        }
+    }
+}
+
+/// A request body: JSON bytes that may carry a password or a code.
+///
+/// `Debug` shows only its length; the buffer is wiped when the body is dropped.
+/// [`Body::redacted`] renders it for people, with secret fields replaced.
+#[derive(Clone, Default)]
+pub struct Body(Vec<u8>);
+
+impl Body {
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The bytes to send.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// The number of bytes to send.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The body as JSON text for a log or a demo, with `password` and `code` redacted
+    /// (keys in alphabetical order).
+    ///
+    /// ```
+    /// # use auth_core::{Config, Credentials, Flow, Command, UnixMillis};
+    /// let mut flow = Flow::new(Config::new("key"));
+    /// let request = flow
+    ///     .begin(UnixMillis::from_millis(0), Command::Connect(Credentials::messenger("alice", "pw-a")))
+    ///     .unwrap();
+    /// assert_eq!(
+    ///     request.body.redacted(),
+    ///     r#"{"password":"<redacted>","provider":"MESSENGER","username":"alice"}"#
+    /// );
+    /// ```
+    pub fn redacted(&self) -> String {
+        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&self.0) else {
+            return format!("<{} bytes>", self.0.len());
+        };
+        if let Some(object) = value.as_object_mut() {
+            for field in ["password", "code"] {
+                if let Some(secret) = object.get_mut(field) {
+                    *secret = serde_json::Value::String(REDACTED.to_owned());
+                }
+            }
+        }
+        value.to_string()
+    }
+}
+
+impl fmt::Debug for Body {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Body(<{} bytes, redacted>)", self.0.len())
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        wipe_bytes(std::mem::take(&mut self.0));
+    }
+}
+
+/// An HTTP request the machine wants sent, as plain data.
+///
+/// The transport joins [`Request::path`] to its base URL (`https://api.postpress.ai/v1`,
+/// `https://{DSN}/api/v1`, or a simulator's), sends the headers and body as they are, and
+/// gives up after [`Request::timeout`].
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Request {
+    /// Which call of the contract this is.
+    pub kind: RequestKind,
+    /// The HTTP method.
+    pub method: Method,
+    /// The path relative to the base URL, starting with `/`: `/accounts`, `/accounts/checkpoint`…
+    pub path: String,
+    /// The headers: `accept`, `content-type` and `X-API-KEY` (sensitive).
+    pub headers: Vec<Header>,
+    /// The JSON body.
+    pub body: Body,
+    /// How long the transport may take to get the whole answer. For an in-app validation
+    /// this is the intent's whole remaining time; no request outlives its intent.
+    pub timeout: Duration,
+}
+
+/// An HTTP answer, as plain data: every status, 4xx and 5xx included, is interpreted by
+/// the machine.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Answer {
+    /// The status code.
+    pub status: u16,
+    /// The headers, as received (the machine does not depend on them).
+    pub headers: Vec<(String, String)>,
+    /// The body bytes, as received: JSON or not.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// An answer with a status and a body, and no headers.
+    ///
+    /// ```
+    /// use auth_core::Answer;
+    /// let answer = Answer::new(201, r#"{"object":"AccountCreated","account_id":"a1"}"#);
+    /// assert_eq!(answer.status, 201);
+    /// ```
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+}
+
+impl fmt::Debug for Answer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Answer")
+            .field("status", &self.status)
+            .field("headers", &self.headers)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
