@@ -141,6 +141,11 @@ impl Credentials {
     pub fn password(&self) -> &Password {
         &self.password
     }
+
+    /// The password, moved out without a copy.
+    pub(crate) fn into_password(self) -> Password {
+        self.password
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::CheckpointCode;
+use crate::secret::{CheckpointCode, SecretString};
 
 /// A checkpoint the server asks the user to solve before the account is connected.
 ///
@@ -22,8 +22,8 @@ use crate::secret::CheckpointCode;
 /// let unknown: Checkpoint = serde_json::from_str(r#"{"type":"FACE_SCAN","hint":"smile"}"#).unwrap();
 /// assert_eq!(unknown.kind(), "FACE_SCAN");
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "RawCheckpoint", into = "RawCheckpoint")]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(into = "RawCheckpoint")]
 #[non_exhaustive]
 pub enum Checkpoint {
     /// `2FA`: enter the code sent by SMS or shown in an app, or approve in the app.
@@ -155,8 +155,8 @@ pub struct ContractOption {
     pub name: String,
 }
 
-/// The wire form of a checkpoint: its `type` and whatever fields come with it.
-#[derive(Serialize, Deserialize)]
+/// The wire form of a checkpoint, as written: its `type` and whatever fields come with it.
+#[derive(Serialize)]
 struct RawCheckpoint {
     #[serde(rename = "type")]
     kind: String,
@@ -164,40 +164,128 @@ struct RawCheckpoint {
     fields: Map<String, Value>,
 }
 
-impl From<RawCheckpoint> for Checkpoint {
-    /// Known types take the extra fields they define; a field of the wrong JSON type is
-    /// read as absent rather than failing the whole answer and losing the intent.
-    fn from(raw: RawCheckpoint) -> Self {
-        let mut fields = raw.fields;
+impl Checkpoint {
+    /// Builds a checkpoint from its `type` and its other fields. Known types take the extra
+    /// fields they define; a field of the wrong JSON type is read as absent rather than
+    /// failing the whole answer and losing the intent.
+    fn from_parts(kind: KindName, mut fields: Map<String, Value>) -> Self {
         let mut text = |name: &str| match fields.remove(name) {
             Some(Value::String(value)) => Some(value),
             _ => None,
         };
-        match raw.kind.as_str() {
-            "2FA" => Self::TwoFactor {
+        match kind {
+            KindName::TwoFactor => Self::TwoFactor {
                 source: text("source").map(|s| TwoFactorSource::from_wire(&s)),
             },
-            "OTP" => Self::Otp,
-            "IN_APP_VALIDATION" => Self::InAppValidation,
-            "PHONE_REGISTER" => Self::PhoneRegister,
-            "CAPTCHA" => Self::Captcha {
+            KindName::Otp => Self::Otp,
+            KindName::InAppValidation => Self::InAppValidation,
+            KindName::PhoneRegister => Self::PhoneRegister,
+            KindName::Captcha => Self::Captcha {
                 public_key: text("public_key"),
                 data: text("data"),
             },
-            "QRCODE" => Self::QrCode {
+            KindName::QrCode => Self::QrCode {
                 qrcode: text("qrcode"),
             },
-            "CONTRACT_CHOOSER" => Self::ContractChooser {
+            KindName::ContractChooser => Self::ContractChooser {
                 options: fields
                     .remove("contract_options")
                     .and_then(|v| serde_json::from_value(v).ok())
                     .unwrap_or_default(),
             },
-            _ => Self::Other {
-                kind: raw.kind,
-                fields,
-            },
+            KindName::Other(kind) => Self::Other { kind, fields },
         }
+    }
+}
+
+/// A checkpoint's `type`, read without allocating for the known ones.
+enum KindName {
+    TwoFactor,
+    Otp,
+    InAppValidation,
+    PhoneRegister,
+    Captcha,
+    QrCode,
+    ContractChooser,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for KindName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KindVisitor;
+        impl serde::de::Visitor<'_> for KindVisitor {
+            type Value = KindName;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a checkpoint type")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<KindName, E> {
+                Ok(match name {
+                    "2FA" => KindName::TwoFactor,
+                    "OTP" => KindName::Otp,
+                    "IN_APP_VALIDATION" => KindName::InAppValidation,
+                    "PHONE_REGISTER" => KindName::PhoneRegister,
+                    "CAPTCHA" => KindName::Captcha,
+                    "QRCODE" => KindName::QrCode,
+                    "CONTRACT_CHOOSER" => KindName::ContractChooser,
+                    other => KindName::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_str(KindVisitor)
+    }
+}
+
+/// A key of a checkpoint object: `type`, or any other kept by name.
+enum Key {
+    Type,
+    Other(String),
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a field name")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "type" => Key::Type,
+                    other => Key::Other(other.to_owned()),
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Checkpoint {
+    /// Reads the wire form in one pass: the `type`, and every other field kept as JSON.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CheckpointVisitor;
+        impl<'de> serde::de::Visitor<'de> for CheckpointVisitor {
+            type Value = Checkpoint;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a checkpoint object with a `type`")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Checkpoint, A::Error> {
+                let mut kind = None;
+                let mut fields = Map::new();
+                while let Some(key) = map.next_key::<Key>()? {
+                    match key {
+                        Key::Type if kind.is_none() => kind = Some(map.next_value::<KindName>()?),
+                        Key::Type => return Err(serde::de::Error::duplicate_field("type")),
+                        Key::Other(name) => {
+                            fields.insert(name, map.next_value()?);
+                        }
+                    }
+                }
+                let kind = kind.ok_or_else(|| serde::de::Error::missing_field("type"))?;
+                Ok(Checkpoint::from_parts(kind, fields))
+            }
+        }
+        deserializer.deserialize_map(CheckpointVisitor)
     }
 }
 
@@ -292,11 +380,12 @@ impl Solution {
         }
     }
 
-    /// The secret this solution carries, if any (a typed code is one; the literals are not).
-    pub(crate) fn secret(&self) -> Option<&str> {
-        match self.kind() {
-            SolutionKind::Code => Some(self.wire_code()),
-            SolutionKind::InAppValidation | SolutionKind::TryAnotherWay => None,
+    /// The secret this solution carries, if any (a typed code is one; the literals are
+    /// not), moved out without a copy.
+    pub(crate) fn into_secret(self) -> Option<SecretString> {
+        match (self.kind(), self) {
+            (SolutionKind::Code, Self::Code(code)) => Some(code.into_inner()),
+            _ => None,
         }
     }
 }
@@ -380,7 +469,10 @@ mod tests {
     fn literal_codes_are_recognised_even_when_wrapped_by_hand() {
         let by_hand = Solution::Code(CheckpointCode::new(IN_APP_VALIDATION_CODE));
         assert_eq!(by_hand.kind(), SolutionKind::InAppValidation);
-        assert_eq!(by_hand.secret(), None);
-        assert_eq!(Solution::code("42").secret(), Some("42"));
+        assert!(by_hand.into_secret().is_none());
+        assert_eq!(
+            Solution::code("42").into_secret().map(|s| s.expose().to_owned()),
+            Some("42".to_owned())
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! What stays the same across every intent of a flow: the API key and the time budgets.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::secret::ApiKey;
@@ -18,7 +19,8 @@ use crate::secret::ApiKey;
 /// ```
 #[derive(Debug, Clone)]
 pub struct Config {
-    api_key: ApiKey,
+    /// Shared, so that cloning a configuration for each flow copies no secret.
+    api_key: Arc<ApiKey>,
     intent_ttl: Duration,
     request_timeout: Duration,
 }
@@ -33,7 +35,7 @@ impl Config {
     /// A configuration with the default intent lifetime and request timeout.
     pub fn new(api_key: impl Into<ApiKey>) -> Self {
         Self {
-            api_key: api_key.into(),
+            api_key: Arc::new(api_key.into()),
             intent_ttl: Self::DEFAULT_INTENT_TTL,
             request_timeout: Self::DEFAULT_REQUEST_TIMEOUT,
         }
@@ -57,6 +59,11 @@ impl Config {
     /// The API key.
     pub fn api_key(&self) -> &ApiKey {
         &self.api_key
+    }
+
+    /// The API key, shared without a copy (for the `X-API-KEY` header).
+    pub(crate) fn shared_api_key(&self) -> Arc<ApiKey> {
+        Arc::clone(&self.api_key)
     }
 
     /// The intent lifetime the machine assumes.

@@ -188,7 +188,7 @@ pub const TRANSITIONS: &[Transition] = &[
     transition(
         Phase::Connecting,
         Phase::AwaitingCheckpoint,
-        "202 Checkpoint: the intent starts",
+        "202 Checkpoint (the intent starts)",
     ),
     transition(
         Phase::Connecting,
@@ -516,7 +516,7 @@ impl Flow {
             return (state, Err(UsageError::RequestInFlight.into()));
         }
         let solution = match command {
-            Command::Connect(credentials) => return self.send_connect(state, now, &credentials, None),
+            Command::Connect(credentials) => return self.send_connect(state, now, credentials, None),
             Command::Reconnect {
                 account_id,
                 credentials,
@@ -524,14 +524,14 @@ impl Flow {
                 if account_id.as_str().is_empty() {
                     return (state, Err(UsageError::Empty("account id").into()));
                 }
-                return self.send_connect(state, now, &credentials, Some(&account_id));
+                return self.send_connect(state, now, credentials, Some(&account_id));
             }
             Command::Solve(solution) => Some(solution),
             Command::Resend => None,
         };
         match state {
             State::AwaitingCheckpoint(intent) => match (live(intent, now), solution) {
-                (Ok(intent), Some(solution)) => self.send_solve(intent, now, &solution),
+                (Ok(intent), Some(solution)) => self.send_solve(intent, now, solution),
                 (Ok(intent), None) => self.send_resend(intent, now),
                 (Err(expired), _) => {
                     let (state, error) = expired_state(expired);
@@ -548,7 +548,7 @@ impl Flow {
         &mut self,
         state: State,
         now: UnixMillis,
-        credentials: &Credentials,
+        credentials: Credentials,
         account_id: Option<&AccountId>,
     ) -> (State, Result<Request, Error>) {
         if credentials.username().is_empty() {
@@ -567,11 +567,10 @@ impl Flow {
             Some(id) => (RequestKind::Reconnect, Cow::Owned(wire::reconnect_path(id))),
         };
         let request = self.request(kind, path, body, self.config.request_timeout());
-        self.in_flight_secret = Some(SecretString::new(
-            credentials.password().expose_secret().to_owned(),
-        ));
+        let provider = credentials.provider();
+        self.in_flight_secret = Some(credentials.into_password().into_inner());
         let state = State::Connecting {
-            provider: credentials.provider(),
+            provider,
             sent_at: now,
             reconnect: account_id.is_some(),
         };
@@ -582,7 +581,7 @@ impl Flow {
         &mut self,
         intent: Intent,
         now: UnixMillis,
-        solution: &Solution,
+        solution: Solution,
     ) -> (State, Result<Request, Error>) {
         if solution.wire_code().is_empty() {
             return (
@@ -608,7 +607,7 @@ impl Flow {
             body,
             timeout,
         );
-        self.in_flight_secret = solution.secret().map(|code| SecretString::new(code.to_owned()));
+        self.in_flight_secret = solution.into_secret();
         (
             State::Solving {
                 intent,
@@ -638,23 +637,11 @@ impl Flow {
         Request {
             kind,
             method: Method::Post,
-            path: path.into_owned(),
+            path,
             headers: vec![
-                Header {
-                    name: "accept",
-                    value: Cow::Borrowed("application/json"),
-                    sensitive: false,
-                },
-                Header {
-                    name: "content-type",
-                    value: Cow::Borrowed("application/json"),
-                    sensitive: false,
-                },
-                Header {
-                    name: "X-API-KEY",
-                    value: Cow::Owned(self.config.api_key().expose_secret().to_owned()),
-                    sensitive: true,
-                },
+                Header::plain("accept", "application/json"),
+                Header::plain("content-type", "application/json"),
+                Header::api_key(self.config.shared_api_key()),
             ],
             body,
             timeout,

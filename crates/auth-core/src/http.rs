@@ -4,7 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use crate::secret::{REDACTED, wipe_bytes, wipe_string};
+use std::sync::Arc;
+
+use crate::secret::{ApiKey, REDACTED, wipe_bytes};
 
 /// The HTTP method of a request. Every call of the contract is a `POST`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,30 +56,62 @@ impl fmt::Display for RequestKind {
     }
 }
 
-/// One request header. A sensitive value (the API key) is redacted in `Debug` and wiped
-/// from memory when the header is dropped.
+/// One request header. The API key's value is redacted in `Debug`, and shared with the
+/// [`Config`](crate::Config) rather than copied, so it is wiped once, with the last of them.
 #[derive(Clone)]
 pub struct Header {
+    name: &'static str,
+    value: HeaderValue,
+}
+
+#[derive(Clone)]
+enum HeaderValue {
+    Plain(&'static str),
+    ApiKey(Arc<ApiKey>),
+}
+
+impl Header {
+    pub(crate) fn plain(name: &'static str, value: &'static str) -> Self {
+        Self {
+            name,
+            value: HeaderValue::Plain(value),
+        }
+    }
+
+    pub(crate) fn api_key(key: Arc<ApiKey>) -> Self {
+        Self {
+            name: "X-API-KEY",
+            value: HeaderValue::ApiKey(key),
+        }
+    }
+
     /// The header's name, as the contract writes it.
-    pub name: &'static str,
-    /// The header's value.
-    pub value: Cow<'static, str>,
-    /// Whether the value is a secret.
-    pub sensitive: bool,
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The header's value, to send.
+    pub fn value(&self) -> &str {
+        match &self.value {
+            HeaderValue::Plain(value) => value,
+            HeaderValue::ApiKey(key) => key.expose_secret(),
+        }
+    }
+
+    /// Whether the value is a secret, never to be logged.
+    pub fn is_sensitive(&self) -> bool {
+        matches!(self.value, HeaderValue::ApiKey(_))
+    }
 }
 
 impl fmt::Debug for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value: &str = if self.sensitive { REDACTED } else { &self.value };
+        let value = if self.is_sensitive() {
+            REDACTED
+        } else {
+            self.value()
+        };
         write!(f, "{}: {}", self.name, value)
-    }
-}
-
-impl Drop for Header {
-    fn drop(&mut self) {
-        if let (true, Cow::Owned(value)) = (self.sensitive, &mut self.value) {
-            wipe_string(value);
-        }
     }
 }
 
@@ -162,7 +196,7 @@ pub struct Request {
     /// The HTTP method.
     pub method: Method,
     /// The path relative to the base URL, starting with `/`: `/accounts`, `/accounts/checkpoint`…
-    pub path: String,
+    pub path: Cow<'static, str>,
     /// The headers: `accept`, `content-type` and `X-API-KEY` (sensitive).
     pub headers: Vec<Header>,
     /// The JSON body.

@@ -18,7 +18,7 @@
 //!
 //! // 1. Connect. Send `request` with your HTTP client, bring back the answer.
 //! let request = flow.begin(now, Command::Connect(Credentials::messenger("bob", "pw-b")))?;
-//! assert_eq!((request.method.as_str(), request.path.as_str()), ("POST", "/accounts"));
+//! assert_eq!((request.method.as_str(), &*request.path), ("POST", "/accounts"));
 //! let answer = Answer::new(202, r#"{"object":"Checkpoint","account_id":"acc-1","checkpoint":{"type":"2FA","source":"SMS"}}"#);
 //!
 //! // 2. A checkpoint: an intent of five minutes starts.

@@ -92,6 +92,12 @@ macro_rules! secret_type {
             pub fn is_empty(&self) -> bool {
                 self.0.expose().is_empty()
             }
+
+            /// The wiping string inside, moved out without a copy.
+            #[allow(dead_code, reason = "not every secret is moved")]
+            pub(crate) fn into_inner(self) -> SecretString {
+                self.0
+            }
         }
 
         impl fmt::Debug for $name {

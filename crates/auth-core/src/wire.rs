@@ -78,9 +78,20 @@ pub(crate) enum Reply {
 /// The body of any success answer.
 #[derive(Deserialize)]
 struct SuccessBody {
-    object: String,
+    object: ObjectName,
     account_id: Option<AccountId>,
     checkpoint: Option<Checkpoint>,
+}
+
+/// The `object` of a success answer.
+#[derive(Debug, Deserialize)]
+enum ObjectName {
+    AccountCreated,
+    AccountReconnected,
+    Checkpoint,
+    CheckpointResend,
+    #[serde(other)]
+    Unknown,
 }
 
 /// Reads an answer, redacting `secrets` from any text of the server's it keeps.
@@ -88,25 +99,31 @@ pub(crate) fn read_answer(answer: &Answer, secrets: &[&str]) -> Result<Reply, Ma
     let malformed = |reason: &str| malformed(answer, reason, secrets);
     match answer.status {
         200..=299 => {
+            // serde reads a struct from a JSON array too (fields by position): the contract's
+            // answers are objects, so anything else is refused before parsing.
+            if answer.body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+                return Err(malformed("the body is not a JSON object"));
+            }
             let body: SuccessBody = serde_json::from_slice(&answer.body)
                 .map_err(|e| malformed(&format!("the body is not a success object of the contract ({e})")))?;
-            let account_id = |object: &str| {
-                body.account_id
-                    .clone()
-                    .filter(|id| !id.as_str().is_empty())
-                    .ok_or_else(|| malformed(&format!("{object} without an account_id")))
-            };
-            match body.object.as_str() {
-                "AccountCreated" => Ok(Reply::AccountCreated(account_id("AccountCreated")?)),
-                "AccountReconnected" => Ok(Reply::AccountReconnected(account_id("AccountReconnected")?)),
-                "Checkpoint" => Ok(Reply::Checkpoint {
-                    account_id: account_id("Checkpoint")?,
-                    checkpoint: body
+            let object = body.object;
+            let account_id = body.account_id.filter(|id| !id.as_str().is_empty());
+            let account_id =
+                || account_id.ok_or_else(|| malformed(&format!("{object:?} without an account_id")));
+            match object {
+                ObjectName::AccountCreated => Ok(Reply::AccountCreated(account_id()?)),
+                ObjectName::AccountReconnected => Ok(Reply::AccountReconnected(account_id()?)),
+                ObjectName::Checkpoint => {
+                    let checkpoint = body
                         .checkpoint
-                        .ok_or_else(|| malformed("Checkpoint without a checkpoint"))?,
-                }),
-                "CheckpointResend" => Ok(Reply::CheckpointResend),
-                other => Err(malformed(&format!("unexpected object `{other}`"))),
+                        .ok_or_else(|| malformed("Checkpoint without a checkpoint"))?;
+                    Ok(Reply::Checkpoint {
+                        account_id: account_id()?,
+                        checkpoint,
+                    })
+                }
+                ObjectName::CheckpointResend => Ok(Reply::CheckpointResend),
+                ObjectName::Unknown => Err(malformed("unexpected object")),
             }
         }
         400..=599 => Ok(Reply::Error(read_error(answer, secrets))),
@@ -220,6 +237,7 @@ mod tests {
             r#"{"object":"Surprise","account_id":"a1"}"#,
             r#"{"object":"Checkpoint","account_id":"a1","checkpoint":"2FA"}"#,
             "[1,2,3]",
+            r#"["AccountCreated","a1",null]"#,
         ] {
             assert!(read(201, body).is_err(), "{body}");
         }

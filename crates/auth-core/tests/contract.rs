@@ -28,8 +28,8 @@ fn header<'r>(request: &'r auth_core::Request, name: &str) -> Option<&'r str> {
     request
         .headers
         .iter()
-        .find(|h| h.name == name)
-        .map(|h| h.value.as_ref())
+        .find(|h| h.name() == name)
+        .map(|h| h.value())
 }
 
 // ## Where requests go, and the endpoints
@@ -38,10 +38,7 @@ fn header<'r>(request: &'r auth_core::Request, name: &str) -> Option<&'r str> {
 fn connect_posts_accounts_with_provider_username_and_password() {
     let mut flow = Flow::new(Config::new(API_KEY));
     let request = flow.begin(at(0), connect_messenger()).unwrap();
-    assert_eq!(
-        (request.method.as_str(), request.path.as_str()),
-        ("POST", "/accounts")
-    );
+    assert_eq!((request.method.as_str(), &*request.path), ("POST", "/accounts"));
     assert_eq!(request.kind, RequestKind::Connect);
     assert_eq!(
         body_json(&request),
