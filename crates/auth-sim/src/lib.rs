@@ -1,0 +1,443 @@
+//! A local simulator of the postpress / Unipile account-connection API: a real HTTP/1.1
+//! server on loopback, for tests, demos and users' own integration tests.
+//!
+//! It serves the contract of `api-contract.md` under both path styles — postpress
+//! (`/v1/accounts…`) and Unipile (`/api/v1/accounts…`) — from a [`Fixture`] of accounts
+//! and checkpoints. Its intent clock can be driven by hand ([`SimulatorBuilder::manual_clock`],
+//! [`Simulator::advance`]) so expiry tests take no wall time; faults (delays, forced
+//! statuses, non-JSON bodies, connections closed mid-answer…) are fixture fields
+//! ([`Fault`]); every request it received is in [`Simulator::requests`].
+//!
+//! The simulator runs its own tokio runtime on its own thread, so it works from plain
+//! `#[test]` functions and from inside other async runtimes. Dropping the [`Simulator`]
+//! stops it and waits for its thread.
+//!
+//! ```
+//! use auth_sim::{Fixture, Simulator};
+//! use std::time::Duration;
+//!
+//! let sim = Simulator::builder()
+//!     .api_key("test-key")
+//!     .fixture(Fixture::demo())
+//!     .manual_clock()
+//!     .start()?;
+//!
+//! // Any HTTP client works; this one is ureq, reading 4xx bodies instead of failing.
+//! let agent: ureq::Agent = ureq::Agent::config_builder()
+//!     .http_status_as_error(false)
+//!     .build()
+//!     .into();
+//! let mut answer = agent
+//!     .post(&format!("{}/accounts", sim.base_url()))
+//!     .header("X-API-KEY", "test-key")
+//!     .header("content-type", "application/json")
+//!     .send(r#"{"provider":"MESSENGER","username":"bob","password":"pw-b"}"#)?;
+//! assert_eq!(answer.status(), 202); // bob has a 2FA checkpoint
+//! let body: serde_json::Value = serde_json::from_str(&answer.body_mut().read_to_string()?)?;
+//! assert_eq!(body["checkpoint"]["type"], "2FA");
+//!
+//! // Five minutes pass in no time: the intent has expired.
+//! sim.advance(Duration::from_secs(300));
+//! let solve = format!(
+//!     r#"{{"provider":"MESSENGER","account_id":{},"code":"123456"}}"#,
+//!     body["account_id"]
+//! );
+//! let post_solve = || -> Result<(u16, String), ureq::Error> {
+//!     let mut answer = agent
+//!         .post(&format!("{}/accounts/checkpoint", sim.base_url()))
+//!         .header("X-API-KEY", "test-key")
+//!         .header("content-type", "application/json")
+//!         .send(&solve)?;
+//!     Ok((answer.status().as_u16(), answer.body_mut().read_to_string()?))
+//! };
+//! let (status, body) = post_solve()?;
+//! assert_eq!(status, 408); // the first request after expiry…
+//! assert!(body.contains(r#""type":"errors/request_timeout""#));
+//! assert_eq!(post_solve()?.0, 400); // …and every later one
+//!
+//! assert_eq!(sim.requests().len(), 3);
+//! assert_eq!(sim.connections_accepted(), 1); // keep-alive
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![forbid(unsafe_code)]
+
+mod body;
+mod clock;
+mod fixture;
+mod ids;
+mod log;
+mod server;
+mod state;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+pub use crate::fixture::{
+    Account, Checkpoint, ContractOption, DEMO_JSON, Fault, Fixture, FixtureError, IN_APP_VALIDATION,
+    MAX_OVERSIZED_BODY_BYTES, Provider, TRY_ANOTHER_WAY,
+};
+pub use crate::log::LoggedRequest;
+pub use crate::state::ConnectedAccount;
+
+use crate::clock::Clock;
+use crate::log::RequestLog;
+use crate::server::Shared;
+use crate::state::{Limits, State};
+
+/// The largest request body the simulator reads (64 KiB); larger ones answer 413.
+pub const MAX_REQUEST_BODY_BYTES: usize = server::MAX_BODY_BYTES;
+
+/// Locks a mutex, carrying on past a poisoned lock (the data is plain counters and maps).
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why the simulator could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Binding the port, or starting the simulator's thread or runtime, failed.
+    #[error("cannot start the simulator: {0}")]
+    Io(#[from] std::io::Error),
+    /// The fixture breaks a rule (see [`Fixture::validate`]).
+    #[error(transparent)]
+    Fixture(#[from] FixtureError),
+    /// A setting is out of range.
+    #[error("invalid simulator setting: {0}")]
+    Config(String),
+}
+
+/// Settings for a [`Simulator`]; start it with [`SimulatorBuilder::start`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct SimulatorBuilder {
+    api_key: Option<String>,
+    ttl: Duration,
+    fixture: Fixture,
+    manual_clock: bool,
+    port: u16,
+    forget_after: Duration,
+    max_connections: usize,
+    max_pending_intents: usize,
+    max_connected_accounts: usize,
+    request_log_capacity: usize,
+    trace_requests: bool,
+}
+
+impl Default for SimulatorBuilder {
+    fn default() -> Self {
+        SimulatorBuilder {
+            api_key: None,
+            ttl: Duration::from_secs(300),
+            fixture: Fixture::demo(),
+            manual_clock: false,
+            port: 0,
+            forget_after: Duration::from_secs(600),
+            max_connections: 10_000,
+            max_pending_intents: 100_000,
+            max_connected_accounts: 100_000,
+            request_log_capacity: 10_000,
+            trace_requests: false,
+        }
+    }
+}
+
+impl SimulatorBuilder {
+    /// The API key every request must carry in `X-API-KEY` (default: any non-empty key).
+    pub fn api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_key = Some(key.into());
+        self
+    }
+
+    /// How long an intent lives from its 202, across all its checkpoints (default 300 s).
+    pub fn intent_ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// The accounts (default: [`Fixture::demo`]).
+    pub fn fixture(mut self, fixture: Fixture) -> Self {
+        self.fixture = fixture;
+        self
+    }
+
+    /// Freezes the intent clock: only [`Simulator::advance`] moves it.
+    pub fn manual_clock(mut self) -> Self {
+        self.manual_clock = true;
+        self
+    }
+
+    /// The loopback port (default 0: any free port; read it with [`Simulator::port`]).
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// How long after its deadline an intent is forgotten (default 600 s). Until then the
+    /// first request against it answers 408 and later ones 400; after, it is unknown (400).
+    pub fn forget_expired_after(mut self, after: Duration) -> Self {
+        self.forget_after = after;
+        self
+    }
+
+    /// At most this many connections are served at once (default 10 000); more wait.
+    pub fn max_connections(mut self, max: usize) -> Self {
+        self.max_connections = max;
+        self
+    }
+
+    /// At most this many intents are kept (default 100 000); past it, connect answers 429.
+    pub fn max_pending_intents(mut self, max: usize) -> Self {
+        self.max_pending_intents = max;
+        self
+    }
+
+    /// At most this many connected account ids are remembered for reconnect (default
+    /// 100 000); past it the oldest are forgotten.
+    pub fn max_connected_accounts(mut self, max: usize) -> Self {
+        self.max_connected_accounts = max;
+        self
+    }
+
+    /// At most this many requests are kept in the log (default 10 000; 0: no log).
+    pub fn request_log_capacity(mut self, capacity: usize) -> Self {
+        self.request_log_capacity = capacity;
+        self
+    }
+
+    /// Prints one line per answered request (`METHOD PATH -> STATUS`) on stderr; never
+    /// headers or bodies.
+    pub fn trace_requests(mut self, on: bool) -> Self {
+        self.trace_requests = on;
+        self
+    }
+
+    /// Binds `127.0.0.1:PORT` and starts serving on the simulator's own thread.
+    pub fn start(self) -> Result<Simulator, StartError> {
+        self.fixture.validate()?;
+        if self.ttl.is_zero() {
+            return Err(StartError::Config("the intent TTL must be positive".to_owned()));
+        }
+        let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+        let limits = Limits {
+            ttl_ms: ms(self.ttl),
+            forget_after_ms: ms(self.forget_after),
+            max_intents: self.max_pending_intents,
+            max_accounts: self.max_connected_accounts,
+        };
+        let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            state: Mutex::new(State::new(self.fixture, limits)),
+            clock: Clock::new(self.manual_clock),
+            log: RequestLog::new(self.request_log_capacity),
+            connections: AtomicU64::new(0),
+            held: AtomicUsize::new(0),
+            api_key: self.api_key,
+            trace: self.trace_requests,
+        });
+        let sweep_every = (!self.manual_clock).then(|| Duration::from_secs(1));
+        let (stop, stopped) = oneshot::channel();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
+        let max_connections = self.max_connections;
+        let serving = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("auth-sim:{}", addr.port()))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(listener) {
+                        Ok(listener) => listener,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    server::serve(listener, serving, max_connections, sweep_every, stopped).await;
+                });
+                // Dropping the runtime here cancels every connection and held request.
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                return Err(StartError::Io(e));
+            }
+            Err(_) => {
+                let _ = thread.join();
+                return Err(StartError::Io(std::io::Error::other(
+                    "the simulator's thread ended before it was ready",
+                )));
+            }
+        }
+        Ok(Simulator {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+/// A running simulator on `127.0.0.1`. Dropping it stops the server and joins its thread.
+pub struct Simulator {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Simulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Simulator")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Simulator {
+    /// Settings, starting from the defaults (demo fixture, any API key, real clock, TTL 300 s).
+    pub fn builder() -> SimulatorBuilder {
+        SimulatorBuilder::default()
+    }
+
+    /// The socket address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// `http://127.0.0.1:PORT`: the origin, e.g. the "DSN" URL the Unipile SDK takes.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/v1`: the postpress-style base URL.
+    pub fn base_url(&self) -> String {
+        format!("{}/v1", self.origin())
+    }
+
+    /// `http://127.0.0.1:PORT/api/v1`: the Unipile-style base URL.
+    pub fn unipile_base_url(&self) -> String {
+        format!("{}/api/v1", self.origin())
+    }
+
+    /// Moves the intent clock forward (with a real clock too: time jumps ahead). Held
+    /// in-app requests whose moment has come are answered, intents past their deadline
+    /// expire, and intents past their grace period are forgotten.
+    pub fn advance(&self, by: Duration) {
+        self.shared.clock.advance(by);
+        let now = self.shared.clock.now_ms();
+        lock(&self.shared.state).sweep(now);
+    }
+
+    /// The simulator's clock: time since start (frozen for a manual clock) plus advances.
+    pub fn now(&self) -> Duration {
+        Duration::from_millis(self.shared.clock.now_ms())
+    }
+
+    /// Every request received so far (oldest first, up to the log's capacity).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.shared.log.snapshot()
+    }
+
+    /// Empties the request log.
+    pub fn clear_requests(&self) {
+        self.shared.log.clear();
+    }
+
+    /// How many TCP connections were accepted since start.
+    pub fn connections_accepted(&self) -> u64 {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Intents still running: not ended, not past their deadline.
+    pub fn pending_intents(&self) -> usize {
+        let now = self.shared.clock.now_ms();
+        lock(&self.shared.state).pending_intents(now)
+    }
+
+    /// Solve requests held open right now, waiting for an in-app approval.
+    pub fn held_requests(&self) -> usize {
+        self.shared.held.load(Ordering::SeqCst)
+    }
+
+    /// Intents held in memory, including ended or expired ones not yet forgotten.
+    pub fn tracked_intents(&self) -> usize {
+        lock(&self.shared.state).tracked_intents()
+    }
+
+    /// The accounts connected so far (oldest first), by id and username.
+    pub fn connected_accounts(&self) -> Vec<ConnectedAccount> {
+        lock(&self.shared.state).connected_accounts()
+    }
+
+    /// Stops the simulator now (the same as dropping it).
+    pub fn shutdown(self) {
+        drop(self);
+    }
+}
+
+/// The README's examples, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_handle_can_be_shared_between_threads() {
+        fn shared<T: Send + Sync>() {}
+        shared::<Simulator>();
+        shared::<LoggedRequest>();
+        shared::<Fixture>();
+    }
+
+    #[test]
+    fn a_zero_ttl_or_an_invalid_fixture_does_not_start() {
+        let zero = Simulator::builder().intent_ttl(Duration::ZERO).start();
+        assert!(matches!(zero, Err(StartError::Config(_))));
+        let bad = Fixture::new().account(Account::new("", "pw"));
+        let refused = Simulator::builder().fixture(bad).start();
+        assert!(matches!(refused, Err(StartError::Fixture(_))));
+    }
+
+    #[test]
+    fn a_taken_port_is_an_io_error() {
+        let Ok(first) = Simulator::builder().start() else {
+            return;
+        };
+        let second = Simulator::builder().port(first.port()).start();
+        assert!(matches!(second, Err(StartError::Io(_))));
+    }
+}

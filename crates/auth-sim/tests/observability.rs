@@ -1,0 +1,198 @@
+//! The request log, connection counting, the connection cap, shutdown.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use auth_sim::Simulator;
+use common::{Client, KEY, Style, demo_sim, in_both_styles, wait_until};
+use serde_json::json;
+
+#[test]
+fn the_request_log_records_method_path_headers_and_body() {
+    in_both_styles(demo_sim, |sim, client| {
+        let id = client.connect("bob", "pw-b").account_id();
+        client.solve(&id, "123456");
+        client.get("/accounts");
+        let log = sim.requests();
+        assert_eq!(log.len(), 3);
+        let prefix = client.style.prefix();
+
+        let connect = &log[0];
+        assert_eq!(connect.method, "POST");
+        assert_eq!(connect.path, format!("{prefix}/accounts"));
+        assert_eq!(connect.header("X-API-KEY"), Some(KEY));
+        assert_eq!(connect.header("content-type"), Some("application/json"));
+        assert_eq!(connect.header("accept"), Some("application/json"));
+        assert_eq!(
+            connect.body_json(),
+            Some(json!({"provider":"MESSENGER","username":"bob","password":"pw-b"}))
+        );
+
+        let solve = &log[1];
+        assert_eq!(solve.path, format!("{prefix}/accounts/checkpoint"));
+        assert_eq!(solve.body_json().unwrap()["account_id"], json!(id));
+        assert_eq!(log[2].method, "GET");
+        assert!(log[2].body.is_empty());
+
+        sim.clear_requests();
+        assert!(sim.requests().is_empty());
+    });
+}
+
+#[test]
+fn the_log_keeps_the_query_and_the_clock_reading() {
+    let sim = demo_sim();
+    let client = Client::new(&sim, Style::Postpress);
+    sim.advance(Duration::from_secs(42));
+    client.post("/accounts?trace=1", &json!({}));
+    let entry = &sim.requests()[0];
+    assert_eq!(entry.path, "/v1/accounts");
+    assert_eq!(entry.query.as_deref(), Some("trace=1"));
+    assert_eq!(entry.received_at, Duration::from_secs(42));
+}
+
+#[test]
+fn debug_output_of_a_logged_request_hides_the_api_key() {
+    let sim = demo_sim();
+    Client::new(&sim, Style::Postpress).connect("alice", "pw-a");
+    let entry = &sim.requests()[0];
+    let shown = format!("{entry:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert!(shown.contains("<redacted>"), "{shown}");
+    assert_eq!(entry.header("x-api-key"), Some(KEY), "the data itself is intact");
+}
+
+#[test]
+fn the_log_is_bounded_by_its_capacity() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .request_log_capacity(2)
+        .start()
+        .unwrap();
+    let client = Client::new(&sim, Style::Postpress);
+    for user in ["alice", "bob", "carol"] {
+        client.connect(user, "wrong");
+    }
+    let users: Vec<String> = sim
+        .requests()
+        .iter()
+        .map(|r| r.body_json().unwrap()["username"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(users, ["bob", "carol"]);
+}
+
+#[test]
+fn keep_alive_requests_share_one_connection() {
+    in_both_styles(demo_sim, |sim, client| {
+        for _ in 0..5 {
+            client.connect("alice", "pw-a");
+        }
+        assert_eq!(sim.connections_accepted(), 1);
+        assert!(sim.requests().iter().all(|r| r.connection == 1));
+        let other = Client::new(sim, client.style);
+        other.connect("alice", "pw-a");
+        assert_eq!(sim.connections_accepted(), 2);
+        assert_eq!(sim.requests().last().unwrap().connection, 2);
+    });
+}
+
+#[test]
+fn the_connection_cap_queues_new_connections_instead_of_growing() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .max_connections(1)
+        .start()
+        .unwrap();
+    let idle = TcpStream::connect(sim.addr()).unwrap();
+    wait_until("the idle connection to be accepted", || {
+        sim.connections_accepted() == 1
+    });
+    let mut waiting = TcpStream::connect(sim.addr()).unwrap();
+    write!(
+        waiting,
+        "POST /v1/accounts HTTP/1.1\r\nhost: sim\r\nx-api-key: {KEY}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: 2\r\n\r\n{{}}"
+    )
+    .unwrap();
+    waiting
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut buf = [0u8; 1];
+    assert!(waiting.read(&mut buf).is_err(), "answered past the cap");
+    assert_eq!(sim.connections_accepted(), 1);
+    drop(idle);
+    waiting.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut answer = String::new();
+    waiting.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert_eq!(sim.connections_accepted(), 2);
+}
+
+#[test]
+fn dropping_the_simulator_stops_it() {
+    let sim = demo_sim();
+    let addr = sim.addr();
+    let held = TcpStream::connect(addr).unwrap();
+    drop(sim);
+    assert!(TcpStream::connect(addr).is_err(), "still accepting after drop");
+    // Open connections are closed too.
+    let mut held = held;
+    held.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 16];
+    assert!(matches!(held.read(&mut buf), Ok(0) | Err(_)));
+}
+
+#[test]
+fn works_from_inside_another_async_runtime() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let port = runtime.block_on(async {
+        let sim = Simulator::builder().api_key(KEY).manual_clock().start().unwrap();
+        let port = sim.port();
+        sim.advance(Duration::from_secs(1));
+        drop(sim);
+        port
+    });
+    assert_ne!(port, 0);
+}
+
+#[test]
+fn many_simulators_run_side_by_side() {
+    let sims: Vec<Simulator> = (0..8).map(|_| demo_sim()).collect();
+    let mut ports: Vec<u16> = sims.iter().map(Simulator::port).collect();
+    ports.sort_unstable();
+    ports.dedup();
+    assert_eq!(ports.len(), 8);
+    for sim in &sims {
+        assert_eq!(
+            Client::new(sim, Style::Unipile).connect("alice", "pw-a").status,
+            201
+        );
+    }
+}
+
+#[test]
+fn the_shipped_fixture_files_are_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let demo = auth_sim::Fixture::from_file(dir.join("demo.json")).unwrap();
+    assert_eq!(demo, auth_sim::Fixture::demo());
+    let faults = auth_sim::Fixture::from_file(dir.join("faults.json")).unwrap();
+    assert_eq!(faults.accounts().len(), 9);
+    assert_eq!(
+        faults.accounts()[8].checkpoints()[0]
+            .alternative()
+            .map(auth_sim::Checkpoint::kind),
+        Some("2FA")
+    );
+}
