@@ -45,9 +45,15 @@ pub(crate) fn wipe_string(value: &mut String) {
 
 /// Overwrites a byte buffer's whole allocation with zeros, then frees it.
 pub(crate) fn wipe_bytes(mut bytes: Vec<u8>) {
+    zero_allocation(&mut bytes);
+}
+
+/// Overwrites every byte of the buffer's allocation, its spare capacity included, with
+/// zeros; the buffer is left holding `capacity` zeros.
+fn zero_allocation(bytes: &mut Vec<u8>) {
     bytes.clear();
     bytes.resize(bytes.capacity(), 0);
-    std::hint::black_box(&bytes);
+    std::hint::black_box(&*bytes);
 }
 
 /// Replaces every occurrence of each non-empty secret in `text` with `<redacted>`.
@@ -169,6 +175,17 @@ mod tests {
         let mut json = String::from(r#"{"detail":"a\"b"}"#);
         scrub(&mut json, &["a\"b"]);
         assert_eq!(json, r#"{"detail":"<redacted>"}"#);
+    }
+
+    #[test]
+    fn zeroing_covers_the_whole_allocation() {
+        let mut bytes = Vec::with_capacity(64);
+        bytes.extend_from_slice(b"hunter2-and-more");
+        let capacity = bytes.capacity();
+        zero_allocation(&mut bytes);
+        assert_eq!(bytes.len(), capacity, "spare capacity is overwritten too");
+        assert!(bytes.iter().all(|&b| b == 0));
+        assert_eq!(bytes.capacity(), capacity, "in place, no reallocation");
     }
 
     #[test]
