@@ -457,13 +457,11 @@ impl Flow {
     pub fn handle_answer(&mut self, now: UnixMillis, answer: &Answer) -> Result<Event, Error> {
         let now = self.observe(now);
         let secret = self.in_flight_secret.take();
-        let secrets: Vec<&str> = [
-            Some(self.config.api_key().expose_secret()),
-            secret.as_ref().map(SecretString::expose),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        // An empty entry stands for "no secret in flight": scrubbing skips it.
+        let secrets = [
+            self.config.api_key().expose_secret(),
+            secret.as_ref().map_or("", SecretString::expose),
+        ];
         let state = std::mem::take(&mut self.state);
         let (state, result) = on_answer(state, now, answer, &secrets, &self.config);
         self.state = state;

@@ -84,14 +84,36 @@ struct SuccessBody {
 }
 
 /// The `object` of a success answer.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 enum ObjectName {
     AccountCreated,
     AccountReconnected,
     Checkpoint,
     CheckpointResend,
-    #[serde(other)]
     Unknown,
+}
+
+impl<'de> Deserialize<'de> for ObjectName {
+    /// Matches the name in place: no allocation, no enum machinery.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NameVisitor;
+        impl serde::de::Visitor<'_> for NameVisitor {
+            type Value = ObjectName;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the name of a success object")
+            }
+            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<ObjectName, E> {
+                Ok(match name {
+                    "AccountCreated" => ObjectName::AccountCreated,
+                    "AccountReconnected" => ObjectName::AccountReconnected,
+                    "Checkpoint" => ObjectName::Checkpoint,
+                    "CheckpointResend" => ObjectName::CheckpointResend,
+                    _ => ObjectName::Unknown,
+                })
+            }
+        }
+        deserializer.deserialize_str(NameVisitor)
+    }
 }
 
 /// Reads an answer, redacting `secrets` from any text of the server's it keeps.
