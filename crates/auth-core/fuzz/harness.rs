@@ -86,11 +86,13 @@ pub fn answer(data: &[u8]) {
     if after == Phase::Connected {
         assert!(!late, "connected by an answer after the deadline");
     }
-    let text = match &result {
-        Ok(event) => format!("{event:?}"),
-        Err(error) => format!("{error} {error:?}"),
-    };
-    assert!(!text.contains("fuzz-api-key-123"), "the API key leaked: {text}");
+    // Text the machine builds from the server's free text (type, title, detail, instance,
+    // excerpts) never carries the API key. Identifiers and checkpoint data are the server's
+    // own, kept verbatim (see docs/security.md), so events are not checked.
+    if let Err(error @ (auth_core::Error::Api(_) | auth_core::Error::Malformed(_))) = &result {
+        let text = format!("{error} {error:?}");
+        assert!(!text.contains("fuzz-api-key-123"), "the API key leaked: {text}");
+    }
 }
 
 /// Any sequence of commands, answers, transport failures, timeouts, clock shifts (both

@@ -166,6 +166,18 @@ fn read_error(answer: &Answer, secrets: &[&str]) -> ApiError {
     };
     match serde_json::from_slice::<Map<String, Value>>(&answer.body) {
         Ok(mut fields) => {
+            // A known type is matched before any scrubbing: a one-letter secret must not
+            // turn `errors/invalid_checkpoint_solution` into something unrecognisable.
+            error.kind = match fields.remove("type") {
+                Some(Value::String(name)) => Some(match ErrorType::from(name) {
+                    ErrorType::Other(mut name) => {
+                        scrub(&mut name, secrets);
+                        ErrorType::Other(name)
+                    }
+                    known => known,
+                }),
+                _ => None,
+            };
             let mut text = |name: &str| match fields.remove(name) {
                 Some(Value::String(mut value)) => {
                     scrub(&mut value, secrets);
@@ -173,7 +185,6 @@ fn read_error(answer: &Answer, secrets: &[&str]) -> ApiError {
                 }
                 _ => None,
             };
-            error.kind = text("type").map(ErrorType::from);
             error.title = text("title");
             error.detail = text("detail");
             error.instance = text("instance");
@@ -287,6 +298,23 @@ mod tests {
         assert_eq!(error.status, 502);
         assert_eq!(error.kind, None);
         assert_eq!(error.excerpt.as_deref(), Some("<html>Bad Gateway</html>"));
+    }
+
+    #[test]
+    fn a_short_secret_never_hides_a_known_error_type() {
+        let body = r#"{"type":"errors/invalid_checkpoint_solution","title":"Wrong code"}"#;
+        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["o", "p"]) else {
+            panic!("not an error reply");
+        };
+        assert!(error.is_wrong_code());
+        let body = r#"{"type":"errors/echo-pw"}"#;
+        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["pw"]) else {
+            panic!("not an error reply");
+        };
+        assert_eq!(
+            error.kind,
+            Some(ErrorType::Other("errors/echo-<redacted>".to_owned()))
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ async function main() {
     );
   });
 
-  await check('unknown intent: 400', async () => {
+  await check('unknown intent (never issued): 400 errors/invalid_parameters', async () => {
     await expectError(
       client.account.solveCodeCheckpoint({ provider: 'MESSENGER', account_id: 'no-such-intent', code: '1' }),
       400, 'errors/invalid_parameters',
@@ -168,7 +168,7 @@ async function main() {
   const shortOrigin = process.env.SIM_SHORT_TTL_ORIGIN;
   if (shortOrigin) {
     const ttl = Number(process.env.SIM_SHORT_TTL_MS ?? '500');
-    await check('expired intent: 408 errors/request_timeout, then 400', async () => {
+    await check('expired intent: 408 errors/request_timeout, then 400 errors/authentication_intent_error', async () => {
       const short = new UnipileClient(shortOrigin, apiKey, OPTIONS);
       const first = await short.account.connectMessenger({ username: 'bob', password: 'pw-b' });
       await new Promise((resolve) => setTimeout(resolve, ttl + 150));
@@ -176,7 +176,9 @@ async function main() {
         provider: 'MESSENGER', account_id: first.account_id, code: '123456',
       });
       await expectError(solve(), 408, 'errors/request_timeout');
-      await expectError(solve(), 400, 'errors/invalid_parameters');
+      // The intent destroyed itself: typed apart from a malformed request's 400.
+      const destroyed = await expectError(solve(), 400, 'errors/authentication_intent_error');
+      assert.equal(destroyed.body?.title, 'Authentication intent destroyed');
     });
   } else {
     console.log('# skipped the expiry check: SIM_SHORT_TTL_ORIGIN is not set');

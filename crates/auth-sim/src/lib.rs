@@ -53,7 +53,9 @@
 //! let (status, body) = post_solve()?;
 //! assert_eq!(status, 408); // the first request after expiry…
 //! assert!(body.contains(r#""type":"errors/request_timeout""#));
-//! assert_eq!(post_solve()?.0, 400); // …and every later one
+//! let (status, body) = post_solve()?;
+//! assert_eq!(status, 400); // …and every later one: the intent destroyed itself
+//! assert!(body.contains(r#""type":"errors/authentication_intent_error""#));
 //!
 //! assert_eq!(sim.requests().len(), 3);
 //! assert_eq!(sim.connections_accepted(), 1); // keep-alive
@@ -179,7 +181,9 @@ impl SimulatorBuilder {
     }
 
     /// How long after its deadline an intent is forgotten (default 600 s). Until then the
-    /// first request against it answers 408 and later ones 400; after, it is unknown (400).
+    /// first request against it answers 408 and later ones 400
+    /// `errors/authentication_intent_error` (it destroyed itself); after, it is unknown
+    /// (400 `errors/invalid_parameters`).
     pub fn forget_expired_after(mut self, after: Duration) -> Self {
         self.forget_after = after;
         self

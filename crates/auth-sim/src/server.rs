@@ -477,10 +477,15 @@ pub(crate) fn render(reply: &Reply, instance: &str) -> Vec<u8> {
         Reply::CheckpointResend => serde_json::to_vec(&ResendBody {
             object: "CheckpointResend",
         }),
-        Reply::Error { status, kind, detail } => serde_json::to_vec(&ErrorBody {
+        Reply::Error {
+            status,
+            kind,
+            title: own_title,
+            detail,
+        } => serde_json::to_vec(&ErrorBody {
             status: *status,
             kind,
-            title: title(*status),
+            title: own_title.unwrap_or_else(|| title(*status)),
             detail,
             instance,
         }),
@@ -595,6 +600,10 @@ mod tests {
             value,
             serde_json::json!({"status":401,"type":"errors/invalid_credentials","title":"Unauthorized","detail":"nope","instance":"/v1/accounts"})
         );
+        let titled = Reply::error(400, kinds::AUTHENTICATION_INTENT_ERROR, "gone").with_title("Intent gone");
+        let value: Value = serde_json::from_slice(&render(&titled, "/v1/accounts/checkpoint")).unwrap();
+        assert_eq!(value["title"], "Intent gone");
+        assert_eq!(value["status"], 400);
     }
 
     proptest! {

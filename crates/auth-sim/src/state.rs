@@ -71,6 +71,8 @@ pub(crate) enum Reply {
     Error {
         status: u16,
         kind: Cow<'static, str>,
+        /// The body's `title`; `None` for the status's reason phrase.
+        title: Option<&'static str>,
         detail: Cow<'static, str>,
     },
 }
@@ -84,7 +86,23 @@ impl Reply {
         Reply::Error {
             status,
             kind: kind.into(),
+            title: None,
             detail: detail.into(),
+        }
+    }
+
+    /// The same reply with its own `title` instead of the status's reason phrase.
+    pub(crate) fn with_title(self, title: &'static str) -> Reply {
+        match self {
+            Reply::Error {
+                status, kind, detail, ..
+            } => Reply::Error {
+                status,
+                kind,
+                title: Some(title),
+                detail,
+            },
+            other => other,
         }
     }
 
@@ -143,7 +161,8 @@ pub(crate) struct Intent {
     variant: u8,
     provider: Provider,
     purpose: Purpose,
-    /// Answered 408, or killed by a 500: every later request answers 400.
+    /// Answered 408, or killed by a forced 500 or 408: every later request answers
+    /// 400 `errors/authentication_intent_error` until the intent is forgotten.
     ended: bool,
 }
 
@@ -185,12 +204,17 @@ fn unknown_intent() -> Reply {
     )
 }
 
+/// A request against an intent this simulator issued and that has ended (answered 408,
+/// killed by a forced 500 or 408): the contract's 400 "it has destroyed itself", typed
+/// `errors/authentication_intent_error` ("the intent was killed; start over") so that a
+/// client tells it from a malformed request, which leaves the intent pending.
 fn ended_intent() -> Reply {
     Reply::error(
         400,
-        kinds::INVALID_PARAMETERS,
+        kinds::AUTHENTICATION_INTENT_ERROR,
         "the authentication intent has ended and destroyed itself; start over with connect",
     )
+    .with_title("Authentication intent destroyed")
 }
 
 fn timed_out_intent() -> Reply {
@@ -510,7 +534,9 @@ impl State {
     }
 
     /// The intent behind `account_id` if it may be acted on; otherwise the answer.
-    /// The first request after the deadline answers 408 and ends the intent.
+    /// The first request after the deadline answers 408 and ends the intent; a request
+    /// against an ended intent answers 400 `errors/authentication_intent_error`, one
+    /// against an unknown (or forgotten) `account_id` 400 `errors/invalid_parameters`.
     fn live_intent(&mut self, account_id: &str, provider: Provider, now_ms: u64) -> Result<AccountId, Reply> {
         let id = AccountId::parse(account_id).ok_or_else(unknown_intent)?;
         let intent = self.intents.get_mut(&id).ok_or_else(unknown_intent)?;
@@ -703,14 +729,73 @@ mod tests {
             solve(&mut state, id, "222222", 300_000),
             Decision::Reply(timed_out_intent())
         );
+        let Decision::Reply(Reply::Error {
+            status, kind, title, ..
+        }) = solve(&mut state, id, "222222", 300_001)
+        else {
+            panic!()
+        };
         assert_eq!(
-            solve(&mut state, id, "222222", 300_001),
-            Decision::Reply(ended_intent())
+            (status, kind.as_ref(), title),
+            (
+                400,
+                kinds::AUTHENTICATION_INTENT_ERROR,
+                Some("Authentication intent destroyed")
+            )
         );
         assert_eq!(state.pending_intents(300_001), 0);
         assert_eq!(state.tracked_intents(), 1);
         state.sweep(300_000 + 600_000);
         assert_eq!(state.tracked_intents(), 0);
+        // Forgotten: now an intent the simulator knows nothing about.
+        assert_eq!(
+            solve(&mut state, id, "222222", 900_000),
+            Decision::Reply(unknown_intent())
+        );
+    }
+
+    #[test]
+    fn ended_unknown_and_finished_intents_answer_apart() {
+        let mut state = State::new(Fixture::demo(), limits());
+        // Killed by a forced 500: destroyed.
+        let Reply::Checkpoint(killed, _) = connect(&mut state, "bob", "pw-b", 0) else {
+            panic!()
+        };
+        let op = Operation::Solve {
+            provider: Provider::Messenger,
+            account_id: killed.as_str().into(),
+            code: "123456".into(),
+        };
+        assert_eq!(state.forced(&op, 500, None).status(), 500);
+        assert_eq!(
+            solve(&mut state, killed, "123456", 1),
+            Decision::Reply(ended_intent())
+        );
+        // A forced status other than 500 or 408 ends nothing.
+        let Reply::Checkpoint(alive, _) = connect(&mut state, "bob", "pw-b", 0) else {
+            panic!()
+        };
+        let op = Operation::Resend {
+            provider: Provider::Messenger,
+            account_id: alive.as_str().into(),
+        };
+        assert_eq!(state.forced(&op, 503, None).status(), 503);
+        assert_eq!(
+            solve(&mut state, alive, "123456", 1),
+            Decision::Reply(Reply::AccountCreated(alive))
+        );
+        // Connected, then asked again: no intent runs for it (it is not destroyed).
+        assert_eq!(
+            solve(&mut state, alive, "123456", 2),
+            Decision::Reply(unknown_intent())
+        );
+        // Never issued: unknown.
+        let stranger = IdGenerator::new().next_id();
+        assert_ne!(stranger, killed);
+        assert_eq!(
+            solve(&mut state, stranger, "123456", 1),
+            Decision::Reply(unknown_intent())
+        );
     }
 
     #[test]

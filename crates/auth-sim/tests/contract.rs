@@ -244,10 +244,26 @@ fn first_request_after_the_intent_expires_answers_408_then_400() {
         client
             .solve(&id, "123456")
             .assert_error(408, "errors/request_timeout");
+        // It destroyed itself: typed so that no client mistakes it for a malformed request.
+        let destroyed = client.solve(&id, "123456");
+        destroyed.assert_error(400, "errors/authentication_intent_error");
+        assert_eq!(destroyed.json()["title"], "Authentication intent destroyed");
+        assert!(
+            destroyed.json()["detail"]
+                .as_str()
+                .unwrap()
+                .contains("start over with connect")
+        );
         client
-            .solve(&id, "123456")
-            .assert_error(400, "errors/invalid_parameters");
-        client.resend(&id).assert_error(400, "errors/invalid_parameters");
+            .resend(&id)
+            .assert_error(400, "errors/authentication_intent_error");
+        // With the wrong provider too: the intent is gone, whatever the request.
+        client
+            .post(
+                "/accounts/checkpoint",
+                &json!({"provider":"LINKEDIN","account_id":id,"code":"123456"}),
+            )
+            .assert_error(400, "errors/authentication_intent_error");
         assert!(sim.connected_accounts().is_empty());
     });
 }
@@ -275,7 +291,7 @@ fn the_five_minutes_cover_the_whole_chain_of_checkpoints() {
             .assert_error(408, "errors/request_timeout");
         client
             .solve(&id, "222222")
-            .assert_error(400, "errors/invalid_parameters");
+            .assert_error(400, "errors/authentication_intent_error");
     });
 }
 
@@ -287,7 +303,7 @@ fn a_resend_after_expiry_is_the_first_request_and_answers_408() {
         client.resend(&id).assert_error(408, "errors/request_timeout");
         client
             .solve(&id, "123456")
-            .assert_error(400, "errors/invalid_parameters");
+            .assert_error(400, "errors/authentication_intent_error");
     });
 }
 
@@ -328,7 +344,7 @@ fn intent_killed_after_a_failure_answers_500_then_400() {
             // The intent is dead: start over.
             client
                 .solve(&id, "1")
-                .assert_error(400, "errors/invalid_parameters");
+                .assert_error(400, "errors/authentication_intent_error");
             assert_eq!(sim.pending_intents(), 0);
             let again = client.connect("erin", "pw-e").account_id();
             assert_eq!(client.solve(&again, "1").status, 201);

@@ -251,7 +251,7 @@ fn a_forced_408_ends_the_intent_like_an_expiry() {
     client.solve(&id, "1").assert_error(408, "errors/request_timeout");
     client
         .solve(&id, "1")
-        .assert_error(400, "errors/invalid_parameters");
+        .assert_error(400, "errors/authentication_intent_error");
 }
 
 #[test]
