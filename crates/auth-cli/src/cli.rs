@@ -1,0 +1,243 @@
+//! The command line, as clap reads it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use auth_core::Provider;
+use clap::{Args, Parser, Subcommand};
+
+/// The help heading of the options every command takes.
+const GLOBAL: &str = "Global options";
+
+/// The default base URL when neither `--base-url` nor `POSTPRESS_BASE_URL` gives one.
+pub(crate) const DEFAULT_BASE_URL: &str = "https://api.postpress.ai/v1";
+
+/// Connect a Messenger account to the postpress API: credentials in, two-factor
+/// checkpoints solved, the five-minute authentication intent tracked to the second.
+///
+/// Exit codes: 0 connected; 2 usage or configuration error; 3 intent expired or
+/// destroyed; 4 rejected by the API; 5 failure (network, timeout, 5xx, malformed
+/// answer); 10 checkpoint pending (after --detach, or `resend`).
+#[derive(Debug, Parser)]
+#[command(name = "postpress-auth", version, max_term_width = 100)]
+pub(crate) struct Cli {
+    /// The API's base URL [default: https://api.postpress.ai/v1]. Plain http is only
+    /// allowed to loopback hosts.
+    #[arg(long, global = true, value_name = "URL", env = "POSTPRESS_BASE_URL", help_heading = GLOBAL)]
+    pub(crate) base_url: Option<String>,
+
+    /// The API key, sent in X-API-KEY; never printed.
+    #[arg(
+        long,
+        global = true,
+        value_name = "KEY",
+        env = "POSTPRESS_API_KEY",
+        hide_env_values = true,
+        help_heading = GLOBAL
+    )]
+    pub(crate) api_key: Option<String>,
+
+    /// Time budget of every request, in seconds (an in-app validation may take the
+    /// intent's remaining time instead).
+    #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_seconds, help_heading = GLOBAL)]
+    pub(crate) timeout: Duration,
+
+    /// The lifetime of an authentication intent the client assumes, in seconds.
+    #[arg(long, global = true, value_name = "SECS", default_value = "300", value_parser = parse_seconds, help_heading = GLOBAL)]
+    pub(crate) intent_ttl: Duration,
+
+    /// Print each request (method, path, body with secrets redacted) and each answer's
+    /// status on standard error. Never prints the password, a code or the API key.
+    #[arg(short, long, global = true, help_heading = GLOBAL)]
+    pub(crate) verbose: bool,
+
+    /// What to do.
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Connect (or reconnect) an account; solve its checkpoints as they come.
+    ///
+    /// The password comes from POSTPRESS_PASSWORD, else a prompt that does not echo, or
+    /// the first line of standard input when it is not a terminal.
+    Connect(ConnectArgs),
+    /// Resume an intent saved by `connect --detach` and solve its checkpoint.
+    Solve(SolveArgs),
+    /// Ask the server to send the checkpoint of a saved intent again.
+    Resend(ResendArgs),
+    /// Walk a full 2FA connection against a built-in simulator: no network, no key, no input.
+    Demo,
+}
+
+/// `connect`.
+#[derive(Debug, Args)]
+pub(crate) struct ConnectArgs {
+    /// The account's username.
+    #[arg(long, value_name = "USER")]
+    pub(crate) username: String,
+
+    /// The provider: messenger, linkedin, instagram or twitter.
+    #[arg(long, value_name = "PROVIDER", default_value = "messenger", value_parser = parse_provider)]
+    pub(crate) provider: Provider,
+
+    /// Reconnect this existing account instead of connecting a new one.
+    #[arg(long, value_name = "ACCOUNT_ID")]
+    pub(crate) reconnect: Option<String>,
+
+    /// How the checkpoints are answered.
+    #[command(flatten)]
+    pub(crate) answers: AnswerArgs,
+
+    /// On a checkpoint that no --code/--in-app answers, save the pending intent to the
+    /// --state-file and exit 10 instead of asking.
+    #[arg(long, requires = "state_file")]
+    pub(crate) detach: bool,
+
+    /// Where --detach saves the pending intent (no password, no API key in it).
+    #[arg(long, value_name = "FILE", requires = "detach")]
+    pub(crate) state_file: Option<PathBuf>,
+
+    /// Print the outcome as one JSON object on the last line of standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `solve`.
+#[derive(Debug, Args)]
+pub(crate) struct SolveArgs {
+    /// The file `connect --detach` saved the intent to; updated while the intent is
+    /// pending, removed once it has ended.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state_file: PathBuf,
+
+    /// How the checkpoints are answered.
+    #[command(flatten)]
+    pub(crate) answers: AnswerArgs,
+
+    /// Print the outcome as one JSON object on the last line of standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// `resend`.
+#[derive(Debug, Args)]
+pub(crate) struct ResendArgs {
+    /// The file `connect --detach` saved the intent to.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) state_file: PathBuf,
+
+    /// Print the outcome as one JSON object on the last line of standard output.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+/// The answers to checkpoints given on the command line.
+#[derive(Debug, Args)]
+pub(crate) struct AnswerArgs {
+    /// A checkpoint code, used in order: one per checkpoint, and the next one after a
+    /// wrong code. `in_app_validation` approves on the device; `TRY_ANOTHER_WAY` asks for
+    /// another method. Then codes are asked for (or read from standard input).
+    #[arg(long = "code", value_name = "CODE")]
+    pub(crate) codes: Vec<String>,
+
+    /// Approve the first checkpoint on the device (in-app validation) instead of typing a
+    /// code; later checkpoints take the --code values.
+    #[arg(long)]
+    pub(crate) in_app: bool,
+}
+
+/// Seconds as a positive decimal number: `30`, `0.5`.
+fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number of seconds"))?;
+    if seconds.is_nan() || seconds <= 0.0 {
+        return Err("the number of seconds must be positive".to_owned());
+    }
+    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` seconds is out of range"))
+}
+
+fn parse_provider(text: &str) -> Result<Provider, String> {
+    text.parse::<Provider>().map_err(|e| e.to_string())
+}
+
+impl Cli {
+    /// The base URL: `--base-url`, else `POSTPRESS_BASE_URL`, else the postpress API.
+    pub(crate) fn base_url(&self) -> &str {
+        self.base_url
+            .as_deref()
+            .filter(|url| !url.trim().is_empty())
+            .unwrap_or(DEFAULT_BASE_URL)
+    }
+
+    /// Whether the outcome is wanted as JSON.
+    pub(crate) fn json(&self) -> bool {
+        match &self.command {
+            Command::Connect(args) => args.json,
+            Command::Solve(args) => args.json,
+            Command::Resend(args) => args.json,
+            Command::Demo => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn seconds_may_be_decimal_but_must_be_positive() {
+        assert_eq!(parse_seconds("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_seconds("0.5"), Ok(Duration::from_millis(500)));
+        assert!(parse_seconds("0").is_err());
+        assert!(parse_seconds("-1").is_err());
+        assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("soon").is_err());
+    }
+
+    #[test]
+    fn detach_and_state_file_go_together() {
+        let parse = |args: &[&str]| Cli::try_parse_from(args.iter().copied());
+        assert!(parse(&["postpress-auth", "connect", "--username", "bob", "--detach"]).is_err());
+        assert!(
+            parse(&[
+                "postpress-auth",
+                "connect",
+                "--username",
+                "bob",
+                "--state-file",
+                "f"
+            ])
+            .is_err()
+        );
+        let cli = parse(&[
+            "postpress-auth",
+            "connect",
+            "--username",
+            "bob",
+            "--detach",
+            "--state-file",
+            "f",
+            "--code",
+            "1",
+            "--code",
+            "2",
+        ])
+        .unwrap();
+        let Command::Connect(connect) = cli.command else {
+            panic!("not connect")
+        };
+        assert_eq!(connect.answers.codes, ["1", "2"]);
+        assert_eq!(connect.provider, Provider::Messenger);
+    }
+}

@@ -1,0 +1,425 @@
+//! The commands: `connect`, `solve` and `resend` (the `demo` lives in `demo.rs`).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::Instant;
+
+use auth_core::TransportErrorKind;
+use auth_ureq::{
+    BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, PendingIntent, Solved,
+};
+
+use crate::cli::{Cli, Command, ConnectArgs, ResendArgs, SolveArgs};
+use crate::countdown::{Countdown, TICK};
+use crate::input::{self, Answer, Answers, Next, StdinLines};
+use crate::outcome::{Exit, Failure, Outcome, Pending};
+use crate::output;
+use crate::state_file::{self, SavedIntent};
+use crate::time_text;
+
+/// Runs the command line's command to its outcome.
+pub(crate) fn run(cli: &Cli) -> Outcome {
+    let result = match &cli.command {
+        Command::Connect(args) => connect(cli, args),
+        Command::Solve(args) => solve(cli, args),
+        Command::Resend(args) => resend(cli, args),
+        Command::Demo => Ok(crate::demo::run()),
+    };
+    result.unwrap_or_else(|outcome| outcome)
+}
+
+/// Where a pending intent is kept between two runs.
+#[derive(Debug)]
+struct StateTarget {
+    path: PathBuf,
+    base_url: String,
+    username: Option<String>,
+}
+
+/// `connect`: connect (or reconnect), then solve the checkpoints as they come.
+fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
+    let client = build_client(cli)?;
+    if let Some(path) = &args.state_file {
+        state_file::check_writable(path)?;
+    }
+    let mut answers = Answers::new(
+        args.answers.in_app,
+        &args.answers.codes,
+        !args.detach,
+        StdinLines::new(),
+    )?;
+    let password = input::read_password(answers.stdin(), &args.username)?;
+    let target = args.state_file.as_ref().map(|path| StateTarget {
+        path: path.clone(),
+        base_url: cli.base_url().to_owned(),
+        username: Some(args.username.clone()),
+    });
+    let credentials = Credentials::new(args.provider, args.username.clone(), password);
+    let connection = match &args.reconnect {
+        Some(account_id) => {
+            say(&format!(
+                "Reconnecting account {account_id} as {} ({}) at {}…",
+                args.username,
+                args.provider,
+                client.base_url()
+            ));
+            client.reconnect_account(account_id.clone(), credentials)
+        }
+        None => {
+            say(&format!(
+                "Connecting {} ({}) at {}…",
+                args.username,
+                args.provider,
+                client.base_url()
+            ));
+            client.connect(credentials)
+        }
+    };
+    match connection {
+        Ok(Connection::Connected { account_id }) => Ok(connected(account_id.as_str(), false)),
+        Ok(Connection::Reconnected { account_id }) => Ok(connected(account_id.as_str(), true)),
+        Ok(Connection::Pending(pending)) => {
+            show_checkpoint(&pending);
+            Ok(solve_checkpoints(pending, &mut answers, target.as_ref()))
+        }
+        Ok(_) => Err(Failure::cli(
+            Exit::Failure,
+            "cli/unexpected",
+            "the connect request led nowhere known",
+        )
+        .into()),
+        Err(error) => Err(Outcome::from_error(&error)),
+    }
+}
+
+/// `solve`: resume a saved intent and solve its checkpoints.
+fn solve(cli: &Cli, args: &SolveArgs) -> Result<Outcome, Outcome> {
+    let mut answers = Answers::new(args.answers.in_app, &args.answers.codes, true, StdinLines::new())?;
+    let (pending, target) = resume(cli, &args.state_file)?;
+    show_checkpoint(&pending);
+    Ok(solve_checkpoints(pending, &mut answers, Some(&target)))
+}
+
+/// `resend`: resume a saved intent and ask the server to send its checkpoint again.
+fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
+    let (mut pending, target) = resume(cli, &args.state_file)?;
+    say(&format!(
+        "Asking the server to send the {} checkpoint of account {} again…",
+        pending.checkpoint(),
+        pending.account_id()
+    ));
+    let outcome = match pending.resend_checkpoint() {
+        Ok(()) => pending_outcome(&pending, &target, true),
+        Err(error) => Outcome::from_error(&error),
+    };
+    Ok(settle(&pending, Some(&target), outcome))
+}
+
+/// Loads a state file and resumes its intent; an intent found over is removed with it.
+fn resume(cli: &Cli, path: &std::path::Path) -> Result<(PendingIntent, StateTarget), Outcome> {
+    let saved = state_file::load(path)?;
+    saved.check_base_url(cli.base_url(), path)?;
+    let client = build_client(cli)?;
+    let target = StateTarget {
+        path: path.to_owned(),
+        base_url: saved.base_url.clone(),
+        username: saved.username.clone(),
+    };
+    match client.resume(saved.snapshot) {
+        Ok(pending) => {
+            say(&format!(
+                "Resuming the intent of account {}{} from {}.",
+                pending.account_id(),
+                target
+                    .username
+                    .as_ref()
+                    .map(|u| format!(" ({u})"))
+                    .unwrap_or_default(),
+                path.display()
+            ));
+            Ok((pending, target))
+        }
+        Err(Error::Usage(_)) => Err(Failure::state_file(format!(
+            "{} holds no pending intent: start over with `postpress-auth connect`",
+            path.display()
+        ))
+        .into()),
+        Err(error) => {
+            let outcome = Outcome::from_error(&error);
+            if outcome.exit() == Exit::IntentEnded
+                && let Err(failure) = state_file::remove(path)
+            {
+                warn(&failure.message);
+            }
+            Err(outcome)
+        }
+    }
+}
+
+/// Solves checkpoints until the account is connected, the answers run out, or the intent
+/// ends; keeps the state file (if any) in step with the intent.
+fn solve_checkpoints(
+    mut pending: PendingIntent,
+    answers: &mut Answers,
+    target: Option<&StateTarget>,
+) -> Outcome {
+    let mut wrong_code: Option<Box<auth_core::ApiError>> = None;
+    let outcome = loop {
+        let label = pending.checkpoint().to_string();
+        let deadline = Instant::now() + pending.remaining();
+        let answer = match answers.next(&label, deadline) {
+            Next::Answer(answer) => answer,
+            Next::Expired => break expired_locally(&pending),
+            Next::Exhausted => {
+                break match (wrong_code.take(), target) {
+                    (Some(api), _) => no_more_codes_after(&api, &label),
+                    (None, Some(target)) => pending_outcome(&pending, target, false),
+                    (None, None) => no_code_for(&pending),
+                };
+            }
+        };
+        let another_way = answer == Answer::TryAnotherWay;
+        let result = match answer {
+            Answer::Code(code) => {
+                say(&format!("Sending the code for {label}…"));
+                pending.solve_code_checkpoint(code)
+            }
+            Answer::InApp => solve_in_app(&mut pending),
+            Answer::TryAnotherWay => {
+                say(&format!("Asking for another way to solve {label}…"));
+                pending.try_another_way()
+            }
+        };
+        match result {
+            Ok(Solved::Connected { account_id }) => break connected(account_id.as_str(), false),
+            Ok(Solved::Reconnected { account_id }) => break connected(account_id.as_str(), true),
+            Ok(_) => {
+                wrong_code = None;
+                if another_way {
+                    say("The server offers another way to solve the checkpoint.");
+                } else {
+                    say(&format!(
+                        "{label} solved; the intent goes on with another checkpoint."
+                    ));
+                }
+                show_checkpoint(&pending);
+            }
+            Err(Error::Api(api)) if api.is_wrong_code() => {
+                say(&format!(
+                    "Wrong code for {label} ({} wrong so far); the intent is still pending, {} left.",
+                    pending.intent().failed_attempts,
+                    time_text::time_left(pending.remaining())
+                ));
+                wrong_code = Some(api);
+            }
+            Err(error) => break Outcome::from_error(&error),
+        }
+    };
+    settle(&pending, target, outcome)
+}
+
+/// Approves on the device: the request waits for the approval, up to the intent's
+/// remaining time, with a live countdown on a terminal.
+fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
+    let label = pending.checkpoint().to_string();
+    if !std::io::stderr().is_terminal() {
+        say(&format!(
+            "{label}: approve the connection on your device; waiting up to {}…",
+            time_text::time_left(pending.remaining())
+        ));
+        return pending.solve_in_app();
+    }
+    let deadline = Instant::now() + pending.remaining();
+    std::thread::scope(|scope| {
+        let (sender, receiver) = mpsc::channel();
+        let solving = &mut *pending;
+        scope.spawn(move || {
+            let _ = sender.send(solving.solve_in_app());
+        });
+        let mut countdown = Countdown::new(label, ", approve the connection on your device…", true);
+        loop {
+            countdown.draw(deadline.saturating_duration_since(Instant::now()));
+            match receiver.recv_timeout(TICK) {
+                Ok(result) => {
+                    countdown.finish();
+                    return result;
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    countdown.finish();
+                    return Err(Error::Transport(auth_core::TransportError::new(
+                        TransportErrorKind::Other,
+                        "the in-app validation request stopped without an answer",
+                    )));
+                }
+            }
+        }
+    })
+}
+
+/// Saves the intent to the state file while it is pending, removes the file once the
+/// intent is over. A pending outcome whose intent could not be saved is a failure.
+fn settle(pending: &PendingIntent, target: Option<&StateTarget>, outcome: Outcome) -> Outcome {
+    let Some(target) = target else {
+        return outcome;
+    };
+    if !pending.is_pending() {
+        if let Err(failure) = state_file::remove(&target.path) {
+            warn(&failure.message);
+        }
+        return match outcome {
+            // The deadline passed while the outcome was being written.
+            Outcome::Pending(_) => expired_locally(pending),
+            other => other,
+        };
+    }
+    let saved = SavedIntent::new(&target.base_url, target.username.clone(), pending.save());
+    match state_file::save(&target.path, &saved) {
+        Ok(()) => outcome,
+        Err(failure) if matches!(outcome, Outcome::Pending(_)) => failure.into(),
+        Err(failure) => {
+            warn(&failure.message);
+            outcome
+        }
+    }
+}
+
+fn connected(account_id: &str, reconnected: bool) -> Outcome {
+    Outcome::Connected {
+        account_id: account_id.to_owned(),
+        reconnected,
+    }
+}
+
+fn pending_outcome(pending: &PendingIntent, target: &StateTarget, resent: bool) -> Outcome {
+    Outcome::Pending(Box::new(Pending {
+        account_id: pending.account_id().as_str().to_owned(),
+        checkpoint: pending.checkpoint().clone(),
+        deadline: pending.deadline(),
+        remaining: pending.remaining(),
+        state_file: target.path.clone(),
+        resent,
+    }))
+}
+
+fn expired_locally(pending: &PendingIntent) -> Outcome {
+    Outcome::Expired {
+        account_id: pending.account_id().as_str().to_owned(),
+        deadline: pending.deadline(),
+        detected_by: "deadline",
+    }
+}
+
+/// A wrong code, and no code left to try: rejected (exit 4).
+fn no_more_codes_after(api: &auth_core::ApiError, label: &str) -> Outcome {
+    let mut failure = match Outcome::from_error(&Error::Api(Box::new(api.clone()))) {
+        Outcome::Failed(failure) => failure,
+        _ => Failure::cli(Exit::Rejected, "cli/no_more_codes", ""),
+    };
+    failure.exit = Exit::Rejected;
+    failure.message = format!(
+        "wrong code for {label}, and no more codes to try ({})",
+        failure.message
+    );
+    failure.into()
+}
+
+/// A checkpoint and no answer at all for it (no `--code`, standard input ended): exit 4.
+fn no_code_for(pending: &PendingIntent) -> Outcome {
+    Failure::cli(
+        Exit::Rejected,
+        "cli/no_more_codes",
+        format!(
+            "the {} checkpoint of account {} needs an answer and none is left (no more --code, standard \
+             input ended); the intent is abandoned (use --detach --state-file FILE to keep it)",
+            pending.checkpoint(),
+            pending.account_id()
+        ),
+    )
+    .into()
+}
+
+/// Builds the client from the command line, or says what is wrong with it (exit 2).
+fn build_client(cli: &Cli) -> Result<Client, Failure> {
+    let no_key = || Failure::configuration("no API key: pass --api-key KEY or set POSTPRESS_API_KEY");
+    let api_key = cli
+        .api_key
+        .as_deref()
+        .map(str::trim)
+        .filter(|key| !key.is_empty())
+        .ok_or_else(no_key)?;
+    output::remember_secret(api_key);
+    let mut builder = Client::builder()
+        .base_url(cli.base_url())
+        .api_key(api_key)
+        .request_timeout(cli.timeout)
+        .connect_timeout(cli.timeout.min(ClientBuilder::DEFAULT_CONNECT_TIMEOUT))
+        .intent_ttl(cli.intent_ttl);
+    if cli.verbose {
+        builder = builder.on_exchange(show_exchange);
+    }
+    builder.build().map_err(|error| match error {
+        BuildError::MissingApiKey => no_key(),
+        BuildError::InsecureHttp { url } => Failure::configuration(format!(
+            "refusing plain http to {url}: plain http is only allowed to loopback hosts (127.0.0.1, ::1, \
+             localhost), since the API key would cross the network unencrypted; use https"
+        )),
+        BuildError::InvalidBaseUrl { url, reason } => {
+            Failure::configuration(format!("invalid base URL {url}: {reason}"))
+        }
+        other => Failure::configuration(other.to_string()),
+    })
+}
+
+/// `-v`: one line per request (method, path, body with its secrets redacted) and one per
+/// answer (status) or failure. Headers, and so the API key, are never shown.
+fn show_exchange(exchange: &Exchange<'_>) {
+    let request = exchange.request;
+    let took = format!("{} ms", exchange.elapsed.as_millis());
+    output::stderr_line(&format!(
+        "> {} {} {}",
+        request.method,
+        request.path,
+        output::redact(&request.body.redacted())
+    ));
+    let answer = match exchange.outcome {
+        Ok(answer) => format!("< {} ({} bytes, {took})", answer.status, answer.body.len()),
+        Err(error) => format!("< no answer after {took}: {}", output::redact(&error.to_string())),
+    };
+    output::stderr_line(&answer);
+}
+
+/// Shows the checkpoint to solve: its type (unknown types included), what to do, any
+/// extra data it came with, and the intent's time left.
+fn show_checkpoint(pending: &PendingIntent) {
+    let checkpoint = pending.checkpoint();
+    say(&format!(
+        "Checkpoint {checkpoint} for account {}: {}.",
+        pending.account_id(),
+        checkpoint.instructions()
+    ));
+    if let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(checkpoint) {
+        fields.remove("type");
+        if !fields.is_empty() {
+            say(&output::redact(&format!(
+                "  details: {}",
+                serde_json::Value::Object(fields)
+            )));
+        }
+    }
+    say(&format!(
+        "  The authentication intent ends at {} ({} left).",
+        time_text::rfc3339(pending.deadline()),
+        time_text::time_left(pending.remaining())
+    ));
+}
+
+/// Progress for people, on standard error.
+fn say(text: &str) {
+    output::stderr_line(text);
+}
+
+fn warn(text: &str) {
+    output::stderr_line(&format!("postpress-auth: warning: {}", output::redact(text)));
+}

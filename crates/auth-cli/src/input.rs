@@ -1,0 +1,315 @@
+//! Where the password and the checkpoint answers come from.
+//!
+//! - The password: `POSTPRESS_PASSWORD`, else a prompt on the terminal that does not
+//!   echo, else (standard input is not a terminal) the first line of standard input.
+//! - The answers, one per checkpoint and one more after each wrong code: `--in-app`
+//!   first, then the `--code` values in order, then (unless detached) a prompt on the
+//!   terminal with a live countdown, or the next line of standard input. A blank line
+//!   asks again; the end of standard input means there is no answer left.
+//!
+//! Standard input is read on a helper thread that sends its lines over a channel, so that
+//! waiting for a line stops at the intent's deadline, with nothing sent, whether standard
+//! input is a terminal or a pipe.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, IsTerminal};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::Instant;
+
+use auth_core::{IN_APP_VALIDATION_CODE, TRY_ANOTHER_WAY_CODE};
+
+use crate::countdown::{Countdown, TICK};
+use crate::outcome::Failure;
+use crate::output;
+
+/// The environment variable the password is read from first.
+pub(crate) const PASSWORD_ENV: &str = "POSTPRESS_PASSWORD";
+
+/// An answer to a checkpoint.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum Answer {
+    /// A code to send.
+    Code(String),
+    /// Approve on the device (`in_app_validation`).
+    InApp,
+    /// Ask for another way to solve the checkpoint (`TRY_ANOTHER_WAY`).
+    TryAnotherWay,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Code(_) => f.write_str("Code(<redacted>)"),
+            Self::InApp => f.write_str("InApp"),
+            Self::TryAnotherWay => f.write_str("TryAnotherWay"),
+        }
+    }
+}
+
+impl Answer {
+    /// Reads an answer as typed; `None` for a blank one. The special codes are matched
+    /// whatever their case.
+    pub(crate) fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.is_empty() {
+            None
+        } else if text.eq_ignore_ascii_case(IN_APP_VALIDATION_CODE) {
+            Some(Self::InApp)
+        } else if text.eq_ignore_ascii_case(TRY_ANOTHER_WAY_CODE) {
+            Some(Self::TryAnotherWay)
+        } else {
+            output::remember_secret(text);
+            Some(Self::Code(text.to_owned()))
+        }
+    }
+}
+
+/// What waiting for an answer gave.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// An answer to send.
+    Answer(Answer),
+    /// No answer is left: no more `--code`, standard input ended, or detached.
+    Exhausted,
+    /// The intent's deadline passed while waiting.
+    Expired,
+}
+
+/// What waiting for a line of standard input gave.
+#[derive(Debug, PartialEq, Eq)]
+enum Line {
+    Text(String),
+    Ended,
+    Expired,
+}
+
+/// Standard input, read a line at a time on a helper thread started at the first read.
+#[derive(Debug)]
+pub(crate) struct StdinLines {
+    lines: Option<Receiver<String>>,
+    started: bool,
+    terminal: bool,
+}
+
+impl StdinLines {
+    /// Standard input, not read yet.
+    pub(crate) fn new() -> Self {
+        Self {
+            lines: None,
+            started: false,
+            terminal: std::io::stdin().is_terminal(),
+        }
+    }
+
+    /// Whether standard input is a terminal.
+    pub(crate) fn is_terminal(&self) -> bool {
+        self.terminal
+    }
+
+    /// The channel of lines, with the reader thread started on first use.
+    fn receiver(&mut self) -> Option<&Receiver<String>> {
+        if !self.started {
+            self.started = true;
+            let (sender, receiver) = std::sync::mpsc::channel();
+            let spawned = std::thread::Builder::new()
+                .name("stdin".to_owned())
+                .spawn(move || {
+                    let mut stdin = std::io::stdin().lock();
+                    loop {
+                        let mut line = String::new();
+                        match stdin.read_line(&mut line) {
+                            Ok(0) | Err(_) => break,
+                            Ok(_) => {
+                                if sender.send(line).is_err() {
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                });
+            self.lines = spawned.ok().map(|_| receiver);
+        }
+        self.lines.as_ref()
+    }
+
+    /// The next line (without its line ending), until `deadline` if there is one,
+    /// drawing `countdown` meanwhile.
+    fn next_line(&mut self, deadline: Option<Instant>, mut countdown: Option<&mut Countdown>) -> Line {
+        let Some(lines) = self.receiver() else {
+            return Line::Ended;
+        };
+        loop {
+            let wait = match deadline {
+                Some(deadline) => {
+                    let now = Instant::now();
+                    if now >= deadline {
+                        if let Some(countdown) = countdown.as_deref_mut() {
+                            countdown.finish();
+                        }
+                        return Line::Expired;
+                    }
+                    let remaining = deadline.duration_since(now);
+                    if let Some(countdown) = countdown.as_deref_mut() {
+                        countdown.draw(remaining);
+                    }
+                    remaining.min(TICK)
+                }
+                None => TICK,
+            };
+            match lines.recv_timeout(wait) {
+                Ok(mut line) => {
+                    if let Some(countdown) = countdown.as_deref_mut() {
+                        countdown.restart();
+                    }
+                    let kept = line.trim_end_matches(['\n', '\r']).len();
+                    line.truncate(kept);
+                    return Line::Text(line);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    if let Some(countdown) = countdown.as_deref_mut() {
+                        countdown.finish();
+                    }
+                    return Line::Ended;
+                }
+            }
+        }
+    }
+}
+
+/// Reads the password: `POSTPRESS_PASSWORD`, else a prompt that does not echo on a
+/// terminal, else the first line of standard input.
+pub(crate) fn read_password(stdin: &mut StdinLines, username: &str) -> Result<String, Failure> {
+    let password = match std::env::var(PASSWORD_ENV) {
+        Ok(password) if !password.is_empty() => password,
+        _ if stdin.is_terminal() => rpassword::prompt_password(format!("Password for {username}: "))
+            .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))?,
+        _ => match stdin.next_line(None, None) {
+            Line::Text(line) => line,
+            Line::Ended | Line::Expired => {
+                return Err(Failure::usage(format!(
+                    "no password: set {PASSWORD_ENV}, or write it on the first line of standard input"
+                )));
+            }
+        },
+    };
+    if password.is_empty() {
+        return Err(Failure::usage("the password is empty"));
+    }
+    output::remember_secret(&password);
+    Ok(password)
+}
+
+/// The answers to the checkpoints, in the order they are used.
+#[derive(Debug)]
+pub(crate) struct Answers {
+    given: VecDeque<Answer>,
+    ask: bool,
+    stdin: StdinLines,
+}
+
+impl Answers {
+    /// `--in-app` first, then the `--code` values; then, if `ask`, the terminal or
+    /// standard input.
+    pub(crate) fn new(in_app: bool, codes: &[String], ask: bool, stdin: StdinLines) -> Result<Self, Failure> {
+        let mut given = VecDeque::new();
+        if in_app {
+            given.push_back(Answer::InApp);
+        }
+        for code in codes {
+            let answer = Answer::parse(code).ok_or_else(|| Failure::usage("a --code value is empty"))?;
+            given.push_back(answer);
+        }
+        Ok(Self { given, ask, stdin })
+    }
+
+    /// Standard input, to read the password from before any answer.
+    pub(crate) fn stdin(&mut self) -> &mut StdinLines {
+        &mut self.stdin
+    }
+
+    /// The next answer for the checkpoint shown as `label`, waiting no later than
+    /// `deadline`. On a terminal it prompts with a live countdown.
+    pub(crate) fn next(&mut self, label: &str, deadline: Instant) -> Next {
+        if let Some(answer) = self.given.pop_front() {
+            return Next::Answer(answer);
+        }
+        if !self.ask {
+            return Next::Exhausted;
+        }
+        let mut countdown = self.stdin.is_terminal().then(|| {
+            Countdown::new(
+                label,
+                ", enter the code (or in_app_validation): ",
+                std::io::stderr().is_terminal(),
+            )
+        });
+        loop {
+            match self.stdin.next_line(Some(deadline), countdown.as_mut()) {
+                Line::Text(text) => {
+                    if let Some(answer) = Answer::parse(&text) {
+                        return Next::Answer(answer);
+                    }
+                }
+                Line::Ended => return Next::Exhausted,
+                Line::Expired => return Next::Expired,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn special_codes_are_read_whatever_their_case_and_blanks_are_skipped() {
+        assert_eq!(
+            Answer::parse("  123456 \r"),
+            Some(Answer::Code("123456".to_owned()))
+        );
+        assert_eq!(Answer::parse("IN_APP_VALIDATION"), Some(Answer::InApp));
+        assert_eq!(Answer::parse("try_another_way"), Some(Answer::TryAnotherWay));
+        assert_eq!(Answer::parse("   "), None);
+        assert_eq!(
+            format!("{:?}", Answer::Code("987654".to_owned())),
+            "Code(<redacted>)"
+        );
+    }
+
+    #[test]
+    fn given_answers_come_in_order_then_run_out_when_detached() {
+        let codes = ["111111".to_owned(), "in_app_validation".to_owned()];
+        let mut answers = Answers::new(true, &codes, false, StdinLines::new()).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        assert_eq!(answers.next("2FA", deadline), Next::Answer(Answer::InApp));
+        assert_eq!(
+            answers.next("2FA", deadline),
+            Next::Answer(Answer::Code("111111".to_owned()))
+        );
+        assert_eq!(answers.next("OTP", deadline), Next::Answer(Answer::InApp));
+        assert_eq!(answers.next("OTP", deadline), Next::Exhausted);
+        assert!(Answers::new(false, &[" ".to_owned()], false, StdinLines::new()).is_err());
+    }
+
+    #[test]
+    fn waiting_for_a_line_stops_at_the_deadline() {
+        let (sender, receiver) = std::sync::mpsc::channel::<String>();
+        let mut stdin = StdinLines {
+            lines: Some(receiver),
+            started: true,
+            terminal: false,
+        };
+        let deadline = Instant::now() + Duration::from_millis(30);
+        assert_eq!(stdin.next_line(Some(deadline), None), Line::Expired);
+        sender.send("123456\r\n".to_owned()).unwrap();
+        let later = Instant::now() + Duration::from_secs(60);
+        assert_eq!(
+            stdin.next_line(Some(later), None),
+            Line::Text("123456".to_owned())
+        );
+        drop(sender);
+        assert_eq!(stdin.next_line(Some(later), None), Line::Ended);
+    }
+}

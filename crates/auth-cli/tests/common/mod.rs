@@ -1,0 +1,338 @@
+//! Support for the tests that run the real `postpress-auth` binary against an in-process
+//! simulator: the fixture, a command builder, and the check, made on every run, that no
+//! secret (password, code, API key) appears in anything the command printed.
+#![allow(dead_code, reason = "each test file uses a part of the support")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use auth_sim::{Account, Checkpoint, Fault, Fixture, LoggedRequest, Simulator};
+use serde_json::Value;
+
+/// The simulator's API key.
+pub(crate) const API_KEY: &str = "test-api-key-7f3c9e";
+
+/// Passwords and codes of the test fixture: distinctive strings, so that finding one in
+/// the output can only be a leak.
+pub(crate) const ALICE_PW: &str = "alice-Pa55word!";
+pub(crate) const BOB_PW: &str = "bob-Pa55word!";
+pub(crate) const BOB_CODE: &str = "K7-2FA-4417";
+pub(crate) const CAROL_PW: &str = "carol-Pa55word!";
+pub(crate) const DAVE_PW: &str = "dave-Pa55word!";
+pub(crate) const DAVE_2FA: &str = "D1-2FA-5813";
+pub(crate) const DAVE_OTP: &str = "D2-OTP-9042";
+pub(crate) const ERIN_PW: &str = "erin-Pa55word!";
+pub(crate) const ERIN_CODE: &str = "E-FACE-3321";
+pub(crate) const FRANK_PW: &str = "frank-Pa55word!";
+pub(crate) const FRANK_OTP: &str = "F-OTP-6262";
+pub(crate) const WRONG_CODE: &str = "WRONG-5150";
+pub(crate) const FAULTY_PW: &str = "faulty-Pa55word!";
+
+/// alice: no checkpoint; bob: 2FA; carol: 2FA approved in the app after 200 ms; dave:
+/// 2FA then OTP; erin: a checkpoint type nobody knows yet; frank: a 2FA whose other way
+/// (`TRY_ANOTHER_WAY`) is an OTP.
+pub(crate) fn fixture() -> Fixture {
+    Fixture::new()
+        .account(Account::new("alice", ALICE_PW))
+        .account(Account::new("bob", BOB_PW).checkpoint(Checkpoint::new("2FA", BOB_CODE).source("SMS")))
+        .account(
+            Account::new("carol", CAROL_PW).checkpoint(Checkpoint::in_app("2FA", Duration::from_millis(200))),
+        )
+        .account(
+            Account::new("dave", DAVE_PW)
+                .checkpoint(Checkpoint::new("2FA", DAVE_2FA))
+                .checkpoint(Checkpoint::new("OTP", DAVE_OTP)),
+        )
+        .account(Account::new("erin", ERIN_PW).checkpoint(Checkpoint::new("FACE_SCAN", ERIN_CODE)))
+        .account(Account::new("frank", FRANK_PW).checkpoint(
+            Checkpoint::new("2FA", "F-2FA-unused").another_way(Checkpoint::new("OTP", FRANK_OTP)),
+        ))
+}
+
+/// A simulator of the test fixture, on the real clock.
+pub(crate) fn simulator() -> Simulator {
+    Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture())
+        .start()
+        .unwrap()
+}
+
+/// A simulator of the test fixture, on a clock that only [`Simulator::advance`] moves.
+pub(crate) fn manual_clock_simulator() -> Simulator {
+    Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture())
+        .manual_clock()
+        .start()
+        .unwrap()
+}
+
+/// A simulator with one account, `faulty`, whose connect requests meet `fault`.
+pub(crate) fn faulty_connect(fault: Fault) -> Simulator {
+    let fixture = Fixture::new().account(Account::new("faulty", FAULTY_PW).fault(fault));
+    Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap()
+}
+
+/// A simulator with one account, `faulty`, whose 2FA checkpoint's solves meet `fault`.
+pub(crate) fn faulty_solve(fault: Fault) -> Simulator {
+    let checkpoint = Checkpoint::new("2FA", BOB_CODE).fault(fault);
+    let fixture = Fixture::new().account(Account::new("faulty", FAULTY_PW).checkpoint(checkpoint));
+    Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap()
+}
+
+/// The requests the simulator received on a path ending with `suffix`.
+pub(crate) fn requests_to(sim: &Simulator, suffix: &str) -> Vec<LoggedRequest> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(suffix))
+        .collect()
+}
+
+/// The solve requests the simulator received.
+pub(crate) fn solves(sim: &Simulator) -> Vec<LoggedRequest> {
+    requests_to(sim, "/accounts/checkpoint")
+}
+
+/// One run of `postpress-auth`, about to start.
+pub(crate) struct Cli {
+    command: Command,
+    stdin: Option<String>,
+    keep_stdin_open: bool,
+    secrets: Vec<String>,
+}
+
+/// Runs of the binary: the environment is cleared of every `POSTPRESS_*` variable, the
+/// API key is passed in `POSTPRESS_API_KEY` and the base URL with `--base-url`.
+pub(crate) fn cli(sim: &Simulator) -> Cli {
+    cli_at(&sim.base_url())
+}
+
+/// A run with the API key, against `base_url`.
+pub(crate) fn cli_at(base_url: &str) -> Cli {
+    bare_cli().base_url(base_url).env("POSTPRESS_API_KEY", API_KEY)
+}
+
+/// A run with nothing set: no key, no base URL, no password.
+pub(crate) fn bare_cli() -> Cli {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_postpress-auth"));
+    for variable in ["POSTPRESS_API_KEY", "POSTPRESS_BASE_URL", "POSTPRESS_PASSWORD"] {
+        command.env_remove(variable);
+    }
+    Cli {
+        command,
+        stdin: None,
+        keep_stdin_open: false,
+        secrets: vec![
+            API_KEY.to_owned(),
+            ALICE_PW.to_owned(),
+            BOB_PW.to_owned(),
+            BOB_CODE.to_owned(),
+            CAROL_PW.to_owned(),
+            DAVE_PW.to_owned(),
+            DAVE_2FA.to_owned(),
+            DAVE_OTP.to_owned(),
+            ERIN_PW.to_owned(),
+            ERIN_CODE.to_owned(),
+            FRANK_PW.to_owned(),
+            FRANK_OTP.to_owned(),
+            WRONG_CODE.to_owned(),
+            FAULTY_PW.to_owned(),
+        ],
+    }
+}
+
+impl Cli {
+    /// Adds arguments.
+    pub(crate) fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.command.args(args);
+        self
+    }
+
+    /// Adds `--base-url URL` (global flags go before the command).
+    pub(crate) fn base_url(mut self, url: &str) -> Self {
+        self.command.args(["--base-url", url]);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub(crate) fn env(mut self, name: &str, value: &str) -> Self {
+        self.command.env(name, value);
+        self
+    }
+
+    /// Removes an environment variable.
+    pub(crate) fn env_remove(mut self, name: &str) -> Self {
+        self.command.env_remove(name);
+        self
+    }
+
+    /// The password, in `POSTPRESS_PASSWORD`.
+    pub(crate) fn password(self, password: &str) -> Self {
+        self.env("POSTPRESS_PASSWORD", password)
+    }
+
+    /// Writes this text on standard input, then closes it.
+    pub(crate) fn stdin(mut self, text: &str) -> Self {
+        self.stdin = Some(text.to_owned());
+        self
+    }
+
+    /// Writes nothing on standard input, and keeps it open until the command exits.
+    pub(crate) fn stdin_open(mut self) -> Self {
+        self.keep_stdin_open = true;
+        self
+    }
+
+    /// Another secret the output must not show.
+    pub(crate) fn secret(mut self, secret: &str) -> Self {
+        self.secrets.push(secret.to_owned());
+        self
+    }
+
+    /// Runs the command to its end, and checks that no secret appears in its output.
+    pub(crate) fn run(mut self) -> Run {
+        self.command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::piped());
+        let mut child = self.command.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        if let Some(text) = &self.stdin {
+            // The command may exit before reading it all (a broken pipe is fine).
+            let _ = stdin.write_all(text.as_bytes());
+        }
+        let kept_open = if self.keep_stdin_open {
+            Some(stdin)
+        } else {
+            drop(stdin);
+            None
+        };
+        let output = child.wait_with_output().unwrap();
+        drop(kept_open);
+        let run = Run {
+            code: output.status.code(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        };
+        for secret in &self.secrets {
+            assert!(
+                !run.stdout.contains(secret.as_str()) && !run.stderr.contains(secret.as_str()),
+                "a secret appears in the output:\n{run:?}"
+            );
+        }
+        run
+    }
+}
+
+/// What a run printed, and how it exited.
+pub(crate) struct Run {
+    /// The exit code (`None`: killed by a signal).
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "exit {:?}\n--- stdout\n{}--- stderr\n{}---",
+            self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+impl Run {
+    /// Asserts the exit code.
+    #[track_caller]
+    pub(crate) fn exits(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{self:?}");
+        self
+    }
+
+    /// The last line of standard output, parsed as the one JSON object of `--json`.
+    #[track_caller]
+    pub(crate) fn json(&self) -> Value {
+        let last = self
+            .stdout
+            .lines()
+            .last()
+            .unwrap_or_else(|| panic!("no output: {self:?}"));
+        let value: Value = serde_json::from_str(last)
+            .unwrap_or_else(|e| panic!("the last line is not JSON ({e}): {self:?}"));
+        assert!(value.is_object(), "{self:?}");
+        value
+    }
+
+    /// Asserts the JSON outcome's name and returns the object.
+    #[track_caller]
+    pub(crate) fn outcome(&self, outcome: &str) -> Value {
+        let json = self.json();
+        assert_eq!(json["outcome"], outcome, "{self:?}");
+        json
+    }
+}
+
+/// A scratch directory, removed when dropped.
+pub(crate) struct Scratch(PathBuf);
+
+impl Scratch {
+    pub(crate) fn new(name: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("postpress-auth-{name}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub(crate) fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The state file's text, checked to hold no secret.
+#[track_caller]
+pub(crate) fn state_file_text(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap();
+    for secret in [
+        API_KEY, BOB_PW, BOB_CODE, DAVE_PW, DAVE_2FA, DAVE_OTP, WRONG_CODE, FAULTY_PW,
+    ] {
+        assert!(!text.contains(secret), "the state file holds a secret:\n{text}");
+    }
+    assert!(!text.to_lowercase().contains("password"), "{text}");
+    text
+}

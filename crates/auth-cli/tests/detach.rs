@@ -1,0 +1,303 @@
+//! `connect --detach`, `solve` and `resend`: a pending intent saved by one process and
+//! resumed by another, and the two ways an intent runs out of time.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+/// `connect --detach` of bob, checked to end with a pending checkpoint saved in `state`.
+fn detach_bob(sim: &auth_sim::Simulator, state: &std::path::Path, extra: &[&str]) -> serde_json::Value {
+    let run = cli(sim)
+        .password(BOB_PW)
+        .args(extra)
+        .args(["connect", "--username", "bob", "--detach", "--state-file"])
+        .args([state])
+        .args(["--json"])
+        .run();
+    let pending = run.exits(10).outcome("checkpoint_pending");
+    assert!(
+        run.stderr.contains("Checkpoint 2FA (SMS)"),
+        "the checkpoint is shown: {run:?}"
+    );
+    pending
+}
+
+#[test]
+fn detach_saves_the_intent_without_secrets_and_solve_resumes_it_in_another_process() {
+    let sim = simulator();
+    let scratch = Scratch::new("detach");
+    let state = scratch.path("bob.json");
+    let pending = detach_bob(&sim, &state, &[]);
+    assert_eq!(pending["checkpoint"]["type"], "2FA");
+    assert_eq!(pending["checkpoint"]["source"], "SMS");
+    assert!(pending["expires_at"].as_str().unwrap().ends_with('Z'));
+    assert!(pending["remaining_ms"].as_u64().unwrap() <= 300_000);
+    assert!(solves(&sim).is_empty(), "detached: nothing solved yet");
+
+    let text = state_file_text(&state);
+    assert!(text.contains(pending["account_id"].as_str().unwrap()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&state).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+
+    let run = cli(&sim)
+        .args(["solve", "--state-file"])
+        .args([&state])
+        .args(["--code", BOB_CODE, "--json"])
+        .run();
+    let connected = run.exits(0).outcome("connected");
+    assert_eq!(connected["account_id"], pending["account_id"]);
+    assert!(!state.exists(), "the state file of an ended intent is removed");
+    assert_eq!(
+        std::fs::read_dir(scratch.dir()).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn solve_reads_the_code_from_standard_input() {
+    let sim = simulator();
+    let scratch = Scratch::new("solve-stdin");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    let run = cli(&sim)
+        .stdin(&format!("{BOB_CODE}\n"))
+        .args(["solve", "--state-file"])
+        .args([&state])
+        .args(["--json"])
+        .run();
+    run.exits(0).outcome("connected");
+}
+
+#[test]
+fn detach_uses_the_codes_given_and_saves_the_next_checkpoint_of_a_chain() {
+    let sim = simulator();
+    let scratch = Scratch::new("chain");
+    let state = scratch.path("dave.json");
+    let run = cli(&sim)
+        .password(DAVE_PW)
+        .args([
+            "connect",
+            "--username",
+            "dave",
+            "--code",
+            DAVE_2FA,
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([&state])
+        .run();
+    let pending = run.exits(10).outcome("checkpoint_pending");
+    assert_eq!(pending["checkpoint"]["type"], "OTP");
+    state_file_text(&state);
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", DAVE_OTP, "--state-file"])
+        .args([&state])
+        .run();
+    run.exits(0).outcome("connected");
+}
+
+#[test]
+fn a_wrong_code_in_solve_keeps_the_intent_for_another_try() {
+    let sim = simulator();
+    let scratch = Scratch::new("solve-wrong");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", WRONG_CODE, "--state-file"])
+        .args([&state])
+        .stdin("")
+        .run();
+    let json = run.exits(4).outcome("error");
+    assert_eq!(json["type"], "errors/invalid_checkpoint_solution");
+    assert!(state_file_text(&state).contains(r#""failed_attempts": 1"#));
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    run.exits(0).outcome("connected");
+}
+
+#[test]
+fn solve_without_any_answer_keeps_the_intent_pending() {
+    let sim = simulator();
+    let scratch = Scratch::new("solve-none");
+    let state = scratch.path("bob.json");
+    let saved = detach_bob(&sim, &state, &[]);
+    let run = cli(&sim)
+        .args(["solve", "--json", "--state-file"])
+        .args([&state])
+        .stdin("")
+        .run();
+    let pending = run.exits(10).outcome("checkpoint_pending");
+    assert_eq!(pending["account_id"], saved["account_id"]);
+    assert!(solves(&sim).is_empty());
+    assert!(state.exists());
+}
+
+#[test]
+fn resend_asks_for_the_checkpoint_again_and_keeps_the_intent() {
+    let sim = simulator();
+    let scratch = Scratch::new("resend");
+    let state = scratch.path("bob.json");
+    let saved = detach_bob(&sim, &state, &[]);
+    let run = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .run();
+    let pending = run.exits(10).outcome("checkpoint_pending");
+    assert_eq!(pending["resent"], true);
+    assert_eq!(pending["account_id"], saved["account_id"]);
+    let resends = requests_to(&sim, "/accounts/checkpoint/resend");
+    assert_eq!(resends.len(), 1);
+    assert_eq!(resends[0].body_json().unwrap()["account_id"], saved["account_id"]);
+    state_file_text(&state);
+}
+
+#[test]
+fn an_intent_past_its_local_deadline_expires_with_nothing_sent() {
+    // The client assumes a 2 s intent; the simulator's lasts 300 s.
+    let sim = simulator();
+    let scratch = Scratch::new("local-expiry");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &["--intent-ttl", "2"]);
+    std::thread::sleep(Duration::from_millis(2100));
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    let json = run.exits(3).outcome("expired");
+    assert_eq!(json["detected_by"], "deadline");
+    assert!(solves(&sim).is_empty(), "nothing was sent");
+    assert!(!state.exists());
+}
+
+#[test]
+fn waiting_for_a_code_on_standard_input_stops_at_the_deadline() {
+    let sim = simulator();
+    let run = cli(&sim)
+        .password(BOB_PW)
+        .stdin_open()
+        .args(["--intent-ttl", "1", "connect", "--username", "bob", "--json"])
+        .run();
+    let json = run.exits(3).outcome("expired");
+    assert_eq!(json["detected_by"], "deadline");
+    assert!(solves(&sim).is_empty(), "nothing was sent");
+}
+
+#[test]
+fn the_server_says_408_when_its_intent_has_expired_first() {
+    // The simulator's clock jumps past its 300 s; the client still counts 300 s from the
+    // connect, so it sends, and the server answers 408.
+    let sim = manual_clock_simulator();
+    let scratch = Scratch::new("server-expiry");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    sim.advance(Duration::from_secs(301));
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    let json = run.exits(3).outcome("expired");
+    assert_eq!(json["detected_by"], "server");
+    assert_eq!(solves(&sim).len(), 1);
+    assert!(!state.exists());
+}
+
+#[test]
+fn after_the_408_a_copy_of_the_intent_finds_it_destroyed() {
+    let sim = manual_clock_simulator();
+    let scratch = Scratch::new("server-destroyed");
+    let state = scratch.path("bob.json");
+    let copy = scratch.path("copy.json");
+    detach_bob(&sim, &state, &[]);
+    std::fs::copy(&state, &copy).unwrap();
+    sim.advance(Duration::from_secs(301));
+    cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run()
+        .exits(3);
+    // Another process with a copy of the intent: the server has destroyed it.
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&copy])
+        .run();
+    let json = run.exits(3).outcome("destroyed");
+    assert_eq!(json["status"], 400);
+    assert_eq!(json["type"], "errors/authentication_intent_error");
+    assert!(!copy.exists());
+    assert_eq!(solves(&sim).len(), 2);
+}
+
+#[test]
+fn solve_refuses_to_send_an_intent_to_another_base_url() {
+    let sim = simulator();
+    let scratch = Scratch::new("other-url");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    let other = auth_sim::Simulator::builder().api_key(API_KEY).start().unwrap();
+    let run = cli_at(&other.base_url())
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    let json = run.exits(2).outcome("error");
+    assert_eq!(json["type"], "cli/configuration");
+    assert!(
+        json["message"].as_str().unwrap().contains(&sim.base_url()),
+        "{run:?}"
+    );
+    assert!(other.requests().is_empty() && solves(&sim).is_empty());
+    assert!(state.exists());
+}
+
+#[test]
+fn a_missing_or_foreign_state_file_is_a_usage_error() {
+    let sim = simulator();
+    let scratch = Scratch::new("bad-state");
+    let run = cli(&sim)
+        .args(["solve", "--json", "--state-file"])
+        .args([&scratch.path("missing.json")])
+        .run();
+    assert_eq!(run.exits(2).outcome("error")["type"], "cli/state_file");
+    let foreign = scratch.path("foreign.json");
+    std::fs::write(&foreign, "{\"not\":\"a state\"}").unwrap();
+    let run = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&foreign])
+        .run();
+    assert_eq!(run.exits(2).outcome("error")["type"], "cli/state_file");
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn detach_needs_a_state_file() {
+    let sim = simulator();
+    let run = cli(&sim)
+        .password(BOB_PW)
+        .args(["connect", "--username", "bob", "--detach", "--json"])
+        .run();
+    let json = run.exits(2).outcome("error");
+    assert_eq!(json["type"], "cli/usage");
+    assert!(
+        json["message"].as_str().unwrap().contains("--state-file"),
+        "{run:?}"
+    );
+    assert!(sim.requests().is_empty());
+}

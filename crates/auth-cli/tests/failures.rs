@@ -1,0 +1,233 @@
+//! Hostile answers, a network that fails, and configuration errors: exit codes 2, 3 and 5.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod common;
+
+use std::time::Duration;
+
+use auth_sim::{Fault, Simulator};
+use common::*;
+
+/// `connect --json` of the `faulty` account.
+fn connect_faulty(sim: &Simulator, extra: &[&str]) -> Run {
+    cli(sim)
+        .password(FAULTY_PW)
+        .args(extra)
+        .args(["connect", "--username", "faulty", "--json"])
+        .run()
+}
+
+#[test]
+fn an_answer_that_is_not_json_is_a_failure() {
+    let sim = faulty_connect(Fault::new().non_json_body());
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert_eq!(json["type"], "protocol/malformed_answer");
+    assert!(json["status"].is_u64());
+}
+
+#[test]
+fn an_error_status_with_a_body_that_is_not_json_keeps_its_status() {
+    let sim = faulty_solve(Fault::new().non_json_body());
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args(["connect", "--username", "faulty", "--code", WRONG_CODE, "--json"])
+        .run();
+    // A wrong code's 401, unreadable: rejected by the API all the same.
+    let json = run.exits(4).outcome("error");
+    assert_eq!(json["status"], 401);
+    assert_eq!(json["type"], serde_json::Value::Null);
+}
+
+#[test]
+fn a_503_is_a_failure() {
+    let sim = faulty_connect(Fault::new().force_status(503));
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert_eq!(json["status"], 503);
+}
+
+#[test]
+fn a_connection_closed_mid_answer_is_a_failure() {
+    let sim = faulty_connect(Fault::new().close_mid_answer());
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert!(json["type"].as_str().unwrap().starts_with("transport/"), "{json}");
+}
+
+#[test]
+fn a_connection_closed_without_answer_is_a_failure() {
+    let sim = faulty_connect(Fault::new().close_without_answer());
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert!(json["type"].as_str().unwrap().starts_with("transport/"), "{json}");
+}
+
+#[test]
+fn an_oversized_answer_is_refused() {
+    let sim = faulty_connect(Fault::new().oversized_body(2 * 1024 * 1024));
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert_eq!(json["type"], "transport/answer_too_large");
+}
+
+#[test]
+fn a_redirect_is_not_followed() {
+    let elsewhere = Simulator::builder().api_key(API_KEY).start().unwrap();
+    let sim = faulty_connect(Fault::new().redirect_to(format!("{}/accounts", elsewhere.base_url())));
+    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
+    assert_eq!(json["type"], "transport/redirect");
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the API key never reached the other host"
+    );
+}
+
+#[test]
+fn a_slow_answer_times_out() {
+    let sim = faulty_connect(Fault::new().delay(Duration::from_secs(5)));
+    let json = connect_faulty(&sim, &["--timeout", "0.5"])
+        .exits(5)
+        .outcome("error");
+    assert_eq!(json["type"], "transport/timeout");
+}
+
+#[test]
+fn no_server_at_all_is_a_failure() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let run = cli_at(&format!("http://127.0.0.1:{port}/v1"))
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice", "--json"])
+        .run();
+    let json = run.exits(5).outcome("error");
+    assert!(json["type"].as_str().unwrap().starts_with("transport/"), "{json}");
+}
+
+#[test]
+fn a_hostile_answer_to_a_solve_keeps_the_saved_intent() {
+    let sim = faulty_solve(Fault::new().force_status(503).times(1));
+    let scratch = Scratch::new("hostile-solve");
+    let state = scratch.path("faulty.json");
+    cli(&sim)
+        .password(FAULTY_PW)
+        .args([
+            "connect",
+            "--username",
+            "faulty",
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([&state])
+        .run()
+        .exits(10);
+    // A 503 changes nothing on the server: the intent is still alive, and kept.
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    assert_eq!(run.exits(5).outcome("error")["status"], 503);
+    state_file_text(&state);
+    // The fault is spent: the same intent, solved again, connects.
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    run.exits(0).outcome("connected");
+}
+
+#[test]
+fn a_500_authentication_intent_error_destroys_the_intent() {
+    let sim = faulty_solve(
+        Fault::new()
+            .force_status(500)
+            .force_type("errors/authentication_intent_error"),
+    );
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args(["connect", "--username", "faulty", "--code", BOB_CODE, "--json"])
+        .run();
+    let json = run.exits(3).outcome("destroyed");
+    assert_eq!(json["status"], 500);
+    assert_eq!(json["type"], "errors/authentication_intent_error");
+}
+
+#[test]
+fn a_400_against_the_intent_destroys_it() {
+    let sim = faulty_solve(
+        Fault::new()
+            .force_status(400)
+            .force_type("errors/checkpoint_error"),
+    );
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args(["connect", "--username", "faulty", "--code", BOB_CODE, "--json"])
+        .run();
+    let json = run.exits(3).outcome("destroyed");
+    assert_eq!(json["status"], 400);
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
+    let run = cli_at("http://api.example.com/v1")
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice", "--json"])
+        .run();
+    let json = run.exits(2).outcome("error");
+    assert_eq!(json["type"], "cli/configuration");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("only allowed to loopback hosts"),
+        "{run:?}"
+    );
+    assert!(
+        run.stderr.contains("loopback"),
+        "said on standard error too: {run:?}"
+    );
+}
+
+#[test]
+fn a_missing_api_key_is_a_configuration_error() {
+    let sim = simulator();
+    let run = cli(&sim)
+        .env_remove("POSTPRESS_API_KEY")
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice", "--json"])
+        .run();
+    let json = run.exits(2).outcome("error");
+    assert!(
+        json["message"].as_str().unwrap().contains("POSTPRESS_API_KEY"),
+        "{run:?}"
+    );
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn usage_errors_exit_2_and_help_exits_0() {
+    bare_cli().args(["connect"]).run().exits(2);
+    bare_cli().args(["frobnicate"]).run().exits(2);
+    bare_cli().args(["--timeout", "soon", "demo"]).run().exits(2);
+    let run = bare_cli()
+        .args([
+            "connect",
+            "--username",
+            "bob",
+            "--code",
+            BOB_CODE,
+            "--bogus",
+            "--json",
+        ])
+        .run();
+    assert_eq!(run.exits(2).outcome("error")["type"], "cli/usage");
+    let help = bare_cli().args(["--help"]).run();
+    help.exits(0);
+    for command in ["connect", "solve", "resend", "demo"] {
+        assert!(help.stdout.contains(command), "{help:?}");
+    }
+}

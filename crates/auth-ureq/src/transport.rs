@@ -1,0 +1,260 @@
+//! The blocking transport: sends an [`auth_core::Request`] with ureq and brings back its
+//! [`Answer`]. It decides nothing: every status goes back to the core.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+
+use auth_core::{Answer, Request, Transport, TransportError, TransportErrorKind};
+
+/// An [`auth_core::Transport`] on a blocking [`ureq::Agent`].
+///
+/// It joins the base URL and [`Request::path`], sends the method, headers and body as they
+/// are, gives up after [`Request::timeout`] (the whole exchange, body included), and reads
+/// at most [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
+/// included, is an [`Answer`] for the core to read; a 3xx is never followed and is a
+/// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host.
+///
+/// Cloning is cheap and shares the agent's pool of kept-alive connections. Get one from
+/// [`Client::transport`](crate::Client::transport) to drive an [`auth_core::Flow`] by hand:
+///
+/// ```
+/// use auth_core::{drive, Command, Credentials, Event, Flow, UnixMillis};
+/// # let sim = auth_sim::Simulator::builder().api_key("my-api-key").start()?;
+/// let client = auth_ureq::Client::builder().base_url(sim.base_url()).api_key("my-api-key").build()?;
+///
+/// let mut transport = client.transport();
+/// let mut flow = Flow::new(client.config().clone());
+/// let mut clock = || client.now();
+/// let command = Command::Connect(Credentials::messenger("alice", "pw-a"));
+/// let event = drive(&mut flow, &mut transport, &mut clock, command)?;
+/// assert!(matches!(event, Event::Connected { .. }));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct UreqTransport {
+    agent: ureq::Agent,
+    base_url: Arc<str>,
+    max_answer_bytes: u64,
+}
+
+impl fmt::Debug for UreqTransport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UreqTransport")
+            .field("base_url", &self.base_url)
+            .field("max_answer_bytes", &self.max_answer_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UreqTransport {
+    /// A transport on `agent`, sending to `base_url` (no trailing slash; it is not checked
+    /// here: [`ClientBuilder::build`](crate::ClientBuilder::build) checks it).
+    ///
+    /// The agent should be built with `http_status_as_error(false)` (so 4xx and 5xx bodies
+    /// reach the core) and `max_redirects(0)`; [`Client`](crate::Client) builds it so.
+    pub(crate) fn new(agent: ureq::Agent, base_url: Arc<str>, max_answer_bytes: u64) -> Self {
+        Self {
+            agent,
+            base_url,
+            max_answer_bytes,
+        }
+    }
+
+    /// The base URL every request path is joined to.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The largest answer body read; a larger one is a
+    /// [`TransportErrorKind::BodyTooLarge`] error, and no more of it is read.
+    pub fn max_answer_bytes(&self) -> u64 {
+        self.max_answer_bytes
+    }
+
+    /// Sends one request and reads its answer: what [`Transport::send`] does, through a
+    /// shared reference.
+    pub fn execute(&self, request: &Request) -> Result<Answer, TransportError> {
+        let url = format!("{}{}", self.base_url, request.path);
+        // Never formats a header: the API key must not reach any message.
+        let context = || format!("{} {}", request.method, url);
+        let mut builder = ureq::http::Request::builder()
+            .method(request.method.as_str())
+            .uri(url.as_str());
+        for header in &request.headers {
+            builder = builder.header(header.name(), header.value());
+        }
+        let http_request = builder.body(request.body.as_bytes()).map_err(|e| {
+            // `http::Error` says which part is invalid, never the value.
+            TransportError::new(
+                TransportErrorKind::Refused,
+                format!("{}: the request could not be built: {e}", context()),
+            )
+            .with_source(e)
+        })?;
+        // At least a millisecond: a zero budget would mean no limit to some timers.
+        let timeout = request.timeout.max(std::time::Duration::from_millis(1));
+        let http_request = self
+            .agent
+            .configure_request(http_request)
+            .timeout_global(Some(timeout))
+            .build();
+        let mut response = self
+            .agent
+            .run(http_request)
+            .map_err(|e| map_error(e, &context()))?;
+
+        let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|value| value.to_str().ok())
+                .map(|value| format!(" to {}", excerpt(value)))
+                .unwrap_or_default();
+            return Err(TransportError::new(
+                TransportErrorKind::Redirect,
+                format!(
+                    "{}: the server answered {status}, a redirect{location}; redirects are never followed",
+                    context()
+                ),
+            ));
+        }
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let too_large = || {
+            TransportError::new(
+                TransportErrorKind::BodyTooLarge,
+                format!(
+                    "{}: the answer's body is larger than {} bytes; it was not read",
+                    context(),
+                    self.max_answer_bytes
+                ),
+            )
+        };
+        // A declared length over the limit fails before a byte of the body is read.
+        let declared = response
+            .headers()
+            .get("content-length")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok());
+        if declared.is_some_and(|length| length > self.max_answer_bytes) {
+            return Err(too_large());
+        }
+        // ureq's limit fails when asked for a byte past it, even at the end of the body: a
+        // limit one past the maximum accepts a body of exactly the maximum.
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(self.max_answer_bytes.saturating_add(1))
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(_) => too_large().with_source(e),
+                other => map_error(other, &context()),
+            })?;
+        if u64::try_from(body.len()).map_or(true, |length| length > self.max_answer_bytes) {
+            return Err(too_large());
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+impl Transport for UreqTransport {
+    fn send(&mut self, request: &Request) -> Result<Answer, TransportError> {
+        self.execute(request)
+    }
+}
+
+/// The start of a text the server sent, for a message.
+fn excerpt(text: &str) -> String {
+    const LIMIT: usize = 200;
+    match text.char_indices().nth(LIMIT) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_owned(),
+    }
+}
+
+/// Maps a ureq error to the kind of transport failure, keeping it as the source.
+///
+/// ureq's own texts never carry a header value; `context` is the method and URL.
+fn map_error(error: ureq::Error, context: &str) -> TransportError {
+    use TransportErrorKind as Kind;
+    let (kind, what) = match &error {
+        ureq::Error::Timeout(_) => (Kind::Timeout, "the request's time budget ran out"),
+        ureq::Error::HostNotFound => (Kind::Connect, "the host name was not found"),
+        ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) | ureq::Error::InvalidProxyUrl => {
+            (Kind::Connect, "the connection could not be made")
+        }
+        ureq::Error::Io(io_error) => match io_error.kind() {
+            io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::AddrNotAvailable
+            | io::ErrorKind::NetworkUnreachable
+            | io::ErrorKind::HostUnreachable
+            | io::ErrorKind::NotFound => (Kind::Connect, "the connection could not be made"),
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+                (Kind::Timeout, "the request's time budget ran out")
+            }
+            _ => (Kind::Io, "the connection broke before the whole answer arrived"),
+        },
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) | ureq::Error::TlsRequired => {
+            (Kind::Tls, "TLS failed")
+        }
+        ureq::Error::BodyExceedsLimit(_) => (Kind::BodyTooLarge, "the answer's body is too large"),
+        ureq::Error::TooManyRedirects | ureq::Error::RedirectFailed => (
+            Kind::Redirect,
+            "the server answered a redirect, which is never followed",
+        ),
+        ureq::Error::Protocol(_) | ureq::Error::LargeResponseHeader(..) => {
+            (Kind::Io, "the answer is not valid HTTP/1.1")
+        }
+        ureq::Error::BadUri(_) | ureq::Error::Http(_) | ureq::Error::RequireHttpsOnly(_) => {
+            (Kind::Refused, "the request could not be built")
+        }
+        _ => (Kind::Other, "the request failed"),
+    };
+    TransportError::new(kind, format!("{context}: {what} ({error})")).with_source(error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_is_cut_on_a_character_boundary() {
+        assert_eq!(excerpt("short"), "short");
+        let long = "é".repeat(300);
+        let cut = excerpt(&long);
+        assert!(cut.ends_with('…'));
+        assert_eq!(cut.chars().count(), 201);
+    }
+
+    #[test]
+    fn io_errors_map_to_their_kind() {
+        let refused = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        assert_eq!(map_error(refused, "POST x").kind(), TransportErrorKind::Connect);
+        let reset = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(map_error(reset, "POST x").kind(), TransportErrorKind::Io);
+        let eof = ureq::Error::Io(io::Error::from(io::ErrorKind::UnexpectedEof));
+        assert_eq!(map_error(eof, "POST x").kind(), TransportErrorKind::Io);
+        assert_eq!(
+            map_error(ureq::Error::HostNotFound, "POST x").kind(),
+            TransportErrorKind::Connect
+        );
+        assert_eq!(
+            map_error(ureq::Error::BodyExceedsLimit(3), "POST x").kind(),
+            TransportErrorKind::BodyTooLarge
+        );
+    }
+}

@@ -1,0 +1,486 @@
+//! One test per row of `shared/api-contract.md`, through the [`Client`], against the
+//! simulator on a real loopback socket, in both path styles (postpress `/v1`, Unipile
+//! `/api/v1`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod support;
+
+use std::time::Duration;
+
+use auth_sim::{Account, Checkpoint as SimCheckpoint, Fault, Fixture, Provider as SimProvider};
+use auth_ureq::{
+    Checkpoint, Client, Connection, Credentials, Detection, Error, ErrorType, PendingIntent, Provider,
+    Solved, USER_AGENT,
+};
+use support::*;
+
+/// Connects bob (2FA 123456) and returns his pending intent.
+fn pending_bob(client: &Client) -> PendingIntent {
+    match client.connect_messenger("bob", "pw-b").unwrap() {
+        Connection::Pending(intent) => intent,
+        other => panic!("expected a checkpoint, got {other:?}"),
+    }
+}
+
+fn connected_id(connection: Connection) -> String {
+    match connection {
+        Connection::Connected { account_id } => account_id.as_str().to_owned(),
+        other => panic!("expected connected, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_request_carries_the_api_key_accept_content_type_and_user_agent() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        connected_id(client.connect_messenger("alice", "pw-a").unwrap());
+        let requests = sim.requests();
+        assert_eq!(requests.len(), 1);
+        let request = &requests[0];
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, style.path("/accounts"));
+        assert_eq!(request.header("x-api-key"), Some(API_KEY));
+        assert_eq!(request.header("accept"), Some("application/json"));
+        assert_eq!(request.header("content-type"), Some("application/json"));
+        assert_eq!(request.header("user-agent"), Some(USER_AGENT));
+        assert!(USER_AGENT.starts_with("auth-ureq/"));
+        assert_eq!(
+            request.body_json().unwrap(),
+            serde_json::json!({"provider": "MESSENGER", "username": "alice", "password": "pw-a"})
+        );
+    }
+}
+
+#[test]
+fn connect_201_account_created_is_connected() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
+        assert!(!account_id.is_empty());
+        let connected = sim.connected_accounts();
+        assert_eq!(connected.len(), 1);
+        assert_eq!(connected[0].account_id, account_id);
+        assert_eq!(connected[0].username, "alice");
+    }
+}
+
+#[test]
+fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let clock = ManualClock::new();
+        let client = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let intent = pending_bob(&client);
+        assert!(matches!(intent.checkpoint(), Checkpoint::TwoFactor { .. }));
+        assert_eq!(intent.checkpoint().kind(), "2FA");
+        assert!(!intent.account_id().as_str().is_empty());
+        assert!(intent.is_pending());
+        // The deadline counts from when the connect request was sent: five minutes.
+        assert_eq!(intent.intent().started_at, clock.now());
+        assert_eq!(
+            intent.deadline(),
+            clock.now().saturating_add(Duration::from_secs(300))
+        );
+        assert_eq!(intent.remaining(), Duration::from_secs(300));
+        clock.advance(Duration::from_secs(100));
+        assert_eq!(intent.remaining(), Duration::from_secs(200));
+        assert_eq!(sim.pending_intents(), 1);
+    }
+}
+
+#[test]
+fn solve_with_the_right_code_201_connects() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let mut intent = pending_bob(&client);
+        let account_id = intent.account_id().clone();
+        let solved = intent.solve_code_checkpoint("123456").unwrap();
+        assert_eq!(solved, Solved::Connected { account_id });
+        assert!(!intent.is_pending());
+        let requests = sim.requests();
+        assert_eq!(requests.len(), 2);
+        assert_eq!(requests[1].path, style.path("/accounts/checkpoint"));
+        assert_eq!(
+            requests[1].body_json().unwrap(),
+            serde_json::json!({"provider": "MESSENGER", "account_id": intent.account_id().as_str(), "code": "123456"})
+        );
+        assert_eq!(sim.connected_accounts().len(), 1);
+    }
+}
+
+#[test]
+fn resend_201_checkpoint_resend_keeps_the_intent_pending() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let mut intent = pending_bob(&client);
+        let deadline = intent.deadline();
+        intent.resend_checkpoint().unwrap();
+        assert!(intent.is_pending());
+        assert_eq!(intent.deadline(), deadline, "a resend does not extend the intent");
+        let requests = sim.requests();
+        assert_eq!(requests[1].path, style.path("/accounts/checkpoint/resend"));
+        assert_eq!(
+            requests[1].body_json().unwrap(),
+            serde_json::json!({"provider": "MESSENGER", "account_id": intent.account_id().as_str()})
+        );
+        assert!(matches!(
+            intent.solve_code_checkpoint("123456").unwrap(),
+            Solved::Connected { .. }
+        ));
+    }
+}
+
+#[test]
+fn reconnect_200_or_201_account_reconnected_is_reconnected() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
+        let again = client
+            .reconnect_account(account_id.as_str(), Credentials::messenger("alice", "pw-a"))
+            .unwrap();
+        match again {
+            Connection::Reconnected { account_id: id } => assert_eq!(id.as_str(), account_id),
+            other => panic!("expected reconnected, got {other:?}"),
+        }
+        assert_eq!(
+            sim.requests()[1].path,
+            style.path(&format!("/accounts/{account_id}"))
+        );
+    }
+}
+
+#[test]
+fn reconnect_with_a_checkpoint_is_solved_to_reconnected() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let mut first = pending_bob(&client);
+        let Solved::Connected { account_id } = first.solve_code_checkpoint("123456").unwrap() else {
+            panic!("bob connects with his code");
+        };
+        let Connection::Pending(mut intent) = client
+            .reconnect_account(account_id.clone(), Credentials::messenger("bob", "pw-b"))
+            .unwrap()
+        else {
+            panic!("bob's reconnect asks for his 2FA");
+        };
+        assert!(intent.intent().reconnect);
+        assert_eq!(
+            intent.solve_code_checkpoint("123456").unwrap(),
+            Solved::Reconnected { account_id }
+        );
+    }
+}
+
+#[test]
+fn connect_401_invalid_credentials_is_an_api_error() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let error = expect_err(client.connect_messenger("alice", "pw-wrong-secret"));
+        let api = error.api_error().expect("an API error");
+        assert_eq!(api.status, 401);
+        assert_eq!(api.kind, Some(ErrorType::InvalidCredentials));
+        assert!(api.title.is_some());
+        assert!(matches!(error, Error::Api(_)));
+        assert!(!format!("{error} {error:?}").contains("pw-wrong-secret"));
+    }
+}
+
+#[test]
+fn any_request_with_an_unknown_api_key_is_401_missing_credentials() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = Client::builder()
+            .base_url(style.base_url(&sim))
+            .api_key("sk-wrong-key-secret")
+            .build()
+            .unwrap();
+        let error = expect_err(client.connect_messenger("alice", "pw-a"));
+        let api = error.api_error().unwrap();
+        assert_eq!(
+            (api.status, api.kind.clone()),
+            (401, Some(ErrorType::MissingCredentials))
+        );
+        assert!(!format!("{error} {error:?}").contains("sk-wrong-key-secret"));
+    }
+}
+
+#[test]
+fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let mut intent = pending_bob(&client);
+        let error = expect_err(intent.solve_code_checkpoint("999999"));
+        let api = error.api_error().unwrap();
+        assert_eq!(api.status, 401);
+        assert!(api.is_wrong_code());
+        assert!(intent.is_pending(), "a wrong code leaves the intent alive");
+        assert_eq!(intent.intent().failed_attempts, 1);
+        let error = expect_err(intent.solve_code_checkpoint("999999"));
+        assert!(error.api_error().unwrap().is_wrong_code());
+        assert_eq!(intent.intent().failed_attempts, 2);
+        assert!(matches!(
+            intent.solve_code_checkpoint("123456").unwrap(),
+            Solved::Connected { .. }
+        ));
+        assert_eq!(sim.requests().len(), 4);
+    }
+}
+
+#[test]
+fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        // The client's clock does not move while the server's does: the request is sent.
+        let clock = ManualClock::new();
+        let client = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let mut intent = pending_bob(&client);
+        let saved = serde_json::to_string(&intent.save()).unwrap();
+        sim.advance(Duration::from_secs(301));
+
+        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let Error::IntentExpired(expired) = &error else {
+            panic!("expected expired, got {error:?}");
+        };
+        assert_eq!(expired.detected_by, Detection::Server);
+        assert_eq!(&expired.account_id, intent.account_id());
+        assert!(!intent.is_pending());
+        // Over: nothing more is sent through this intent.
+        assert!(matches!(
+            expect_err(intent.solve_code_checkpoint("123456")),
+            Error::IntentExpired(_)
+        ));
+        assert_eq!(sim.requests().len(), 2);
+
+        // The same intent, saved before, resumed by another client: the server now says 400
+        // `errors/authentication_intent_error`, "it has destroyed itself" (a 400 typed as no
+        // malformed request is).
+        let other = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let mut resumed = other.resume(serde_json::from_str(&saved).unwrap()).unwrap();
+        let error = expect_err(resumed.solve_code_checkpoint("123456"));
+        let Error::IntentDestroyed(destroyed) = &error else {
+            panic!("expected destroyed, got {error:?}");
+        };
+        assert_eq!(destroyed.cause.status, 400);
+        assert_eq!(destroyed.cause.kind, Some(ErrorType::AuthenticationIntentError));
+        assert_eq!(&destroyed.account_id, intent.account_id());
+        assert!(!resumed.is_pending());
+        assert_eq!(sim.requests().len(), 3);
+        // Over: the resumed copy sends nothing more either.
+        assert!(matches!(
+            expect_err(resumed.solve_code_checkpoint("123456")),
+            Error::IntentDestroyed(_)
+        ));
+        assert_eq!(sim.requests().len(), 3);
+        assert!(sim.connected_accounts().is_empty());
+    }
+}
+
+#[test]
+fn a_400_after_the_intent_ended_is_destroyed() {
+    // The server's 400 for an intent that destroyed itself, typed as no malformed request is.
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret").checkpoint(
+            SimCheckpoint::new("2FA", "123456").fault(
+                Fault::new()
+                    .force_status(400)
+                    .force_type("errors/authentication_intent_error"),
+            ),
+        ),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let Error::IntentDestroyed(destroyed) = &error else {
+            panic!("expected destroyed, got {error:?}");
+        };
+        assert_eq!(destroyed.cause.status, 400);
+        assert_eq!(&destroyed.account_id, intent.account_id());
+        assert!(!intent.is_pending());
+        assert!(matches!(
+            expect_err(intent.resend_checkpoint()),
+            Error::IntentDestroyed(_)
+        ));
+        assert_eq!(
+            sim.requests().len(),
+            2,
+            "nothing sent after the intent was destroyed"
+        );
+    }
+}
+
+#[test]
+fn solve_500_authentication_intent_error_destroys_the_intent() {
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret")
+            .checkpoint(SimCheckpoint::new("2FA", "123456").fault(Fault::new().force_status(500).times(1))),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let Error::IntentDestroyed(destroyed) = &error else {
+            panic!("expected destroyed, got {error:?}");
+        };
+        assert_eq!(destroyed.cause.status, 500);
+        assert_eq!(destroyed.cause.kind, Some(ErrorType::AuthenticationIntentError));
+        // Over: a new solve sends nothing and says so again.
+        let again = expect_err(intent.solve_code_checkpoint("123456"));
+        assert!(matches!(again, Error::IntentDestroyed(_)));
+        assert_eq!(sim.requests().len(), 2);
+    }
+}
+
+#[test]
+fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret").checkpoint(
+            SimCheckpoint::new("2FA", "123456").fault(
+                Fault::new()
+                    .force_status(400)
+                    .force_type("errors/invalid_parameters")
+                    .times(1),
+            ),
+        ),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let api = error.api_error().unwrap();
+        assert_eq!(
+            (api.status, api.kind.clone()),
+            (400, Some(ErrorType::InvalidParameters))
+        );
+        assert!(matches!(error, Error::Api(_)));
+        assert!(intent.is_pending());
+        assert!(matches!(
+            intent.solve_code_checkpoint("123456").unwrap(),
+            Solved::Connected { .. }
+        ));
+    }
+}
+
+#[test]
+fn chained_checkpoints_2fa_then_otp_share_one_intent() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("dave", "pw-d").unwrap() else {
+            panic!("dave has two checkpoints");
+        };
+        assert_eq!(intent.checkpoint().kind(), "2FA");
+        let deadline = intent.deadline();
+        assert_eq!(
+            intent.solve_code_checkpoint("111111").unwrap(),
+            Solved::NextCheckpoint
+        );
+        assert_eq!(intent.checkpoint(), &Checkpoint::Otp);
+        assert_eq!(intent.intent().checkpoints_solved, 1);
+        assert_eq!(
+            intent.deadline(),
+            deadline,
+            "solving one checkpoint does not extend the intent"
+        );
+        // The first code does not solve the second checkpoint.
+        let error = expect_err(intent.solve_code_checkpoint("111111"));
+        assert!(error.api_error().unwrap().is_wrong_code());
+        assert!(matches!(
+            intent.solve_code_checkpoint("222222").unwrap(),
+            Solved::Connected { .. }
+        ));
+        assert_eq!(sim.requests().len(), 4);
+    }
+}
+
+#[test]
+fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret").checkpoint(
+            SimCheckpoint::new("2FA", "123456")
+                .source("APP")
+                .another_way(SimCheckpoint::new("OTP", "999999")),
+        ),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        assert_eq!(intent.try_another_way().unwrap(), Solved::NextCheckpoint);
+        assert_eq!(intent.checkpoint(), &Checkpoint::Otp);
+        assert_eq!(
+            sim.requests()[1].body_json().unwrap()["code"],
+            serde_json::json!("TRY_ANOTHER_WAY")
+        );
+        assert!(matches!(
+            intent.solve_code_checkpoint("999999").unwrap(),
+            Solved::Connected { .. }
+        ));
+    }
+}
+
+#[test]
+fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls() {
+    let fixture = Fixture::new()
+        .account(
+            Account::new("lin", "pw-secret")
+                .provider(SimProvider::Linkedin)
+                .checkpoint(
+                    SimCheckpoint::new("FACE_SCAN", "999999").extra("hint", serde_json::json!("smile")),
+                ),
+        )
+        .account(Account::new("insta", "pw-secret").provider(SimProvider::Instagram));
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client
+            .connect(Credentials::new(Provider::Linkedin, "lin", "pw-secret"))
+            .unwrap()
+        else {
+            panic!("lin has a checkpoint");
+        };
+        assert_eq!(intent.checkpoint().kind(), "FACE_SCAN");
+        assert_eq!(intent.intent().provider, Provider::Linkedin);
+        assert!(matches!(
+            intent.solve_code_checkpoint("999999").unwrap(),
+            Solved::Connected { .. }
+        ));
+        assert_eq!(
+            sim.requests()[1].body_json().unwrap()["provider"],
+            serde_json::json!("LINKEDIN")
+        );
+        connected_id(
+            client
+                .connect(Credentials::new(Provider::Instagram, "insta", "pw-secret"))
+                .unwrap(),
+        );
+        // The provider is part of the account: the wrong one is refused.
+        let error = expect_err(client.connect(Credentials::new(Provider::Twitter, "insta", "pw-secret")));
+        assert_eq!(error.api_error().unwrap().status, 401);
+    }
+}

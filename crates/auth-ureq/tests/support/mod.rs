@@ -1,0 +1,131 @@
+//! What every test file of this crate shares: simulators, clients, a clock moved by hand,
+//! and the check that no secret leaks into an error.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use auth_core::{Error, UnixMillis};
+use auth_sim::{Fixture, Simulator};
+use auth_ureq::{Client, ClientBuilder};
+
+/// The API key the simulators expect.
+pub(crate) const API_KEY: &str = "sk-test-0123456789-secret";
+
+/// Every secret a test may send: API key, passwords, codes.
+pub(crate) const SECRETS: &[&str] = &[
+    API_KEY,
+    "pw-a",
+    "pw-b",
+    "pw-c",
+    "pw-d",
+    "123456",
+    "111111",
+    "222222",
+    "pw-secret",
+    "999999",
+];
+
+/// The two path styles of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Style {
+    /// `http://127.0.0.1:PORT/v1`
+    Postpress,
+    /// `http://127.0.0.1:PORT/api/v1`
+    Unipile,
+}
+
+impl Style {
+    pub(crate) const ALL: [Style; 2] = [Style::Postpress, Style::Unipile];
+
+    pub(crate) fn base_url(self, sim: &Simulator) -> String {
+        match self {
+            Style::Postpress => sim.base_url(),
+            Style::Unipile => sim.unipile_base_url(),
+        }
+    }
+
+    /// The path the simulator logs for a contract path.
+    pub(crate) fn path(self, contract_path: &str) -> String {
+        match self {
+            Style::Postpress => format!("/v1{contract_path}"),
+            Style::Unipile => format!("/api/v1{contract_path}"),
+        }
+    }
+}
+
+/// A simulator of `fixture` with a manual clock.
+pub(crate) fn start_sim(fixture: Fixture) -> Simulator {
+    Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .manual_clock()
+        .start()
+        .unwrap()
+}
+
+/// A simulator of the demo fixture with a manual clock.
+pub(crate) fn demo_sim() -> Simulator {
+    start_sim(Fixture::demo())
+}
+
+/// A builder for `sim` in `style`, with the right key.
+pub(crate) fn builder(sim: &Simulator, style: Style) -> ClientBuilder {
+    Client::builder().base_url(style.base_url(sim)).api_key(API_KEY)
+}
+
+/// A client for `sim` in `style`, with the right key and the system clock.
+pub(crate) fn client(sim: &Simulator, style: Style) -> Client {
+    builder(sim, style).build().unwrap()
+}
+
+/// A clock that moves only when told to.
+#[derive(Debug, Clone)]
+pub(crate) struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    pub(crate) const START: u64 = 1_700_000_000_000;
+
+    pub(crate) fn new() -> Self {
+        Self(Arc::new(AtomicU64::new(Self::START)))
+    }
+
+    pub(crate) fn now(&self) -> UnixMillis {
+        UnixMillis::from_millis(self.0.load(Ordering::SeqCst))
+    }
+
+    pub(crate) fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap();
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// The clock as a builder takes it.
+    pub(crate) fn source(&self) -> impl Fn() -> UnixMillis + Send + Sync + 'static {
+        let clock = self.clone();
+        move || clock.now()
+    }
+}
+
+/// Asserts that no secret is in the error's text, its `Debug`, or any of its sources.
+pub(crate) fn assert_no_secret(error: &Error) {
+    let mut texts = vec![error.to_string(), format!("{error:?}"), format!("{error:#?}")];
+    let mut source = std::error::Error::source(error);
+    while let Some(inner) = source {
+        texts.push(inner.to_string());
+        texts.push(format!("{inner:?}"));
+        source = inner.source();
+    }
+    for text in &texts {
+        for secret in SECRETS {
+            assert!(!text.contains(secret), "secret {secret:?} leaked into {text:?}");
+        }
+    }
+}
+
+/// Unwraps an error, checking it carries no secret.
+pub(crate) fn expect_err<T: std::fmt::Debug>(result: Result<T, Error>) -> Error {
+    let error = result.expect_err("expected an error");
+    assert_no_secret(&error);
+    error
+}
