@@ -197,6 +197,10 @@ fn map_error(error: ureq::Error, context: &str) -> TransportError {
         ureq::Error::ConnectionFailed | ureq::Error::ConnectProxyFailed(_) | ureq::Error::InvalidProxyUrl => {
             (Kind::Connect, "the connection could not be made")
         }
+        // rustls reports every TLS failure (a certificate that does not verify, a peer that
+        // does not speak TLS, a fatal alert) as an `InvalidData` io error around its own
+        // error, which ureq passes on as `Error::Io`: it is a TLS failure, not a broken line.
+        ureq::Error::Io(io_error) if is_tls_failure(io_error) => (Kind::Tls, "TLS failed"),
         ureq::Error::Io(io_error) => match io_error.kind() {
             io::ErrorKind::ConnectionRefused
             | io::ErrorKind::AddrNotAvailable
@@ -227,6 +231,11 @@ fn map_error(error: ureq::Error, context: &str) -> TransportError {
     TransportError::new(kind, format!("{context}: {what} ({error})")).with_source(error)
 }
 
+/// Whether an io error is rustls's report of a TLS failure.
+fn is_tls_failure(error: &io::Error) -> bool {
+    error.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,6 +257,12 @@ mod tests {
         assert_eq!(map_error(reset, "POST x").kind(), TransportErrorKind::Io);
         let eof = ureq::Error::Io(io::Error::from(io::ErrorKind::UnexpectedEof));
         assert_eq!(map_error(eof, "POST x").kind(), TransportErrorKind::Io);
+        // How rustls reports a certificate that does not verify, through ureq.
+        let certificate = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
+        let tls = ureq::Error::Io(io::Error::new(io::ErrorKind::InvalidData, certificate));
+        assert_eq!(map_error(tls, "POST x").kind(), TransportErrorKind::Tls);
+        let other_invalid = ureq::Error::Io(io::Error::new(io::ErrorKind::InvalidData, "bad gzip"));
+        assert_eq!(map_error(other_invalid, "POST x").kind(), TransportErrorKind::Io);
         assert_eq!(
             map_error(ureq::Error::HostNotFound, "POST x").kind(),
             TransportErrorKind::Connect

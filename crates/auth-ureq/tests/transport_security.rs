@@ -1,0 +1,254 @@
+//! Transport security: https speaks TLS (rustls) before any byte of the request, so a
+//! server that does not is a typed TLS error and never sees the API key; a certificate that
+//! does not chain to a trusted root is refused before the request is sent; plain http is
+//! refused before anything is sent for any host that is not loopback, lookalikes included.
+//!
+//! (That the API key goes only to the configured host, never along a redirect, is proved in
+//! `hostile.rs` and `faults.rs`.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use auth_ureq::{BuildError, Client, Error, TransportErrorKind};
+use support::{API_KEY, SECRETS, expect_err};
+
+const TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Slack on top of [`TIMEOUT`]: a liveness bound, not a measurement.
+const LIVENESS_MARGIN: Duration = Duration::from_secs(5);
+
+/// A plain TCP server for one connection: records what the client sends first (for a TLS
+/// client, its ClientHello), answers `reply` in clear, and closes.
+fn plain_server(reply: &'static [u8]) -> (u16, JoinHandle<Vec<u8>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut received = vec![0u8; 16 << 10];
+        let n = stream.read(&mut received).unwrap_or(0);
+        received.truncate(n);
+        let _ = stream.write_all(reply);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        // Whatever else the client sends before it gives up (an alert, if anything).
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        received.extend_from_slice(&rest);
+        received
+    });
+    (port, thread)
+}
+
+fn https_client(host: &str, port: u16) -> Client {
+    Client::builder()
+        .base_url(format!("https://{host}:{port}/v1"))
+        .api_key(API_KEY)
+        .request_timeout(TIMEOUT)
+        .connect_timeout(TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+fn assert_nothing_in_clear(received: &[u8]) {
+    // A TLS record of type handshake (22), version 3.x: the ClientHello, not HTTP.
+    assert!(received.len() > 5, "{received:?}");
+    assert_eq!(received[..2], [0x16, 0x03], "not a TLS handshake: {received:?}");
+    let text = String::from_utf8_lossy(received).to_ascii_lowercase();
+    for clear in ["post ", "x-api-key", "http/1.1", "provider"] {
+        assert!(!text.contains(clear), "{clear:?} was sent in clear");
+    }
+    for secret in SECRETS {
+        assert!(
+            !text.contains(&secret.to_ascii_lowercase()),
+            "{secret} was sent in clear"
+        );
+    }
+}
+
+#[test]
+fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_error() {
+    for reply in [
+        b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}".as_slice(),
+        b"\x16\x03\x03\x00\x02\xff\xff garbage that is not a server hello".as_slice(),
+    ] {
+        let (port, server) = plain_server(reply);
+        let client = https_client("127.0.0.1", port);
+        let started = Instant::now();
+        let error = expect_err(client.connect_messenger("erin", "pw-secret"));
+        assert!(started.elapsed() < TIMEOUT + LIVENESS_MARGIN);
+        let Error::Transport(transport) = &error else {
+            panic!("expected a transport error, got {error:?}");
+        };
+        assert_eq!(transport.kind(), TransportErrorKind::Tls, "{error}");
+        assert_nothing_in_clear(&server.join().unwrap());
+    }
+}
+
+#[test]
+fn https_names_the_configured_host_in_its_hello() {
+    // SNI carries the base URL's host name: the certificate is checked for that name.
+    let (port, server) = plain_server(b"not tls");
+    let client = https_client("localhost", port);
+    let error = expect_err(client.connect_messenger("erin", "pw-secret"));
+    assert!(
+        matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Tls),
+        "{error:?}"
+    );
+    let hello = server.join().unwrap();
+    assert_nothing_in_clear(&hello);
+    assert!(
+        hello.windows(b"localhost".len()).any(|w| w == b"localhost"),
+        "no server name in the hello"
+    );
+}
+
+#[test]
+fn plain_http_is_refused_for_every_host_that_only_looks_like_loopback() {
+    // Each would send the API key in clear over a network; none is loopback.
+    for url in [
+        "http://localhost.evil.example/v1",
+        "http://127.0.0.1.nip.io/v1",
+        "http://[::ffff:127.0.0.1]/v1",
+        "http://[::ffff:7f00:1]:8080/v1",
+        "http://2130706433/v1",
+        "http://0x7f000001/v1",
+        "HTTP://API.POSTPRESS.AI/v1",
+        "http://169.254.169.254/v1",
+    ] {
+        let refused = Client::builder().base_url(url).api_key(API_KEY).build();
+        assert!(
+            matches!(refused, Err(BuildError::InsecureHttp { .. })),
+            "{url}: {refused:?}"
+        );
+        let text = format!("{:?} {}", refused.as_ref().err(), refused.as_ref().err().unwrap());
+        assert!(!text.contains(API_KEY), "{text}");
+    }
+    // The Unipile preset with an explicit http:// scheme is refused the same way.
+    let refused = Client::builder()
+        .unipile("http://api1.unipile.com:13111")
+        .api_key(API_KEY)
+        .build();
+    assert!(
+        matches!(refused, Err(BuildError::InsecureHttp { .. })),
+        "{refused:?}"
+    );
+    // The same hosts over https are fine: nothing is sent at build time.
+    for url in [
+        "https://localhost.evil.example/v1",
+        "https://[::ffff:127.0.0.1]/v1",
+    ] {
+        assert!(
+            Client::builder().base_url(url).api_key(API_KEY).build().is_ok(),
+            "{url}"
+        );
+    }
+}
+
+/// A self-signed certificate for `localhost` and `127.0.0.1` (EC P-256, valid until 2126),
+/// and its key: test material only, trusted by nothing. Made with
+/// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
+/// -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1`.
+const SELF_SIGNED_CERT: &[u8] = b"-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUQjiWoE7F4DgXMSyq6oRrKnbtSJAwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMjAzNDYzOFoYDzIxMjYxMDI5
+MDM0NjM4WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAARscLeZZR1ZSwijH6ahHcXkC1cFXWxuCW+isrRpK+TVnz5D/Rfa2x3V
+WogC5pNp0oFdAgWx7SJhkISgWXtEz1Nco28wbTAdBgNVHQ4EFgQUwbIGbDcMyQb+
+xlf5LkTUyoc16pswHwYDVR0jBBgwFoAUwbIGbDcMyQb+xlf5LkTUyoc16pswDwYD
+VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
+zj0EAwIDRwAwRAIgbeOuW0iVi43hjpK067Wz2jp7M0QNMNfUu3uAqYIqkCUCICsH
+6Gha4bpk9ctijq9/6zBxQp/Nc2WFRc3PMygHUGwT
+-----END CERTIFICATE-----
+";
+
+/// The test certificate's key (see [`SELF_SIGNED_CERT`]): not a secret of anything.
+const SELF_SIGNED_KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgxttewhihAcDRQ5tk
+z3o7cIdLbj0e/AE0HiTqSv3TBNuhRANCAARscLeZZR1ZSwijH6ahHcXkC1cFXWxu
+CW+isrRpK+TVnz5D/Rfa2x3VWogC5pNp0oFdAgWx7SJhkISgWXtEz1Nc
+-----END PRIVATE KEY-----
+";
+
+/// What a real TLS server with the self-signed certificate saw of one connection: the
+/// request bytes it could decrypt, and how the handshake ended.
+struct TlsSeen {
+    plaintext: Vec<u8>,
+    error: Option<String>,
+}
+
+fn self_signed_tls_server() -> (u16, JoinHandle<TlsSeen>) {
+    let cert = ureq::tls::Certificate::from_pem(SELF_SIGNED_CERT).unwrap();
+    let key = ureq::tls::PrivateKey::from_pem(SELF_SIGNED_KEY).unwrap();
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.der().to_vec().into()),
+            )
+            .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let thread = std::thread::spawn(move || {
+        let (tcp, _) = listener.accept().unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
+        let mut tls = rustls::StreamOwned::new(connection, tcp);
+        let mut plaintext = Vec::new();
+        let mut buffer = [0u8; 4096];
+        let error = loop {
+            match tls.read(&mut buffer) {
+                Ok(0) => break None,
+                Ok(n) => plaintext.extend_from_slice(&buffer[..n]),
+                Err(e) => break Some(e.to_string()),
+            }
+        };
+        TlsSeen { plaintext, error }
+    });
+    (port, thread)
+}
+
+#[test]
+fn a_certificate_no_trusted_root_vouches_for_is_refused_before_the_request_is_sent() {
+    // The certificate names the host correctly; only its issuer is unknown to the web PKI
+    // roots the client trusts.
+    for host in ["localhost", "127.0.0.1"] {
+        let (port, server) = self_signed_tls_server();
+        let client = https_client(host, port);
+        let started = Instant::now();
+        let error = expect_err(client.connect_messenger("erin", "pw-secret"));
+        assert!(started.elapsed() < TIMEOUT + LIVENESS_MARGIN);
+        let Error::Transport(transport) = &error else {
+            panic!("expected a transport error, got {error:?}");
+        };
+        assert_eq!(transport.kind(), TransportErrorKind::Tls, "{host}: {error}");
+        assert!(
+            error.to_string().contains("invalid peer certificate"),
+            "{host}: {error}"
+        );
+        let seen = server.join().unwrap();
+        // The server decrypted nothing: the request, and its X-API-KEY, were never sent.
+        assert!(
+            seen.plaintext.is_empty(),
+            "{host}: {}",
+            String::from_utf8_lossy(&seen.plaintext)
+        );
+        // The handshake never completed on the server's side either (the client hung up, or
+        // sent an alert, as soon as the certificate failed).
+        assert!(seen.error.is_some(), "{host}: the handshake completed");
+    }
+}
