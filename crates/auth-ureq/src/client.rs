@@ -71,7 +71,9 @@ impl Client {
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                transport: UreqTransport::new(agent, base_url.into(), max_answer_bytes),
+                // Only an observer sees an answer's headers.
+                transport: UreqTransport::new(agent, base_url.into(), max_answer_bytes)
+                    .keeping_headers(observer.is_some()),
                 config,
                 clock,
                 observer,
@@ -158,7 +160,7 @@ impl Client {
     /// The raw transport, sharing this client's agent, to drive an [`auth_core::Flow`] by
     /// hand. It does not call the [`ClientBuilder::on_exchange`] observer.
     pub fn transport(&self) -> UreqTransport {
-        self.inner.transport.clone()
+        self.inner.transport.clone().keeping_headers(true)
     }
 
     /// Connect or reconnect with a new flow.
@@ -178,9 +180,10 @@ impl Client {
     fn round_trip(&self, flow: &mut Flow, command: Command) -> Result<Event, Error> {
         let inner = &*self.inner;
         let mut send = |request: &Request| -> Result<Answer, TransportError> {
-            let started = Instant::now();
+            // The clock is read only for an observer.
+            let started = inner.observer.as_ref().map(|_| Instant::now());
             let outcome = inner.transport.execute(request);
-            if let Some(observer) = &inner.observer {
+            if let (Some(observer), Some(started)) = (&inner.observer, started) {
                 observer(&Exchange {
                     request,
                     outcome: outcome.as_ref(),

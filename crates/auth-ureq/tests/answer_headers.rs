@@ -1,0 +1,78 @@
+//! An answer's headers reach whoever can see the answer: the `on_exchange` observer, and
+//! the caller of `Client::transport()`. (Without an observer the client leaves them
+//! unread: the core never reads them.)
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
+
+use std::sync::{Arc, Mutex};
+
+use auth_core::{Command, Credentials, Flow};
+use auth_sim::{Fixture, Simulator};
+use auth_ureq::{Client, Connection};
+
+const KEY: &str = "answer-headers-key";
+
+fn sim() -> Simulator {
+    Simulator::builder()
+        .api_key(KEY)
+        .fixture(Fixture::demo())
+        .start()
+        .unwrap()
+}
+
+fn content_type(headers: &[(String, String)]) -> Option<&str> {
+    headers
+        .iter()
+        .find(|(name, _)| name.eq_ignore_ascii_case("content-type"))
+        .map(|(_, value)| value.as_str())
+}
+
+#[test]
+fn the_observer_sees_every_answers_headers() {
+    let sim = sim();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    let client = Client::builder()
+        .base_url(sim.base_url())
+        .api_key(KEY)
+        .on_exchange(move |exchange| {
+            let answer = exchange.outcome.expect("an answer");
+            log.lock().unwrap().push(answer.headers.clone());
+        })
+        .build()
+        .unwrap();
+    let Connection::Pending(mut intent) = client.connect_messenger("bob", "pw-b").unwrap() else {
+        panic!("bob has a checkpoint");
+    };
+    intent.solve_code_checkpoint("123456").unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for headers in seen.iter() {
+        assert_eq!(content_type(headers), Some("application/json"), "{headers:?}");
+    }
+}
+
+#[test]
+fn the_raw_transport_fills_the_answers_headers() {
+    let sim = sim();
+    let client = Client::builder()
+        .base_url(sim.base_url())
+        .api_key(KEY)
+        .build()
+        .unwrap();
+    let mut flow = Flow::new(client.config().clone());
+    let request = flow
+        .begin(
+            client.now(),
+            Command::Connect(Credentials::messenger("alice", "pw-a")),
+        )
+        .unwrap();
+    let answer = client.transport().execute(&request).unwrap();
+    assert_eq!(answer.status, 201);
+    assert_eq!(content_type(&answer.headers), Some("application/json"));
+}
