@@ -348,12 +348,13 @@ pub enum Solution {
 
 impl Solution {
     /// A solution from what the user typed; the literals `in_app_validation` and
-    /// `TRY_ANOTHER_WAY` become [`Solution::InAppValidation`] and [`Solution::TryAnotherWay`].
+    /// `TRY_ANOTHER_WAY` (in any case) become [`Solution::InAppValidation`] and
+    /// [`Solution::TryAnotherWay`].
     pub fn code(code: impl Into<String>) -> Self {
         let code = CheckpointCode::new(code);
-        match code.expose_secret() {
-            IN_APP_VALIDATION_CODE => Self::InAppValidation,
-            TRY_ANOTHER_WAY_CODE => Self::TryAnotherWay,
+        match literal_kind(code.expose_secret()) {
+            Some(SolutionKind::InAppValidation) => Self::InAppValidation,
+            Some(SolutionKind::TryAnotherWay) => Self::TryAnotherWay,
             _ => Self::Code(code),
         }
     }
@@ -361,20 +362,21 @@ impl Solution {
     /// Which kind of solution this is, without the code.
     pub fn kind(&self) -> SolutionKind {
         match self {
-            Self::Code(code) if code.expose_secret() == IN_APP_VALIDATION_CODE => {
-                SolutionKind::InAppValidation
-            }
-            Self::Code(code) if code.expose_secret() == TRY_ANOTHER_WAY_CODE => SolutionKind::TryAnotherWay,
-            Self::Code(_) => SolutionKind::Code,
+            Self::Code(code) => literal_kind(code.expose_secret()).unwrap_or(SolutionKind::Code),
             Self::InAppValidation => SolutionKind::InAppValidation,
             Self::TryAnotherWay => SolutionKind::TryAnotherWay,
         }
     }
 
     /// The `code` field sent on the wire.
+    /// A literal typed in another case is sent as the contract writes it.
     pub(crate) fn wire_code(&self) -> &str {
         match self {
-            Self::Code(code) => code.expose_secret(),
+            Self::Code(code) => match literal_kind(code.expose_secret()) {
+                Some(SolutionKind::InAppValidation) => IN_APP_VALIDATION_CODE,
+                Some(SolutionKind::TryAnotherWay) => TRY_ANOTHER_WAY_CODE,
+                _ => code.expose_secret(),
+            },
             Self::InAppValidation => IN_APP_VALIDATION_CODE,
             Self::TryAnotherWay => TRY_ANOTHER_WAY_CODE,
         }
@@ -387,6 +389,17 @@ impl Solution {
             (SolutionKind::Code, Self::Code(code)) => Some(code.into_inner()),
             _ => None,
         }
+    }
+}
+
+/// The kind of solution one of the contract's literal codes stands for, ignoring ASCII case.
+fn literal_kind(code: &str) -> Option<SolutionKind> {
+    if code.eq_ignore_ascii_case(IN_APP_VALIDATION_CODE) {
+        Some(SolutionKind::InAppValidation)
+    } else if code.eq_ignore_ascii_case(TRY_ANOTHER_WAY_CODE) {
+        Some(SolutionKind::TryAnotherWay)
+    } else {
+        None
     }
 }
 
@@ -470,6 +483,20 @@ mod tests {
         let by_hand = Solution::Code(CheckpointCode::new(IN_APP_VALIDATION_CODE));
         assert_eq!(by_hand.kind(), SolutionKind::InAppValidation);
         assert!(by_hand.into_secret().is_none());
+        assert!(matches!(
+            Solution::code("IN_APP_Validation"),
+            Solution::InAppValidation
+        ));
+        assert!(matches!(
+            Solution::code("try_another_way"),
+            Solution::TryAnotherWay
+        ));
+        let shouted = Solution::Code(CheckpointCode::new("IN_APP_VALIDATION"));
+        assert_eq!(
+            shouted.wire_code(),
+            IN_APP_VALIDATION_CODE,
+            "sent as the contract writes it"
+        );
         assert_eq!(
             Solution::code("42").into_secret().map(|s| s.expose().to_owned()),
             Some("42".to_owned())

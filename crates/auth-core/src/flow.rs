@@ -477,7 +477,7 @@ impl Flow {
             State::Connecting { .. } => (State::Idle, Error::Transport(error)),
             State::Solving { intent, .. } | State::Resending(intent) => match live(intent, now) {
                 Ok(intent) => (State::AwaitingCheckpoint(intent), Error::Transport(error)),
-                Err(expired) => expired_state(expired),
+                Err(expired) => (State::Expired(expired.clone()), Error::IntentExpired(expired)),
             },
             other => (other, UsageError::NoRequestInFlight.into()),
         };
@@ -518,12 +518,7 @@ impl Flow {
             Command::Reconnect {
                 account_id,
                 credentials,
-            } => {
-                if account_id.as_str().is_empty() {
-                    return (state, Err(UsageError::Empty("account id").into()));
-                }
-                return self.send_connect(state, now, credentials, Some(&account_id));
-            }
+            } => return self.send_connect(state, now, credentials, Some(&account_id)),
             Command::Solve(solution) => Some(solution),
             Command::Resend => None,
         };
@@ -531,10 +526,7 @@ impl Flow {
             State::AwaitingCheckpoint(intent) => match (live(intent, now), solution) {
                 (Ok(intent), Some(solution)) => self.send_solve(intent, now, solution),
                 (Ok(intent), None) => self.send_resend(intent, now),
-                (Err(expired), _) => {
-                    let (state, error) = expired_state(expired);
-                    (state, Err(error))
-                }
+                (Err(expired), _) => expire(expired),
             },
             State::Expired(expired) => (State::Expired(expired.clone()), Err(expired.into())),
             State::Destroyed(destroyed) => (State::Destroyed(destroyed.clone()), Err(destroyed.into())),
@@ -549,6 +541,9 @@ impl Flow {
         credentials: Credentials,
         account_id: Option<&AccountId>,
     ) -> (State, Result<Request, Error>) {
+        if account_id.is_some_and(|id| id.as_str().is_empty()) {
+            return (state, Err(UsageError::Empty("account id").into()));
+        }
         if credentials.username().is_empty() {
             return (state, Err(UsageError::Empty("username").into()));
         }
@@ -656,8 +651,12 @@ fn live(intent: Intent, now: UnixMillis) -> Result<Intent, IntentExpired> {
     }
 }
 
-fn expired_state(expired: IntentExpired) -> (State, Error) {
-    (State::Expired(expired.clone()), Error::IntentExpired(expired))
+/// The intent has expired: the state that records it, and the error that says so.
+fn expire<T>(expired: IntentExpired) -> (State, Result<T, Error>) {
+    (
+        State::Expired(expired.clone()),
+        Err(Error::IntentExpired(expired)),
+    )
 }
 
 /// Every answer to every request, in every state.
@@ -690,7 +689,11 @@ fn on_answer(
                     checkpoints_solved: 0,
                     reconnect,
                 };
-                checkpoint_pending(intent, now, Event::Checkpoint)
+                // A 202 that took the intent's whole lifetime to arrive ends it at once.
+                match live(intent, now) {
+                    Ok(intent) => pending(intent, Event::Checkpoint),
+                    Err(expired) => expire(expired),
+                }
             }
             Ok(reply @ Reply::CheckpointResend) => {
                 (State::Idle, Err(unexpected(answer, &reply, secrets).into()))
@@ -716,10 +719,7 @@ fn on_intent_answer(
     // the intent is over, whatever the answer says.
     let intent = match live(intent, now) {
         Ok(intent) => intent,
-        Err(expired) => {
-            let (state, error) = expired_state(expired);
-            return (state, Err(error));
-        }
+        Err(expired) => return expire(expired),
     };
     let reply = match wire::read_answer(answer, secrets) {
         Ok(reply) => reply,
@@ -743,9 +743,9 @@ fn on_intent_answer(
                 checkpoints_solved: intent.checkpoints_solved.saturating_add(u32::from(solved)),
                 ..intent
             };
-            checkpoint_pending(next, now, Event::Checkpoint)
+            pending(next, Event::Checkpoint)
         }
-        (Reply::CheckpointResend, None) => checkpoint_pending(intent, now, Event::CheckpointResent),
+        (Reply::CheckpointResend, None) => pending(intent, Event::CheckpointResent),
         (Reply::Error(error), solution) => on_intent_error(intent, solution, error),
         (reply, _) => {
             let error = unexpected(answer, &reply, secrets);
@@ -769,10 +769,7 @@ fn on_intent_error(
     };
     match error.status {
         // The first request against an intent older than its lifetime.
-        408 => {
-            let (state, error) = expired_state(intent.expired(Detection::Server));
-            (state, Err(error))
-        }
+        408 => expire(intent.expired(Detection::Server)),
         // A malformed request leaves the intent alive; any other 400 means it destroyed itself.
         400 if !error.is_malformed_request() => destroyed(intent, error),
         500 if error.kind == Some(ErrorType::AuthenticationIntentError) => destroyed(intent, error),
@@ -804,18 +801,9 @@ fn connected(account_id: AccountId, reconnected: bool) -> (State, Result<Event, 
     )
 }
 
-fn checkpoint_pending(
-    intent: Intent,
-    now: UnixMillis,
-    event: fn(Intent) -> Event,
-) -> (State, Result<Event, Error>) {
-    match live(intent, now) {
-        Ok(intent) => (State::AwaitingCheckpoint(intent.clone()), Ok(event(intent))),
-        Err(expired) => {
-            let (state, error) = expired_state(expired);
-            (state, Err(error))
-        }
-    }
+/// A live intent now waits for its checkpoint; the event that says so.
+fn pending(intent: Intent, event: fn(Intent) -> Event) -> (State, Result<Event, Error>) {
+    (State::AwaitingCheckpoint(intent.clone()), Ok(event(intent)))
 }
 
 /// A success object of the contract that does not answer the request that was sent.

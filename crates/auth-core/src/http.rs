@@ -143,7 +143,7 @@ impl Body {
     }
 
     /// The body as JSON text for a log or a demo, with `password` and `code` redacted
-    /// (keys in alphabetical order).
+    /// (keys in alphabetical order): [`redacted_json`] of its bytes.
     ///
     /// ```
     /// # use auth_core::{Config, Credentials, Flow, Command, UnixMillis};
@@ -157,17 +157,43 @@ impl Body {
     /// );
     /// ```
     pub fn redacted(&self) -> String {
-        let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&self.0) else {
-            return format!("<{} bytes>", self.0.len());
-        };
-        if let Some(object) = value.as_object_mut() {
-            for field in ["password", "code"] {
-                if let Some(secret) = object.get_mut(field) {
-                    *secret = serde_json::Value::String(REDACTED.to_owned());
+        redacted_json(&self.0)
+    }
+}
+
+/// JSON bytes as text for a log or a demo, with the value of every `password` and `code`
+/// field, at any depth, replaced by `<redacted>` (keys in alphabetical order). Bytes that
+/// are not JSON are shown as their length only.
+///
+/// ```
+/// assert_eq!(
+///     auth_core::redacted_json(br#"{"a":[{"code":"123456"}],"b":1}"#),
+///     r#"{"a":[{"code":"<redacted>"}],"b":1}"#
+/// );
+/// assert_eq!(auth_core::redacted_json(b"<html>"), "<6 bytes>");
+/// ```
+pub fn redacted_json(bytes: &[u8]) -> String {
+    fn redact(value: &mut serde_json::Value) {
+        match value {
+            serde_json::Value::Object(object) => {
+                for (key, item) in object.iter_mut() {
+                    if key == "password" || key == "code" {
+                        *item = serde_json::Value::String(REDACTED.to_owned());
+                    } else {
+                        redact(item);
+                    }
                 }
             }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(redact),
+            _ => {}
         }
-        value.to_string()
+    }
+    match serde_json::from_slice::<serde_json::Value>(bytes) {
+        Ok(mut value) => {
+            redact(&mut value);
+            value.to_string()
+        }
+        Err(_) => format!("<{} bytes>", bytes.len()),
     }
 }
 

@@ -62,7 +62,7 @@ pub use flow::{
     Command, Event, Flow, Intent, Phase, Snapshot, TRANSITIONS, Transition, UnsupportedSnapshotVersion,
     state_diagram,
 };
-pub use http::{Answer, Body, Header, Method, Request, RequestKind};
+pub use http::{Answer, Body, Header, Method, Request, RequestKind, redacted_json};
 pub use secret::{ApiKey, CheckpointCode, Password};
 pub use time::UnixMillis;
 pub use transport::{Transport, drive};
