@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 const GLOBAL: &str = "Global options";
 
 /// The default base URL when neither `--base-url` nor `POSTPRESS_BASE_URL` gives one.
-pub(crate) const DEFAULT_BASE_URL: &str = "https://api.postpress.ai/v1";
+pub(crate) const DEFAULT_BASE_URL: &str = auth_ureq::POSTPRESS_BASE_URL;
 
 /// Connect a Messenger account to the postpress API: credentials in, two-factor
 /// checkpoints solved, the five-minute authentication intent tracked to the second.
@@ -18,7 +18,8 @@ pub(crate) const DEFAULT_BASE_URL: &str = "https://api.postpress.ai/v1";
 /// Exit codes: 0 connected; 2 usage or configuration error; 3 intent expired or
 /// destroyed; 4 rejected by the API; 5 failure (network, timeout, 5xx, malformed
 /// answer); 10 checkpoint pending (after --detach, or `resend`).
-#[derive(Debug, Parser)]
+// No `Debug`: it would print the API key and the codes.
+#[derive(Parser)]
 #[command(name = "postpress-auth", version, max_term_width = 100)]
 pub(crate) struct Cli {
     /// The API's base URL [default: https://api.postpress.ai/v1]. Plain http is only
@@ -57,7 +58,8 @@ pub(crate) struct Cli {
 }
 
 /// The subcommands.
-#[derive(Debug, Subcommand)]
+// No `Debug`: `connect` and `solve` hold codes.
+#[derive(Subcommand)]
 pub(crate) enum Command {
     /// Connect (or reconnect) an account; solve its checkpoints as they come.
     ///
@@ -73,7 +75,8 @@ pub(crate) enum Command {
 }
 
 /// `connect`.
-#[derive(Debug, Args)]
+// No `Debug`: it holds codes.
+#[derive(Args)]
 pub(crate) struct ConnectArgs {
     /// The account's username.
     #[arg(long, value_name = "USER")]
@@ -106,7 +109,8 @@ pub(crate) struct ConnectArgs {
 }
 
 /// `solve`.
-#[derive(Debug, Args)]
+// No `Debug`: it holds codes.
+#[derive(Args)]
 pub(crate) struct SolveArgs {
     /// The file `connect --detach` saved the intent to; updated while the intent is
     /// pending, removed once it has ended.
@@ -135,7 +139,8 @@ pub(crate) struct ResendArgs {
 }
 
 /// The answers to checkpoints given on the command line.
-#[derive(Debug, Args)]
+// No `Debug`: it holds codes.
+#[derive(Args)]
 pub(crate) struct AnswerArgs {
     /// A checkpoint code, used in order: one per checkpoint, and the next one after a
     /// wrong code. `in_app_validation` approves on the device; `TRY_ANOTHER_WAY` asks for
@@ -149,16 +154,27 @@ pub(crate) struct AnswerArgs {
     pub(crate) in_app: bool,
 }
 
-/// Seconds as a positive decimal number: `30`, `0.5`.
+/// Seconds as a positive decimal number: `30`, `0.5`; at most
+/// [`auth_ureq::MAX_REQUEST_TIMEOUT`] (seven days).
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
         .trim()
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
-    if seconds.is_nan() || seconds <= 0.0 {
+    if !seconds.is_finite() {
+        return Err(format!("`{text}` is not a finite number of seconds"));
+    }
+    if seconds <= 0.0 {
         return Err("the number of seconds must be positive".to_owned());
     }
-    Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` seconds is out of range"))
+    let max = auth_ureq::MAX_REQUEST_TIMEOUT;
+    match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration <= max => Ok(duration),
+        _ => Err(format!(
+            "`{text}` seconds is too long: at most {} (7 days)",
+            max.as_secs()
+        )),
+    }
 }
 
 fn parse_provider(text: &str) -> Result<Provider, String> {
@@ -202,7 +218,13 @@ mod tests {
         assert!(parse_seconds("0").is_err());
         assert!(parse_seconds("-1").is_err());
         assert!(parse_seconds("NaN").is_err());
+        assert!(parse_seconds("inf").is_err());
+        assert!(parse_seconds("-inf").is_err());
         assert!(parse_seconds("soon").is_err());
+        // ureq computes `now + timeout`: a huge budget would overflow it.
+        assert!(parse_seconds("1e19").is_err());
+        assert!(parse_seconds("604801").is_err());
+        assert_eq!(parse_seconds("604800"), Ok(auth_ureq::MAX_REQUEST_TIMEOUT));
     }
 
     #[test]

@@ -7,13 +7,14 @@ use std::time::Instant;
 
 use auth_core::TransportErrorKind;
 use auth_ureq::{
-    BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, PendingIntent, Solved,
+    BuildError, Client, ClientBuilder, Connection, Credentials, Detection, Error, Exchange, PendingIntent,
+    Solved,
 };
 
 use crate::cli::{Cli, Command, ConnectArgs, ResendArgs, SolveArgs};
 use crate::countdown::{Countdown, TICK};
 use crate::input::{self, Answer, Answers, Next, StdinLines};
-use crate::outcome::{Exit, Failure, Outcome, Pending};
+use crate::outcome::{self, Exit, Failure, Outcome, Pending};
 use crate::output;
 use crate::state_file::{self, SavedIntent};
 use crate::time_text;
@@ -52,29 +53,23 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     let password = input::read_password(answers.stdin(), &args.username)?;
     let target = args.state_file.as_ref().map(|path| StateTarget {
         path: path.clone(),
-        base_url: cli.base_url().to_owned(),
+        base_url: client.base_url().to_owned(),
         username: Some(args.username.clone()),
     });
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
+    let (doing, account) = match &args.reconnect {
+        Some(account_id) => ("Reconnecting", format!("account {account_id} as ")),
+        None => ("Connecting", String::new()),
+    };
+    say(&format!(
+        "{doing} {account}{} ({}) at {}…",
+        args.username,
+        args.provider,
+        client.base_url()
+    ));
     let connection = match &args.reconnect {
-        Some(account_id) => {
-            say(&format!(
-                "Reconnecting account {account_id} as {} ({}) at {}…",
-                args.username,
-                args.provider,
-                client.base_url()
-            ));
-            client.reconnect_account(account_id.clone(), credentials)
-        }
-        None => {
-            say(&format!(
-                "Connecting {} ({}) at {}…",
-                args.username,
-                args.provider,
-                client.base_url()
-            ));
-            client.connect(credentials)
-        }
+        Some(account_id) => client.reconnect_account(account_id.clone(), credentials),
+        None => client.connect(credentials),
     };
     match connection {
         Ok(Connection::Connected { account_id }) => Ok(connected(account_id.as_str(), false)),
@@ -119,11 +114,11 @@ fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
 /// Loads a state file and resumes its intent; an intent found over is removed with it.
 fn resume(cli: &Cli, path: &std::path::Path) -> Result<(PendingIntent, StateTarget), Outcome> {
     let saved = state_file::load(path)?;
-    saved.check_base_url(cli.base_url(), path)?;
     let client = build_client(cli)?;
+    saved.check_base_url(client.base_url(), path)?;
     let target = StateTarget {
         path: path.to_owned(),
-        base_url: saved.base_url.clone(),
+        base_url: client.base_url().to_owned(),
         username: saved.username.clone(),
     };
     match client.resume(saved.snapshot) {
@@ -307,17 +302,13 @@ fn expired_locally(pending: &PendingIntent) -> Outcome {
     Outcome::Expired {
         account_id: pending.account_id().as_str().to_owned(),
         deadline: pending.deadline(),
-        detected_by: "deadline",
+        detected_by: Detection::Deadline,
     }
 }
 
-/// A wrong code, and no code left to try: rejected (exit 4).
+/// A wrong code, and no code left to try: rejected (exit 4, as every wrong code's 401).
 fn no_more_codes_after(api: &auth_core::ApiError, label: &str) -> Outcome {
-    let mut failure = match Outcome::from_error(&Error::Api(Box::new(api.clone()))) {
-        Outcome::Failed(failure) => failure,
-        _ => Failure::cli(Exit::Rejected, "cli/no_more_codes", ""),
-    };
-    failure.exit = Exit::Rejected;
+    let mut failure = outcome::api_failure(api);
     failure.message = format!(
         "wrong code for {label}, and no more codes to try ({})",
         failure.message
@@ -361,13 +352,7 @@ fn build_client(cli: &Cli) -> Result<Client, Failure> {
     }
     builder.build().map_err(|error| match error {
         BuildError::MissingApiKey => no_key(),
-        BuildError::InsecureHttp { url } => Failure::configuration(format!(
-            "refusing plain http to {url}: plain http is only allowed to loopback hosts (127.0.0.1, ::1, \
-             localhost), since the API key would cross the network unencrypted; use https"
-        )),
-        BuildError::InvalidBaseUrl { url, reason } => {
-            Failure::configuration(format!("invalid base URL {url}: {reason}"))
-        }
+        // The builder's own words: what is wrong, and what to do.
         other => Failure::configuration(other.to_string()),
     })
 }

@@ -55,7 +55,7 @@ impl Countdown {
             None if self.live => output::stderr_text(&line),
             None => output::stderr_line(&line),
             Some(previous) if self.live && *previous != line => {
-                output::stderr_text(&format!("\x1b7\r{line}\x1b8"));
+                output::stderr_redraw(&line);
             }
             Some(_) => return,
         }

@@ -7,13 +7,12 @@
 
 use std::time::Instant;
 
-use auth_core::{Command, Credentials, Event, Flow, Header, Request, Solution};
+use auth_core::{Command, Credentials, Event, Flow, Request, Solution};
 use auth_sim::{Fixture, Simulator};
 use auth_ureq::{Client, Error, UreqTransport};
-use serde_json::Value;
 
 use crate::outcome::{Exit, Failure, Outcome};
-use crate::output::{self, REDACTED};
+use crate::output;
 use crate::time_text;
 
 /// The simulator's own API key: it exists only inside this process and is never shown.
@@ -151,7 +150,12 @@ impl Demo {
             self.client.base_url(),
             request.path
         ));
-        let headers: Vec<String> = request.headers.iter().map(shown_header).collect();
+        // A header's `Debug` is `name: value`, with a sensitive value redacted.
+        let headers: Vec<String> = request
+            .headers
+            .iter()
+            .map(|header| format!("{header:?}"))
+            .collect();
         show(&format!("             headers {}", headers.join(", ")));
         show(&format!("             body {}", request.body.redacted()));
         show(&format!(
@@ -192,40 +196,9 @@ fn describe(event: &Event) -> String {
     }
 }
 
-fn shown_header(header: &Header) -> String {
-    let value = if header.is_sensitive() {
-        REDACTED
-    } else {
-        header.value()
-    };
-    format!("{}: {value}", header.name())
-}
-
 /// An answer's body as shown: JSON with any `password` or `code` field redacted.
 fn shown_body(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(mut value) => {
-            redact_fields(&mut value);
-            output::redact(&value.to_string())
-        }
-        Err(_) => format!("<{} bytes, not JSON>", body.len()),
-    }
-}
-
-fn redact_fields(value: &mut Value) {
-    match value {
-        Value::Object(fields) => {
-            for (name, field) in fields.iter_mut() {
-                if matches!(name.as_str(), "password" | "code") {
-                    *field = Value::String(REDACTED.to_owned());
-                } else {
-                    redact_fields(field);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact_fields),
-        _ => {}
-    }
+    output::redact(&auth_core::redacted_json(body))
 }
 
 fn show(line: &str) {
@@ -241,6 +214,6 @@ mod tests {
         let body = br#"{"object":"X","nested":[{"code":"123456"}],"password":"pw"}"#;
         let shown = shown_body(body);
         assert!(!shown.contains("123456") && !shown.contains("\"pw\""), "{shown}");
-        assert_eq!(shown_body(b"<html>"), "<6 bytes, not JSON>");
+        assert_eq!(shown_body(b"<html>"), "<6 bytes>");
     }
 }

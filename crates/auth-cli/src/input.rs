@@ -16,7 +16,7 @@ use std::io::{BufRead, IsTerminal};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::Instant;
 
-use auth_core::{IN_APP_VALIDATION_CODE, TRY_ANOTHER_WAY_CODE};
+use auth_core::Solution;
 
 use crate::countdown::{Countdown, TICK};
 use crate::outcome::Failure;
@@ -48,18 +48,19 @@ impl std::fmt::Debug for Answer {
 
 impl Answer {
     /// Reads an answer as typed; `None` for a blank one. The special codes are matched
-    /// whatever their case.
+    /// whatever their case (by [`Solution::code`]).
     pub(crate) fn parse(text: &str) -> Option<Self> {
         let text = text.trim();
         if text.is_empty() {
-            None
-        } else if text.eq_ignore_ascii_case(IN_APP_VALIDATION_CODE) {
-            Some(Self::InApp)
-        } else if text.eq_ignore_ascii_case(TRY_ANOTHER_WAY_CODE) {
-            Some(Self::TryAnotherWay)
-        } else {
-            output::remember_secret(text);
-            Some(Self::Code(text.to_owned()))
+            return None;
+        }
+        match Solution::code(text) {
+            Solution::InAppValidation => Some(Self::InApp),
+            Solution::TryAnotherWay => Some(Self::TryAnotherWay),
+            _ => {
+                output::remember_secret(text);
+                Some(Self::Code(text.to_owned()))
+            }
         }
     }
 }
@@ -182,8 +183,10 @@ impl StdinLines {
 pub(crate) fn read_password(stdin: &mut StdinLines, username: &str) -> Result<String, Failure> {
     let password = match std::env::var(PASSWORD_ENV) {
         Ok(password) if !password.is_empty() => password,
-        _ if stdin.is_terminal() => rpassword::prompt_password(format!("Password for {username}: "))
-            .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))?,
+        _ if stdin.is_terminal() => {
+            rpassword::prompt_password(format!("Password for {}: ", output::printable(username, false)))
+                .map_err(|e| Failure::usage(format!("cannot read the password from the terminal: {e}")))?
+        }
         _ => match stdin.next_line(None, None) {
             Line::Text(line) => line,
             Line::Ended | Line::Expired => {

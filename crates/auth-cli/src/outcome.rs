@@ -56,8 +56,8 @@ pub(crate) enum Outcome {
         account_id: String,
         /// Its deadline, as the client counted it.
         deadline: UnixMillis,
-        /// `deadline` (the client's clock; nothing was sent) or `server` (a 408).
-        detected_by: &'static str,
+        /// The client's clock (nothing was sent) or the server (a 408).
+        detected_by: Detection,
     },
     /// The authentication intent destroyed itself on the server.
     Destroyed {
@@ -149,11 +149,7 @@ impl Outcome {
             Error::IntentExpired(expired) => Self::Expired {
                 account_id: expired.account_id.as_str().to_owned(),
                 deadline: expired.deadline,
-                detected_by: match expired.detected_by {
-                    Detection::Deadline => "deadline",
-                    Detection::Server => "server",
-                    _ => "unknown",
-                },
+                detected_by: expired.detected_by,
             },
             Error::IntentDestroyed(destroyed) => Self::Destroyed {
                 account_id: destroyed.account_id.as_str().to_owned(),
@@ -220,7 +216,7 @@ impl Outcome {
             } => Json::Expired {
                 account_id,
                 expired_at: time_text::rfc3339(*deadline),
-                detected_by,
+                detected_by: *detected_by,
                 message: self.message(),
             },
             Self::Destroyed {
@@ -274,17 +270,11 @@ impl Outcome {
                 account_id,
                 deadline,
                 detected_by,
-            } => {
-                let how = match *detected_by {
-                    "server" => "the server answered 408 Request Timeout",
-                    _ => "its deadline passed; nothing was sent",
-                };
-                format!(
-                    "The authentication intent of account {account_id} expired at {} ({how}): \
-                     start over with `postpress-auth connect`.",
-                    time_text::rfc3339(*deadline)
-                )
-            }
+            } => format!(
+                "The authentication intent of account {account_id} expired at {} ({detected_by}): \
+                 start over with `postpress-auth connect`.",
+                time_text::rfc3339(*deadline)
+            ),
             // Free text from elsewhere (the API's words, a transport's message).
             Self::Destroyed { message, .. } => output::redact(message),
             Self::Failed(failure) => output::redact(&failure.message),
@@ -331,7 +321,8 @@ enum Json<'a> {
     Expired {
         account_id: &'a str,
         expired_at: String,
-        detected_by: &'a str,
+        /// `deadline` or `server`.
+        detected_by: Detection,
         message: String,
     },
     Destroyed {
@@ -354,7 +345,7 @@ enum Json<'a> {
 ///
 /// A 4xx is a rejection (the request will not succeed as it is), except 408 and 429,
 /// which say "later" rather than "no"; a 5xx, or any other status, is a failure.
-fn api_failure(api: &ApiError) -> Failure {
+pub(crate) fn api_failure(api: &ApiError) -> Failure {
     let rejected = (400..500).contains(&api.status) && !matches!(api.status, 408 | 429);
     let hint = match &api.kind {
         Some(ErrorType::InvalidCredentials) => "wrong username or password: ",
@@ -450,10 +441,18 @@ mod tests {
         let expired = Outcome::Expired {
             account_id: "a1".to_owned(),
             deadline: UnixMillis::EPOCH,
-            detected_by: "deadline",
+            detected_by: Detection::Deadline,
         };
         assert_eq!(expired.exit().code(), 3);
         assert!(expired.message().contains("nothing was sent"));
+        assert_eq!(parse(&expired.to_json())["detected_by"], "deadline");
+        let by_server = Outcome::Expired {
+            account_id: "a1".to_owned(),
+            deadline: UnixMillis::EPOCH,
+            detected_by: Detection::Server,
+        };
+        assert!(by_server.message().contains("408"), "{}", by_server.message());
+        assert_eq!(parse(&by_server.to_json())["detected_by"], "server");
         assert_eq!(Outcome::from(Failure::usage("bad")).exit().code(), 2);
     }
 }

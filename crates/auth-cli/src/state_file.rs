@@ -30,7 +30,8 @@ pub(crate) struct SavedIntent {
     format: String,
     /// Always [`VERSION`].
     version: u32,
-    /// The base URL the intent lives on: `solve` refuses to send it elsewhere.
+    /// The base URL the intent lives on, as the client normalized it: `solve` refuses to
+    /// send it elsewhere.
     pub(crate) base_url: String,
     /// The username being connected, for messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -51,9 +52,10 @@ impl SavedIntent {
         }
     }
 
-    /// Checks that the intent belongs to `base_url` (trailing slashes aside).
+    /// Checks that the intent belongs to `base_url`: the client's, as
+    /// `ClientBuilder::build` normalized it (and as `connect` saved it).
     pub(crate) fn check_base_url(&self, base_url: &str, path: &Path) -> Result<(), Failure> {
-        if self.base_url.trim_end_matches('/') == base_url.trim_end_matches('/') {
+        if self.base_url == base_url {
             return Ok(());
         }
         Err(Failure::configuration(format!(
@@ -237,12 +239,12 @@ mod tests {
     fn another_base_url_or_a_foreign_file_is_refused() {
         let dir = scratch_dir("refused");
         let path = dir.join("state.json");
-        let saved = SavedIntent::new("http://127.0.0.1:1/v1/", None, pending_snapshot());
+        let saved = SavedIntent::new("http://127.0.0.1:1/v1", None, pending_snapshot());
         assert!(saved.check_base_url("http://127.0.0.1:1/v1", &path).is_ok());
         let refused = saved
             .check_base_url("https://api.postpress.ai/v1", &path)
             .unwrap_err();
-        assert!(refused.message.contains("--base-url http://127.0.0.1:1/v1/"));
+        assert!(refused.message.contains("--base-url http://127.0.0.1:1/v1 "));
         fs::write(&path, r#"{"hello":"world"}"#).unwrap();
         assert!(load(&path).is_err());
         assert!(load(&dir.join("missing.json")).is_err());

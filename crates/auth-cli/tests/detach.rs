@@ -268,6 +268,33 @@ fn solve_refuses_to_send_an_intent_to_another_base_url() {
 }
 
 #[test]
+fn the_state_file_holds_the_normalized_base_url_so_a_trailing_slash_does_not_matter() {
+    let sim = simulator();
+    let scratch = Scratch::new("slash-url");
+    let state = scratch.path("bob.json");
+    let run = cli_at(&format!("{}/", sim.base_url()))
+        .password(BOB_PW)
+        .args([
+            "connect",
+            "--username",
+            "bob",
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([&state])
+        .run();
+    run.exits(10).outcome("checkpoint_pending");
+    let saved: serde_json::Value = serde_json::from_str(&state_file_text(&state)).unwrap();
+    assert_eq!(saved["base_url"], sim.base_url());
+    let run = cli(&sim)
+        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
+        .args([&state])
+        .run();
+    run.exits(0).outcome("connected");
+}
+
+#[test]
 fn a_missing_or_foreign_state_file_is_a_usage_error() {
     let sim = simulator();
     let scratch = Scratch::new("bad-state");

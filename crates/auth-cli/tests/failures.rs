@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use auth_sim::{Fault, Simulator};
+use auth_sim::{Account, Checkpoint, Fault, Fixture, Simulator};
 use common::*;
 
 /// `connect --json` of the `faulty` account.
@@ -172,6 +172,42 @@ fn a_400_against_the_intent_destroys_it() {
 }
 
 #[test]
+fn a_servers_control_characters_never_reach_the_terminal() {
+    // An unknown checkpoint type that would clear the screen and ring the bell.
+    let hostile = "EVIL\u{1b}[2J\u{7}\u{9b}1m";
+    let fixture = Fixture::new()
+        .account(Account::new("faulty", FAULTY_PW).checkpoint(Checkpoint::new(hostile, BOB_CODE)));
+    let sim = Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    for json in [false, true] {
+        let run = cli(&sim)
+            .password(FAULTY_PW)
+            .args(["connect", "--username", "faulty", "--code", WRONG_CODE])
+            .args(json.then_some("--json"))
+            .run();
+        run.exits(4);
+        for text in [&run.stdout, &run.stderr] {
+            assert!(
+                !text.contains(['\u{1b}', '\u{7}', '\u{9b}']),
+                "a control character reached the terminal: {run:?}"
+            );
+        }
+        assert!(
+            run.stderr.contains("EVIL\u{FFFD}[2J\u{FFFD}\u{FFFD}1m"),
+            "{run:?}"
+        );
+        if json {
+            // The JSON object keeps the server's text as it came, escaped by JSON.
+            let message = run.outcome("error")["message"].as_str().unwrap().to_owned();
+            assert!(message.contains("EVIL\u{1b}[2J"), "{run:?}");
+        }
+    }
+}
+
+#[test]
 fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
     let run = cli_at("http://api.example.com/v1")
         .password(ALICE_PW)
@@ -179,17 +215,36 @@ fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
         .run();
     let json = run.exits(2).outcome("error");
     assert_eq!(json["type"], "cli/configuration");
+    // The client builder's own words.
+    let message = json["message"].as_str().unwrap();
     assert!(
-        json["message"]
-            .as_str()
-            .unwrap()
-            .contains("only allowed to loopback hosts"),
+        message.contains("refusing plain http") && message.contains("only allowed to loopback hosts"),
         "{run:?}"
     );
     assert!(
         run.stderr.contains("loopback"),
         "said on standard error too: {run:?}"
     );
+}
+
+#[test]
+fn a_huge_timeout_is_a_usage_error_not_a_panic() {
+    // ureq computes `now + timeout`: 1e19 seconds would overflow it (exit 101).
+    for (flag, value) in [
+        ("--timeout", "1e19"),
+        ("--timeout", "604801"),
+        ("--intent-ttl", "1e19"),
+    ] {
+        let run = bare_cli()
+            .args(["--api-key", API_KEY, "--base-url", "http://127.0.0.1:9/v1"])
+            .args([flag, value])
+            .args(["connect", "--username", "bob", "--json"])
+            .stdin(BOB_PW)
+            .run();
+        let json = run.exits(2).outcome("error");
+        assert_eq!(json["type"], "cli/usage", "{run:?}");
+        assert!(run.stderr.contains("at most"), "{run:?}");
+    }
 }
 
 #[test]
@@ -213,6 +268,7 @@ fn usage_errors_exit_2_and_help_exits_0() {
     bare_cli().args(["connect"]).run().exits(2);
     bare_cli().args(["frobnicate"]).run().exits(2);
     bare_cli().args(["--timeout", "soon", "demo"]).run().exits(2);
+    bare_cli().args(["--intent-ttl", "inf", "demo"]).run().exits(2);
     let run = bare_cli()
         .args([
             "connect",

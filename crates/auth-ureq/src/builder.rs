@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use auth_core::{ApiKey, Config, UnixMillis};
 
 use crate::client::{Client, ClockFn, ObserverFn};
-use crate::{Exchange, USER_AGENT};
+use crate::{Exchange, MAX_REQUEST_TIMEOUT, USER_AGENT};
 
 /// The postpress API's base URL.
 pub const POSTPRESS_BASE_URL: &str = "https://api.postpress.ai/v1";
@@ -31,14 +31,16 @@ pub enum BuildError {
     /// A plain `http://` URL to a host that is not loopback, without
     /// [`ClientBuilder::allow_insecure_http`]: the API key would cross the network in clear.
     #[error(
-        "refusing plain http to {url:?}: the API key would cross the network unencrypted; use https, \
-         a loopback host, or allow_insecure_http(true)"
+        "refusing plain http to {url:?}: plain http is only allowed to loopback hosts (localhost, \
+         127.0.0.0/8, ::1) unless explicitly allowed, since the API key would cross the network \
+         unencrypted; use https"
     )]
     InsecureHttp {
         /// The URL as given.
         url: String,
     },
-    /// A setting is out of range (a zero timeout, a zero body limit…).
+    /// A setting is out of range (a zero timeout, a timeout or intent lifetime over
+    /// [`MAX_REQUEST_TIMEOUT`], a zero body limit…).
     #[error("invalid setting {setting}: {reason}")]
     InvalidSetting {
         /// The setting's name, as the builder's method.
@@ -153,20 +155,23 @@ impl ClientBuilder {
         self
     }
 
-    /// How long making a connection (DNS, TCP, TLS) may take.
+    /// How long making a connection (DNS, TCP, TLS) may take: more than zero, at most
+    /// [`MAX_REQUEST_TIMEOUT`] (checked by [`build`](Self::build)).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
         self.connect_timeout = timeout;
         self
     }
 
     /// How long a request may take, answer body included. An in-app validation is the
-    /// exception: it may take the intent's whole remaining time.
+    /// exception: it may take the intent's whole remaining time. More than zero, at most
+    /// [`MAX_REQUEST_TIMEOUT`] (checked by [`build`](Self::build)).
     pub fn request_timeout(mut self, timeout: Duration) -> Self {
         self.request_timeout = timeout;
         self
     }
 
-    /// How long an authentication intent lives (the server's is five minutes).
+    /// How long an authentication intent lives (the server's is five minutes). More than
+    /// zero, at most [`MAX_REQUEST_TIMEOUT`] (checked by [`build`](Self::build)).
     pub fn intent_ttl(mut self, ttl: Duration) -> Self {
         self.intent_ttl = ttl;
         self
@@ -223,6 +228,13 @@ impl ClientBuilder {
                 return Err(BuildError::InvalidSetting {
                     setting,
                     reason: "must be more than zero",
+                });
+            }
+            // ureq adds a timeout to `Instant::now()`: a huge one would overflow.
+            if duration > MAX_REQUEST_TIMEOUT {
+                return Err(BuildError::InvalidSetting {
+                    setting,
+                    reason: "must be at most 7 days",
                 });
             }
         }
@@ -427,6 +439,38 @@ mod tests {
         assert!(!text.contains("hunter2"), "{text}");
         let insecure = checked("http://user:hunter2@example.com/v1").unwrap_err();
         assert!(!format!("{insecure} {insecure:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn timeouts_and_intent_lifetimes_over_seven_days_are_refused() {
+        let builder = || ClientBuilder::default().api_key("k");
+        let too_long = MAX_REQUEST_TIMEOUT + Duration::from_millis(1);
+        let refused = |result: Result<Client, BuildError>| match result {
+            Err(BuildError::InvalidSetting { setting, reason }) => Some((setting, reason)),
+            _ => None,
+        };
+        assert_eq!(
+            refused(builder().connect_timeout(too_long).build()),
+            Some(("connect_timeout", "must be at most 7 days"))
+        );
+        assert_eq!(
+            refused(builder().request_timeout(Duration::MAX).build()),
+            Some(("request_timeout", "must be at most 7 days"))
+        );
+        assert_eq!(
+            refused(builder().intent_ttl(too_long).build()),
+            Some(("intent_ttl", "must be at most 7 days"))
+        );
+        assert_eq!(
+            refused(builder().request_timeout(Duration::ZERO).build()),
+            Some(("request_timeout", "must be more than zero"))
+        );
+        let longest = builder()
+            .connect_timeout(MAX_REQUEST_TIMEOUT)
+            .request_timeout(MAX_REQUEST_TIMEOUT)
+            .intent_ttl(MAX_REQUEST_TIMEOUT)
+            .build();
+        assert!(longest.is_ok());
     }
 
     #[test]

@@ -130,9 +130,8 @@ impl Client {
             // The intent goes back to pending, or expires if its deadline has passed.
             let _ = flow.handle_transport_error(now, lost);
         }
-        if let Some(expired) = flow.handle_timeout(now) {
-            return Err(expired.into());
-        }
+        // Expires the intent if its deadline has passed; `expired()` below reports it.
+        let _ = flow.handle_timeout(now);
         if let Some(expired) = flow.expired() {
             return Err(expired.clone().into());
         }

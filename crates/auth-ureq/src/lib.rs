@@ -80,7 +80,7 @@ pub use ureq;
 
 pub use crate::builder::{BuildError, ClientBuilder, POSTPRESS_BASE_URL};
 pub use crate::client::{Client, Connection, Exchange, PendingIntent, Solved};
-pub use crate::transport::UreqTransport;
+pub use crate::transport::{MAX_REQUEST_TIMEOUT, UreqTransport};
 
 /// The `user-agent` every request carries: `auth-ureq/<version>`.
 pub const USER_AGENT: &str = concat!("auth-ureq/", env!("CARGO_PKG_VERSION"));

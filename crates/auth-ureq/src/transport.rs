@@ -4,13 +4,29 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use auth_core::{Answer, Request, Transport, TransportError, TransportErrorKind};
+
+/// The longest time budget a request is given: seven days.
+///
+/// [`Request`] is public data that any driver of an [`auth_core::Flow`] may fill, so its
+/// [`Request::timeout`] may be anything up to [`Duration::MAX`]; ureq adds it to the
+/// current [`std::time::Instant`], which overflows (and panics) for huge budgets.
+/// [`UreqTransport::execute`] clamps the budget to at least a millisecond and at most this;
+/// [`ClientBuilder::build`](crate::ClientBuilder::build) refuses longer timeouts and
+/// intent lifetimes.
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// The shortest time budget a request is given: a zero budget would mean no limit to some
+/// timers.
+const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// An [`auth_core::Transport`] on a blocking [`ureq::Agent`].
 ///
 /// It joins the base URL and [`Request::path`], sends the method, headers and body as they
-/// are, gives up after [`Request::timeout`] (the whole exchange, body included), and reads
+/// are, gives up after [`Request::timeout`] (the whole exchange, body included; clamped to
+/// between a millisecond and [`MAX_REQUEST_TIMEOUT`]), and reads
 /// at most [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
 /// included, is an [`Answer`] for the core to read; a 3xx is never followed and is a
 /// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host.
@@ -104,8 +120,7 @@ impl UreqTransport {
             )
             .with_source(e)
         })?;
-        // At least a millisecond: a zero budget would mean no limit to some timers.
-        let timeout = request.timeout.max(std::time::Duration::from_millis(1));
+        let timeout = clamped_timeout(request.timeout);
         let http_request = self
             .agent
             .configure_request(http_request)
@@ -197,6 +212,12 @@ impl Transport for UreqTransport {
     }
 }
 
+/// A request's time budget as given to ureq: between [`MIN_REQUEST_TIMEOUT`] and
+/// [`MAX_REQUEST_TIMEOUT`], so that ureq's deadline arithmetic cannot overflow.
+fn clamped_timeout(timeout: Duration) -> Duration {
+    timeout.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT)
+}
+
 /// The start of a text the server sent, for a message.
 fn excerpt(text: &str) -> String {
     const LIMIT: usize = 200;
@@ -259,6 +280,20 @@ fn is_tls_failure(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn time_budgets_are_clamped_to_a_millisecond_and_seven_days() {
+        assert_eq!(clamped_timeout(Duration::ZERO), Duration::from_millis(1));
+        assert_eq!(clamped_timeout(Duration::from_secs(30)), Duration::from_secs(30));
+        assert_eq!(clamped_timeout(MAX_REQUEST_TIMEOUT), MAX_REQUEST_TIMEOUT);
+        assert_eq!(clamped_timeout(Duration::MAX), MAX_REQUEST_TIMEOUT);
+        // The clamped budget added to now is what ureq computes: it must not overflow.
+        assert!(
+            std::time::Instant::now()
+                .checked_add(clamped_timeout(Duration::MAX))
+                .is_some()
+        );
+    }
 
     #[test]
     fn an_excerpt_is_cut_on_a_character_boundary() {

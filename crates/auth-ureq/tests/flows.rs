@@ -338,6 +338,22 @@ fn the_raw_transport_drives_a_flow_by_hand() {
 }
 
 #[test]
+fn a_request_with_any_time_budget_is_sent_without_panicking() {
+    // `Request` is public data: a driver may set any timeout. ureq computes `now + timeout`,
+    // which overflows for huge budgets: the transport clamps them to MAX_REQUEST_TIMEOUT.
+    let sim = demo_sim();
+    let client = client(&sim, Style::Postpress);
+    let mut flow = auth_core::Flow::new(client.config().clone());
+    let command = auth_core::Command::Connect(auth_core::Credentials::messenger("alice", "pw-a"));
+    let mut request = flow.begin(client.now(), command).unwrap();
+    for timeout in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
+        request.timeout = timeout;
+        let answer = client.transport().execute(&request).unwrap();
+        assert_eq!(answer.status, 201, "with a budget of {timeout:?}");
+    }
+}
+
+#[test]
 fn clients_and_intents_can_move_between_threads() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
