@@ -11,6 +11,9 @@ use std::time::Duration;
 
 use auth_sim::{Fixture, Simulator};
 
+#[path = "../node/install.rs"]
+mod node_install;
+
 const KEY: &str = "sdk-check-key";
 const SHORT_TTL_MS: u64 = 500;
 
@@ -22,37 +25,11 @@ fn skip(reason: &str) {
     eprintln!("SKIPPED the Unipile Node SDK check: {reason}");
 }
 
-fn node_major() -> Option<u32> {
-    let output = Command::new("node").arg("--version").output().ok()?;
-    let version = String::from_utf8_lossy(&output.stdout);
-    version
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn the_official_unipile_node_sdk_connects_and_solves_against_the_simulator() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("node");
-    match node_major() {
-        None => return skip("`node` is not on the PATH"),
-        Some(major) if major < 18 => return skip(&format!("node {major} is older than 18")),
-        Some(_) => {}
-    }
-    if !dir.join("node_modules/unipile-node-sdk/package.json").exists() {
-        let installed = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .status();
-        match installed {
-            Ok(status) if status.success() => {}
-            Ok(status) => return skip(&format!("`npm ci` in {} failed ({status})", dir.display())),
-            Err(e) => return skip(&format!("`npm` cannot run: {e}")),
-        }
+    if let Err(reason) = node_install::install_node_sdk(&dir) {
+        return skip(&reason);
     }
 
     let sim = Simulator::builder()

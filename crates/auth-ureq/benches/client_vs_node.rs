@@ -19,6 +19,9 @@
 
 mod support;
 
+#[path = "../../auth-sim/node/install.rs"]
+mod node_install;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -82,38 +85,11 @@ fn measure(mut command: Command) -> BenchResult<Measured> {
     Ok(serde_json::from_str(last).map_err(|e| format!("{command:?} printed {last:?}: {e}"))?)
 }
 
-fn node_major() -> Option<u32> {
-    let output = Command::new("node").arg("--version").output().ok()?;
-    String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .trim_start_matches('v')
-        .split('.')
-        .next()?
-        .parse()
-        .ok()
-}
-
 /// The directory holding the SDK's `node_modules`, installed with `npm ci` if need be;
 /// why the Node side cannot run otherwise.
 fn node_sdk() -> Result<PathBuf, String> {
-    match node_major() {
-        None => return Err("`node` is not on the PATH".to_owned()),
-        Some(major) if major < 18 => return Err(format!("node {major} is older than 18")),
-        Some(_) => {}
-    }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-sim/node");
-    if !dir.join("node_modules/unipile-node-sdk/package.json").exists() {
-        let installed = Command::new("npm")
-            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .status();
-        match installed {
-            Ok(status) if status.success() => {}
-            Ok(status) => return Err(format!("`npm ci` in {} failed ({status})", dir.display())),
-            Err(e) => return Err(format!("`npm` cannot run: {e}")),
-        }
-    }
+    node_install::install_node_sdk(&dir)?;
     Ok(dir)
 }
 
