@@ -106,10 +106,7 @@ fn detach_uses_the_codes_given_and_saves_the_next_checkpoint_of_a_chain() {
     let pending = run.exits(10).outcome("checkpoint_pending");
     assert_eq!(pending["checkpoint"]["type"], "OTP");
     state_file_text(&state);
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", DAVE_OTP, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(DAVE_OTP)).run();
     run.exits(0).outcome("connected");
 }
 
@@ -119,18 +116,11 @@ fn a_wrong_code_in_solve_keeps_the_intent_for_another_try() {
     let scratch = Scratch::new("solve-wrong");
     let state = scratch.path("bob.json");
     detach_bob(&sim, &state, &[]);
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", WRONG_CODE, "--state-file"])
-        .args([&state])
-        .stdin("")
-        .run();
+    let run = solve_cli(&sim, &state, Some(WRONG_CODE)).stdin("").run();
     let json = run.exits(4).outcome("error");
     assert_eq!(json["type"], "errors/invalid_checkpoint_solution");
     assert!(state_file_text(&state).contains(r#""failed_attempts": 1"#));
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     run.exits(0).outcome("connected");
 }
 
@@ -140,11 +130,7 @@ fn solve_without_any_answer_keeps_the_intent_pending() {
     let scratch = Scratch::new("solve-none");
     let state = scratch.path("bob.json");
     let saved = detach_bob(&sim, &state, &[]);
-    let run = cli(&sim)
-        .args(["solve", "--json", "--state-file"])
-        .args([&state])
-        .stdin("")
-        .run();
+    let run = solve_cli(&sim, &state, None).stdin("").run();
     let pending = run.exits(10).outcome("checkpoint_pending");
     assert_eq!(pending["account_id"], saved["account_id"]);
     assert!(solves(&sim).is_empty());
@@ -178,10 +164,7 @@ fn an_intent_past_its_local_deadline_expires_with_nothing_sent() {
     let state = scratch.path("bob.json");
     detach_bob(&sim, &state, &["--intent-ttl", "2"]);
     std::thread::sleep(Duration::from_millis(2100));
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     let json = run.exits(3).outcome("expired");
     assert_eq!(json["detected_by"], "deadline");
     assert!(solves(&sim).is_empty(), "nothing was sent");
@@ -210,10 +193,7 @@ fn the_server_says_408_when_its_intent_has_expired_first() {
     let state = scratch.path("bob.json");
     detach_bob(&sim, &state, &[]);
     sim.advance(Duration::from_secs(301));
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     let json = run.exits(3).outcome("expired");
     assert_eq!(json["detected_by"], "server");
     assert_eq!(solves(&sim).len(), 1);
@@ -229,16 +209,9 @@ fn after_the_408_a_copy_of_the_intent_finds_it_destroyed() {
     detach_bob(&sim, &state, &[]);
     std::fs::copy(&state, &copy).unwrap();
     sim.advance(Duration::from_secs(301));
-    cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run()
-        .exits(3);
+    solve_cli(&sim, &state, Some(BOB_CODE)).run().exits(3);
     // Another process with a copy of the intent: the server has destroyed it.
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&copy])
-        .run();
+    let run = solve_cli(&sim, &copy, Some(BOB_CODE)).run();
     let json = run.exits(3).outcome("destroyed");
     assert_eq!(json["status"], 400);
     assert_eq!(json["type"], "errors/authentication_intent_error");
@@ -253,10 +226,7 @@ fn solve_refuses_to_send_an_intent_to_another_base_url() {
     let state = scratch.path("bob.json");
     detach_bob(&sim, &state, &[]);
     let other = auth_sim::Simulator::builder().api_key(API_KEY).start().unwrap();
-    let run = cli_at(&other.base_url())
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&other, &state, Some(BOB_CODE)).run();
     let json = run.exits(2).outcome("error");
     assert_eq!(json["type"], "cli/configuration");
     assert!(
@@ -287,10 +257,7 @@ fn the_state_file_holds_the_normalized_base_url_so_a_trailing_slash_does_not_mat
     run.exits(10).outcome("checkpoint_pending");
     let saved: serde_json::Value = serde_json::from_str(&state_file_text(&state)).unwrap();
     assert_eq!(saved["base_url"], sim.base_url());
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     run.exits(0).outcome("connected");
 }
 
@@ -298,10 +265,7 @@ fn the_state_file_holds_the_normalized_base_url_so_a_trailing_slash_does_not_mat
 fn a_missing_or_foreign_state_file_is_a_usage_error() {
     let sim = simulator();
     let scratch = Scratch::new("bad-state");
-    let run = cli(&sim)
-        .args(["solve", "--json", "--state-file"])
-        .args([&scratch.path("missing.json")])
-        .run();
+    let run = solve_cli(&sim, &scratch.path("missing.json"), None).run();
     assert_eq!(run.exits(2).outcome("error")["type"], "cli/state_file");
     let foreign = scratch.path("foreign.json");
     std::fs::write(&foreign, "{\"not\":\"a state\"}").unwrap();

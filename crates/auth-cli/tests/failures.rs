@@ -126,17 +126,11 @@ fn a_hostile_answer_to_a_solve_keeps_the_saved_intent() {
         .run()
         .exits(10);
     // A 503 changes nothing on the server: the intent is still alive, and kept.
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     assert_eq!(run.exits(5).outcome("error")["status"], 503);
     state_file_text(&state);
     // The fault is spent: the same intent, solved again, connects.
-    let run = cli(&sim)
-        .args(["solve", "--json", "--code", BOB_CODE, "--state-file"])
-        .args([&state])
-        .run();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     run.exits(0).outcome("connected");
 }
 

@@ -127,6 +127,16 @@ pub(crate) fn cli(sim: &Simulator) -> Cli {
 }
 
 /// A run with the API key, against `base_url`.
+/// `postpress-auth solve --json [--code CODE] --state-file STATE` against the simulator;
+/// the caller adds stdin or more arguments, then runs it.
+pub(crate) fn solve_cli(sim: &Simulator, state: &Path, code: Option<&str>) -> Cli {
+    let code = code.map(|code| ["--code", code]);
+    cli(sim)
+        .args(["solve", "--json"])
+        .args(code.iter().flatten())
+        .args([std::ffi::OsStr::new("--state-file"), state.as_os_str()])
+}
+
 pub(crate) fn cli_at(base_url: &str) -> Cli {
     bare_cli().base_url(base_url).env("POSTPRESS_API_KEY", API_KEY)
 }
