@@ -1,19 +1,21 @@
-//! Requests and answers as plain data: what a transport sends and what it brings back.
+//! Requests as plain data: what the machine wants sent, and a transport sends as it is.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
+use crate::idempotency::IdempotencyKey;
+use crate::secret::{REDACTED, SecretString, wipe_bytes};
 
-use crate::secret::{ApiKey, REDACTED, wipe_bytes};
-
-/// The HTTP method of a request. Every call of the contract is a `POST`.
+/// The HTTP method of a request: `POST` for every call that acts, `GET` to read an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Method {
     /// `POST`.
     Post,
+    /// `GET`.
+    Get,
 }
 
 impl Method {
@@ -21,6 +23,7 @@ impl Method {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
+            Self::Get => "GET",
         }
     }
 }
@@ -43,21 +46,41 @@ pub enum RequestKind {
     Solve,
     /// `POST /accounts/checkpoint/resend`: send the checkpoint again.
     Resend,
+    /// `GET /accounts/{account_id}`: read an account's status.
+    AccountStatus,
 }
 
-impl fmt::Display for RequestKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RequestKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [Self; 5] = [
+        Self::Connect,
+        Self::Reconnect,
+        Self::Solve,
+        Self::Resend,
+        Self::AccountStatus,
+    ];
+
+    /// The kind's name, as [`Display`](fmt::Display) writes it: `connect`, `solve`…
+    pub const fn as_str(self) -> &'static str {
+        match self {
             Self::Connect => "connect",
             Self::Reconnect => "reconnect",
             Self::Solve => "solve",
             Self::Resend => "resend",
-        })
+            Self::AccountStatus => "account_status",
+        }
     }
 }
 
-/// One request header. The API key's value is redacted in `Debug`, and shared with the
-/// [`Config`](crate::Config) rather than copied, so it is wiped once, with the last of them.
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One request header. The API key's header (`X-API-KEY` or `Authorization`) is redacted in
+/// `Debug`, and shared with the [`Config`](crate::Config) rather than copied, so it is wiped
+/// once, with the last of them.
 #[derive(Clone)]
 pub struct Header {
     name: &'static str,
@@ -67,7 +90,8 @@ pub struct Header {
 #[derive(Clone)]
 enum HeaderValue {
     Plain(&'static str),
-    ApiKey(Arc<ApiKey>),
+    Secret(Arc<SecretString>),
+    Key(IdempotencyKey),
 }
 
 impl Header {
@@ -78,10 +102,17 @@ impl Header {
         }
     }
 
-    pub(crate) fn api_key(key: Arc<ApiKey>) -> Self {
+    pub(crate) fn secret(name: &'static str, value: Arc<SecretString>) -> Self {
         Self {
-            name: "X-API-KEY",
-            value: HeaderValue::ApiKey(key),
+            name,
+            value: HeaderValue::Secret(value),
+        }
+    }
+
+    pub(crate) fn idempotency_key(key: IdempotencyKey) -> Self {
+        Self {
+            name: "Idempotency-Key",
+            value: HeaderValue::Key(key),
         }
     }
 
@@ -94,13 +125,14 @@ impl Header {
     pub fn value(&self) -> &str {
         match &self.value {
             HeaderValue::Plain(value) => value,
-            HeaderValue::ApiKey(key) => key.expose_secret(),
+            HeaderValue::Secret(value) => value.expose(),
+            HeaderValue::Key(key) => key.as_str(),
         }
     }
 
     /// Whether the value is a secret, never to be logged.
     pub fn is_sensitive(&self) -> bool {
-        matches!(self.value, HeaderValue::ApiKey(_))
+        matches!(self.value, HeaderValue::Secret(_))
     }
 }
 
@@ -146,11 +178,13 @@ impl Body {
     /// (keys in alphabetical order): [`redacted_json`] of its bytes.
     ///
     /// ```
-    /// # use auth_core::{Config, Credentials, Flow, Command, UnixMillis};
+    /// # use auth_core::{Config, Credentials, Flow, Input, Command, IdempotencyKey, Output, UnixMillis};
     /// let mut flow = Flow::new(Config::new("key"));
-    /// let request = flow
-    ///     .begin(UnixMillis::from_millis(0), Command::Connect(Credentials::messenger("alice", "pw-a")))
-    ///     .unwrap();
+    /// let connect = Command::Connect(Credentials::messenger("alice", "pw-a"));
+    /// let key = IdempotencyKey::from_random_bytes([1; 16]);
+    /// let Output::Send(request) = flow.handle(UnixMillis::from_millis(0), Input::command(connect, key)) else {
+    ///     unreachable!()
+    /// };
     /// assert_eq!(
     ///     request.body.redacted(),
     ///     r#"{"password":"<redacted>","provider":"MESSENGER","username":"alice"}"#
@@ -162,8 +196,8 @@ impl Body {
 }
 
 /// JSON bytes as text for a log or a demo, with the value of every `password` and `code`
-/// field, at any depth, replaced by `<redacted>` (keys in alphabetical order). Bytes that
-/// are not JSON are shown as their length only.
+/// field, at any depth (the proxy's password included), replaced by `<redacted>` (keys in
+/// alphabetical order). Bytes that are not JSON are shown as their length only.
 ///
 /// ```
 /// assert_eq!(
@@ -212,8 +246,9 @@ impl Drop for Body {
 /// An HTTP request the machine wants sent, as plain data.
 ///
 /// The transport joins [`Request::path`] to its base URL (`https://api.postpress.ai/v1`,
-/// `https://{DSN}/api/v1`, or a simulator's), sends the headers and body as they are, and
-/// gives up after [`Request::timeout`].
+/// `https://{DSN}/api/v1`, or a simulator's; [`BaseUrl::url_for`](crate::BaseUrl::url_for)
+/// does it, keeping a `?port=` query), sends the headers and body as they are, and gives up
+/// after [`Request::timeout`].
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Request {
@@ -223,50 +258,16 @@ pub struct Request {
     pub method: Method,
     /// The path relative to the base URL, starting with `/`: `/accounts`, `/accounts/checkpoint`…
     pub path: Cow<'static, str>,
-    /// The headers: `accept`, `content-type` and `X-API-KEY` (sensitive).
+    /// The headers: `accept`, and for a POST `content-type` and `Idempotency-Key`, and the
+    /// API key's (`X-API-KEY` or `Authorization`, sensitive).
     pub headers: Vec<Header>,
-    /// The JSON body.
+    /// The JSON body (empty for a GET).
     pub body: Body,
     /// How long the transport may take to get the whole answer. For an in-app validation
     /// this is the intent's whole remaining time; no request outlives its intent.
     pub timeout: Duration,
-}
-
-/// An HTTP answer, as plain data: every status, 4xx and 5xx included, is interpreted by
-/// the machine.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The status code.
-    pub status: u16,
-    /// The headers, as received (the machine does not depend on them).
-    pub headers: Vec<(String, String)>,
-    /// The body bytes, as received: JSON or not.
-    pub body: Vec<u8>,
-}
-
-impl Answer {
-    /// An answer with a status and a body, and no headers.
-    ///
-    /// ```
-    /// use auth_core::Answer;
-    /// let answer = Answer::new(201, r#"{"object":"AccountCreated","account_id":"a1"}"#);
-    /// assert_eq!(answer.status, 201);
-    /// ```
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
-    }
-}
-
-impl fmt::Debug for Answer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("headers", &self.headers)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
-            .finish()
-    }
+    /// The `Idempotency-Key` of a POST: the same on every attempt of this logical request.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Which attempt this is: 1 for the first send, 2 for the first retry…
+    pub attempt: u32,
 }
