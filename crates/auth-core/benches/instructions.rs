@@ -15,11 +15,12 @@ fn main() {
     let side = args.next().unwrap_or_else(|| "machine".to_owned());
     let flows: u64 = args.next().map_or(1, |n| n.parse().unwrap());
     let config = Config::new("bench-api-key");
-    let answers = common::Answers::new();
     for _ in 0..flows {
+        // Both sides are handed the answers a transport read (the same buffers).
+        let answers = common::Answers::new();
         match side.as_str() {
-            "baseline" => drop(common::baseline()),
-            "machine" => drop(common::machine(&config, &answers)),
+            "baseline" => drop(common::baseline(answers)),
+            "machine" => drop(common::machine(&config, answers)),
             other => panic!("unknown side {other}: expected baseline or machine"),
         }
     }

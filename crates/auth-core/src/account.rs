@@ -134,7 +134,8 @@ pub struct Credentials {
     provider: Provider,
     username: String,
     password: Password,
-    options: ConnectOptions,
+    /// Boxed: most connects have none, and the credentials move through the machine by value.
+    options: Option<Box<ConnectOptions>>,
 }
 
 impl Credentials {
@@ -144,7 +145,7 @@ impl Credentials {
             provider,
             username: username.into(),
             password: password.into(),
-            options: ConnectOptions::default(),
+            options: None,
         }
     }
 
@@ -156,7 +157,7 @@ impl Credentials {
     /// The same credentials with the optional fields of a connect.
     #[must_use]
     pub fn with_options(mut self, options: ConnectOptions) -> Self {
-        self.options = options;
+        self.options = (options != ConnectOptions::default()).then(|| Box::new(options));
         self
     }
 
@@ -177,7 +178,14 @@ impl Credentials {
 
     /// The optional fields of the connect.
     pub fn options(&self) -> &ConnectOptions {
-        &self.options
+        const NONE: &ConnectOptions = &ConnectOptions {
+            proxy: None,
+            country: None,
+            ip: None,
+            user_agent: None,
+            sync_limit: None,
+        };
+        self.options.as_deref().unwrap_or(NONE)
     }
 }
 

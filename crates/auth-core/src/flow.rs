@@ -12,7 +12,7 @@ use crate::idempotency::IdempotencyKey;
 use crate::input::{Command, Input};
 use crate::intent::Intent;
 use crate::output::{Event, Output, Retry};
-use crate::request::{Body, Header, Method, Request, RequestKind};
+use crate::request::{Auth, Body, Method, Request, RequestKind};
 use crate::retry::RetryCause;
 use crate::rules::{self, Outcome, Phase};
 use crate::secret::ProxyPassword;
@@ -768,24 +768,17 @@ impl Flow {
                 (Cow::Owned(wire::account_path(account_id)), Body::default(), config.request_timeout())
             }
         };
-        let (auth_name, auth_value) = config.auth_header();
+        let (name, value) = config.auth_header();
         let post = !matches!(exchange.request, Outgoing::AccountStatus(_));
-        let mut headers = Vec::with_capacity(4);
-        headers.push(Header::plain("accept", "application/json"));
-        if post {
-            headers.push(Header::plain("content-type", "application/json"));
-            headers.push(Header::idempotency_key(exchange.key));
-        }
-        headers.push(Header::secret(auth_name, auth_value));
         Output::Send(Request {
             kind: exchange.request.kind(),
             method: if post { Method::Post } else { Method::Get },
             path,
-            headers,
             body,
             timeout,
             idempotency_key: post.then_some(exchange.key),
             attempt: exchange.attempt,
+            auth: Auth { name, value },
         })
     }
 

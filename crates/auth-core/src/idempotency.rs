@@ -28,35 +28,33 @@ pub struct IdempotencyKey {
     len: u8,
 }
 
+#[allow(
+    clippy::indexing_slicing,
+    reason = "the indexes of a 36-character UUID in a 64-byte array are in bounds by construction"
+)]
 impl IdempotencyKey {
     /// The longest key accepted, in bytes.
     pub const MAX_LEN: usize = 64;
 
     /// A key from 16 random bytes, written as a UUID version 4 (the version and variant bits
     /// are set, so 122 bits of the entropy are kept).
-    pub fn from_random_bytes(mut random: [u8; 16]) -> Self {
+    pub fn from_random_bytes(random: [u8; 16]) -> Self {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        if let Some(byte) = random.get_mut(6) {
-            *byte = (*byte & 0x0f) | 0x40;
-        }
-        if let Some(byte) = random.get_mut(8) {
-            *byte = (*byte & 0x3f) | 0x80;
-        }
         let mut bytes = [0u8; Self::MAX_LEN];
         let mut at = 0;
-        for (index, byte) in random.iter().enumerate() {
+        for (index, byte) in random.into_iter().enumerate() {
+            let byte = match index {
+                6 => (byte & 0x0f) | 0x40,
+                8 => (byte & 0x3f) | 0x80,
+                _ => byte,
+            };
             if matches!(index, 4 | 6 | 8 | 10) {
-                if let Some(slot) = bytes.get_mut(at) {
-                    *slot = b'-';
-                }
+                bytes[at] = b'-';
                 at += 1;
             }
-            for nibble in [byte >> 4, byte & 0x0f] {
-                if let (Some(slot), Some(digit)) = (bytes.get_mut(at), HEX.get(usize::from(nibble))) {
-                    *slot = *digit;
-                }
-                at += 1;
-            }
+            bytes[at] = HEX[usize::from(byte >> 4)];
+            bytes[at + 1] = HEX[usize::from(byte & 0x0f)];
+            at += 2;
         }
         Self { bytes, len: 36 }
     }

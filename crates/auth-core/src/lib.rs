@@ -100,7 +100,7 @@ pub use output::{Event, Output, Retry};
 pub use request::{Body, Header, Method, Request, RequestKind, redacted_json};
 pub use retry::{RetryCause, RetryPolicy};
 pub use rules::{
-    ANSWER_RULES, API_KEY_TYPES, AnswerRule, Outcome, Phase, RULES, Rule, VALIDATION_TYPES, Word, answer_table,
+    ANSWER_RULES, API_KEY_TYPES, AnswerRule, Outcome, Phase, RULES, Rule, VALIDATION_TYPES, Word, answer_rule, answer_table,
     classify, rule_for, rules_table, state_diagram,
 };
 pub use secret::{ApiKey, CheckpointCode, Password, ProxyPassword};

@@ -78,73 +78,45 @@ impl fmt::Display for RequestKind {
     }
 }
 
-/// One request header. The API key's header (`X-API-KEY` or `Authorization`) is redacted in
-/// `Debug`, and shared with the [`Config`](crate::Config) rather than copied, so it is wiped
-/// once, with the last of them.
-#[derive(Clone)]
-pub struct Header {
+/// One request header, as [`Request::headers`] lists it. The API key's header (`X-API-KEY`
+/// or `Authorization`) is redacted in `Debug`.
+#[derive(Clone, Copy)]
+pub struct Header<'a> {
     name: &'static str,
-    value: HeaderValue,
+    value: &'a str,
+    sensitive: bool,
 }
 
-#[derive(Clone)]
-enum HeaderValue {
-    Plain(&'static str),
-    Secret(Arc<SecretString>),
-    Key(IdempotencyKey),
-}
-
-impl Header {
-    pub(crate) fn plain(name: &'static str, value: &'static str) -> Self {
-        Self {
-            name,
-            value: HeaderValue::Plain(value),
-        }
-    }
-
-    pub(crate) fn secret(name: &'static str, value: Arc<SecretString>) -> Self {
-        Self {
-            name,
-            value: HeaderValue::Secret(value),
-        }
-    }
-
-    pub(crate) fn idempotency_key(key: IdempotencyKey) -> Self {
-        Self {
-            name: "Idempotency-Key",
-            value: HeaderValue::Key(key),
-        }
-    }
-
+impl<'a> Header<'a> {
     /// The header's name, as the contract writes it.
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The header's value, to send.
-    pub fn value(&self) -> &str {
-        match &self.value {
-            HeaderValue::Plain(value) => value,
-            HeaderValue::Secret(value) => value.expose(),
-            HeaderValue::Key(key) => key.as_str(),
-        }
+    pub fn value(&self) -> &'a str {
+        self.value
     }
 
     /// Whether the value is a secret, never to be logged.
     pub fn is_sensitive(&self) -> bool {
-        matches!(self.value, HeaderValue::Secret(_))
+        self.sensitive
     }
 }
 
-impl fmt::Debug for Header {
+impl fmt::Debug for Header<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = if self.is_sensitive() {
-            REDACTED
-        } else {
-            self.value()
-        };
+        let value = if self.sensitive { REDACTED } else { self.value };
         write!(f, "{}: {}", self.name, value)
     }
+}
+
+/// How the API key is sent with a request: the header's name, and its value shared with the
+/// [`Config`](crate::Config) rather than copied, so it is wiped once, with the last of them.
+#[derive(Clone)]
+pub(crate) struct Auth {
+    pub(crate) name: &'static str,
+    pub(crate) value: Arc<SecretString>,
 }
 
 /// A request body: JSON bytes that may carry a password or a code.
@@ -247,9 +219,9 @@ impl Drop for Body {
 ///
 /// The transport joins [`Request::path`] to its base URL (`https://api.postpress.ai/v1`,
 /// `https://{DSN}/api/v1`, or a simulator's; [`BaseUrl::url_for`](crate::BaseUrl::url_for)
-/// does it, keeping a `?port=` query), sends the headers and body as they are, and gives up
-/// after [`Request::timeout`].
-#[derive(Debug, Clone)]
+/// does it, keeping a `?port=` query), sends [`Request::headers`] and the body as they are,
+/// and gives up after [`Request::timeout`].
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Request {
     /// Which call of the contract this is.
@@ -258,9 +230,6 @@ pub struct Request {
     pub method: Method,
     /// The path relative to the base URL, starting with `/`: `/accounts`, `/accounts/checkpoint`…
     pub path: Cow<'static, str>,
-    /// The headers: `accept`, and for a POST `content-type` and `Idempotency-Key`, and the
-    /// API key's (`X-API-KEY` or `Authorization`, sensitive).
-    pub headers: Vec<Header>,
     /// The JSON body (empty for a GET).
     pub body: Body,
     /// How long the transport may take to get the whole answer. For an in-app validation
@@ -270,4 +239,51 @@ pub struct Request {
     pub idempotency_key: Option<IdempotencyKey>,
     /// Which attempt this is: 1 for the first send, 2 for the first retry…
     pub attempt: u32,
+    pub(crate) auth: Auth,
+}
+
+impl Request {
+    /// The headers to send, in order: `accept`; for a POST `content-type` and
+    /// `Idempotency-Key`; and the API key's (`X-API-KEY` or `Authorization`, sensitive).
+    /// Listed from the request's own fields, so building a request allocates no list.
+    pub fn headers(&self) -> impl Iterator<Item = Header<'_>> {
+        let plain = |name, value| Header {
+            name,
+            value,
+            sensitive: false,
+        };
+        let post = self.method == Method::Post;
+        [
+            Some(plain("accept", "application/json")),
+            post.then(|| plain("content-type", "application/json")),
+            self.idempotency_key.as_ref().map(|key| plain("Idempotency-Key", key.as_str())),
+            Some(Header {
+                name: self.auth.name,
+                value: self.auth.value.expose(),
+                sensitive: true,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
+    /// The value of a header, by name (ignoring ASCII case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .field("timeout", &self.timeout)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("attempt", &self.attempt)
+            .finish()
+    }
 }

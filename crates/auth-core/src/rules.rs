@@ -144,7 +144,7 @@ const BACK_FROM_STATUS: &[Phase] = &[P::Idle, P::Connected, P::Expired, P::Destr
 ///
 /// A phase and input without a row is the caller's misuse ([`UsageError`]): nothing is sent
 /// and nothing changes.
-pub const RULES: &[Rule] = &[
+pub static RULES: &[Rule] = &[
     // Idle: nothing started, or the last attempt failed.
     rule(P::Idle, In::Connect, &[P::Connecting, P::Idle], "connect", Flow::on_connect),
     rule(P::Idle, In::Reconnect, &[P::Connecting, P::Idle], "reconnect", Flow::on_connect),
@@ -161,7 +161,7 @@ pub const RULES: &[Rule] = &[
     ),
     rule(P::Connecting, In::Failed, &[P::Connecting, P::Idle], "no answer: retried, or given up", Flow::on_failed),
     rule(P::Connecting, In::Abandoned, &[P::Idle], "abandoned: its key is kept for a retry", Flow::on_abandoned),
-    rule(P::Connecting, In::Tick, &[P::Connecting, P::Idle], "the retry's time: sent again", Flow::on_tick),
+    rule(P::Connecting, In::Tick, &[P::Connecting], "the retry's time: sent again", Flow::on_tick),
     // AwaitingCheckpoint: an intent is pending.
     rule(
         P::AwaitingCheckpoint,
@@ -191,7 +191,7 @@ pub const RULES: &[Rule] = &[
     ),
     rule(P::Solving, In::Failed, &[P::Solving, P::AwaitingCheckpoint, P::Expired], "no answer: retried before the deadline, or given up", Flow::on_failed),
     rule(P::Solving, In::Abandoned, &[P::AwaitingCheckpoint], "abandoned: its key is kept for a retry", Flow::on_abandoned),
-    rule(P::Solving, In::Tick, &[P::Solving, P::AwaitingCheckpoint, P::Expired], "the retry's time: sent again before the deadline", Flow::on_tick),
+    rule(P::Solving, In::Tick, &[P::Solving, P::Expired], "the retry's time: sent again before the deadline (at or after it: expired)", Flow::on_tick),
     // Resending: a resend is out.
     rule(
         P::Resending,
@@ -202,12 +202,12 @@ pub const RULES: &[Rule] = &[
     ),
     rule(P::Resending, In::Failed, &[P::Resending, P::AwaitingCheckpoint, P::Expired], "no answer: retried before the deadline, or given up", Flow::on_failed),
     rule(P::Resending, In::Abandoned, &[P::AwaitingCheckpoint], "abandoned: its key is kept for a retry", Flow::on_abandoned),
-    rule(P::Resending, In::Tick, &[P::Resending, P::AwaitingCheckpoint, P::Expired], "the retry's time: sent again before the deadline", Flow::on_tick),
+    rule(P::Resending, In::Tick, &[P::Resending, P::Expired], "the retry's time: sent again before the deadline (at or after it: expired)", Flow::on_tick),
     // CheckingStatus: a GET of an account is out; the flow goes back where it was.
     rule(P::CheckingStatus, In::Answer, &[P::CheckingStatus, P::Idle, P::Connected, P::Expired, P::Destroyed, P::Refused], "the account's status, or an error: back", Flow::on_answer),
     rule(P::CheckingStatus, In::Failed, &[P::CheckingStatus, P::Idle, P::Connected, P::Expired, P::Destroyed, P::Refused], "no answer: retried, or back", Flow::on_failed),
     rule(P::CheckingStatus, In::Abandoned, BACK_FROM_STATUS, "abandoned: back", Flow::on_abandoned),
-    rule(P::CheckingStatus, In::Tick, &[P::CheckingStatus, P::Idle, P::Connected, P::Expired, P::Destroyed, P::Refused], "the retry's time: sent again", Flow::on_tick),
+    rule(P::CheckingStatus, In::Tick, &[P::CheckingStatus], "the retry's time: sent again", Flow::on_tick),
     // The ends: only a new connect, or a status check, leaves them.
     rule(P::Connected, In::Connect, &[P::Connecting, P::Connected], "connect another", Flow::on_connect),
     rule(P::Connected, In::Reconnect, &[P::Connecting, P::Connected], "reconnect", Flow::on_connect),
@@ -408,7 +408,7 @@ const OK: (u16, u16) = (200, 299);
 /// Every answer of the contract: (request, status, `object` or `type`) → what it means.
 /// The first row that matches wins; statuses outside 2xx, 4xx and 5xx never get here (they
 /// are malformed answers).
-pub const ANSWER_RULES: &[AnswerRule] = &[
+pub static ANSWER_RULES: &[AnswerRule] = &[
     answer(&[Rk::Connect, Rk::Solve], OK, Word::Is("AccountCreated"), Outcome::Connected, "accounts-connect 201, accounts-checkpoint 201"),
     answer(&[Rk::Reconnect, Rk::Solve], OK, Word::Is("AccountReconnected"), Outcome::Reconnected, "accounts-reconnect 200/201"),
     answer(&[Rk::Reconnect], OK, Word::Is("AccountCreated"), Outcome::Reconnected, "inferred: a reconnect answered like a connect"),
@@ -435,15 +435,23 @@ pub const ANSWER_RULES: &[AnswerRule] = &[
     answer(ALL_REQUESTS, (400, 599), Word::Any, Outcome::Failed(Problem::Other), "any other error"),
 ];
 
+impl AnswerRule {
+    /// Whether this row covers an answer of `status` with `word` to a request of `kind`.
+    pub fn matches(&self, kind: RequestKind, status: u16, word: &str) -> bool {
+        self.requests.contains(&kind) && (self.status.0..=self.status.1).contains(&status) && self.word.matches(word)
+    }
+}
+
+/// The row of [`ANSWER_RULES`] that decides an answer of `status` with `word` to a request of
+/// `kind`: the first that matches.
+pub fn answer_rule(kind: RequestKind, status: u16, word: &str) -> Option<&'static AnswerRule> {
+    ANSWER_RULES.iter().find(|rule| rule.matches(kind, status, word))
+}
+
 /// What an answer of `status` with `word` means for a request of `kind`: the first row of
 /// [`ANSWER_RULES`] that matches, or [`Outcome::Unexpected`] for a status outside the table.
 pub fn classify(kind: RequestKind, status: u16, word: &str) -> Outcome {
-    ANSWER_RULES
-        .iter()
-        .find(|rule| {
-            rule.requests.contains(&kind) && (rule.status.0..=rule.status.1).contains(&status) && rule.word.matches(word)
-        })
-        .map_or(Outcome::Unexpected, |rule| rule.outcome)
+    answer_rule(kind, status, word).map_or(Outcome::Unexpected, |rule| rule.outcome)
 }
 
 /// [`ANSWER_RULES`] as Markdown, as `docs/contract.md` shows it.
