@@ -89,7 +89,7 @@ fn serves_the_fixture_file_with_the_api_key() {
         let (status, body) = post(&format!("{base}/accounts"), "wrong", &connect);
         assert_eq!(
             (status, body["type"].clone()),
-            (401, json!("errors/missing_credentials"))
+            (401, json!("errors/invalid_credentials"))
         );
         let (status, body) = post(&format!("{base}/accounts"), SECRET, &connect);
         assert_eq!(status, 202);
