@@ -169,6 +169,21 @@ impl Client {
         }
     }
 
+    /// Another client for the same simulator and path style, with the default key.
+    pub fn new_like(other: &Client) -> Client {
+        Client {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            base: other.base.clone(),
+            style: other.style,
+            key: Some(KEY.to_owned()),
+            bearer: false,
+        }
+    }
+
     pub fn with_key(mut self, key: Option<&str>) -> Client {
         self.key = key.map(str::to_owned);
         self
