@@ -266,10 +266,10 @@ async fn answer(
     too_large: bool,
     request_id: RequestId,
 ) -> Result<Response<SimBody>, Abort> {
-    let refuse = |reply: Reply| Ok(write(Answer::of(shared, &reply, request_id), &Fault::default()));
+    let answer_now = |reply: Reply| Ok(write(Answer::of(shared, &reply, request_id), &Fault::default()));
     let api_key = match shared.keys.authenticate(&parts.headers) {
         Ok(key) => key,
-        Err(reply) => return refuse(reply),
+        Err(reply) => return answer_now(reply),
     };
     if let Some(buckets) = &shared.buckets {
         let now = shared.clock.now_ms();
@@ -300,12 +300,12 @@ async fn answer(
         Route::GetAccount(account_id) => {
             let now = shared.clock.now_ms();
             let reply = crate::lock(&shared.state).account(&account_id, now);
-            return refuse(reply);
+            return answer_now(reply);
         }
         Route::Post(post) => post,
     };
     if too_large {
-        return refuse(Reply::error(
+        return answer_now(Reply::error(
             413,
             kinds::CONTENT_TOO_LARGE,
             format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
@@ -313,16 +313,17 @@ async fn answer(
     }
     let idempotency = match idempotency_key(&parts.headers) {
         Ok(key) => key,
-        Err(reply) => return refuse(reply),
+        Err(reply) => return answer_now(reply),
     };
-    let endpoint = post.endpoint();
+    // Only an idempotent request needs its endpoint's name (its fingerprint).
+    let endpoint = idempotency.map(|_| post.endpoint()).unwrap_or_default();
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let operation = match parse_operation(post, content_type, body) {
         Ok(operation) => operation,
-        Err(reply) => return refuse(reply),
+        Err(reply) => return answer_now(reply),
     };
     let Some(idempotency) = idempotency else {
         return act(shared, &operation, request_id, None).await;
@@ -338,7 +339,7 @@ async fn answer(
         match records.begin(key, fingerprint, shared.clock.now_ms()) {
             Begin::Replay(stored) => return Ok(replay(&stored)),
             Begin::Conflict => {
-                return refuse(Reply::error(
+                return answer_now(Reply::error(
                     409,
                     kinds::IDEMPOTENCY_CONFLICT,
                     "this Idempotency-Key was already used with another request; use a new key",
