@@ -69,6 +69,17 @@ fn debug_output_of_a_logged_request_hides_the_api_key() {
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("<redacted>"), "{shown}");
     assert_eq!(entry.header("x-api-key"), Some(KEY), "the data itself is intact");
+
+    Client::new(&sim, Style::Postpress)
+        .with_bearer(KEY)
+        .connect("alice", "pw-a");
+    let bearer = &sim.requests()[1];
+    let shown = format!("{bearer:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert_eq!(
+        bearer.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
 }
 
 #[test]
