@@ -359,3 +359,34 @@ fn a_lost_answer_of_an_account_without_checkpoint_still_connected_it() {
     }
     assert_eq!(sim.connected_accounts().len(), 2);
 }
+
+#[test]
+fn a_held_request_whose_client_went_away_frees_its_key() {
+    use std::io::Write;
+    let sim = demo_sim();
+    let client = Client::new(&sim, Style::Postpress);
+    let id = client.connect("carol", "pw-c").account_id();
+    let body = solve_body(&id, "in_app_validation").to_string();
+    let mut stream = std::net::TcpStream::connect(sim.addr()).unwrap();
+    write!(
+        stream,
+        "POST /v1/accounts/checkpoint HTTP/1.1\r\nhost: sim\r\nx-api-key: {KEY}\r\nidempotency-key: k-gone\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    wait_until("the solve to be held", || sim.held_requests() == 1);
+    drop(stream);
+    wait_until("the abandoned hold to end", || sim.held_requests() == 0);
+    // The key is free: the retry is acted on (held anew), then answered.
+    let retry = idempotent_solve_in_background(
+        &sim,
+        Style::Postpress,
+        "k-gone",
+        solve_body(&id, "in_app_validation"),
+    );
+    wait_until("the retry to be held", || sim.held_requests() == 1);
+    sim.advance(Duration::from_millis(1500));
+    let answer = retry.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert_eq!(answer.status, 201);
+    assert_eq!(answer.header("idempotent-replayed"), None);
+}
