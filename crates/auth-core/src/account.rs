@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use std::net::Ipv4Addr;
 
-use crate::secret::{Password, ProxyPassword};
+use crate::secret::{Password, ProxyPassword, SecretString};
 
 /// The messaging network an account belongs to.
 ///
@@ -174,6 +174,17 @@ impl Credentials {
     /// The password.
     pub fn password(&self) -> &Password {
         &self.password
+    }
+
+    /// The password and the proxy's password, moved out without a copy (to be remembered
+    /// for scrubbing after the request is done).
+    pub(crate) fn into_secrets(self) -> (SecretString, Option<SecretString>) {
+        let proxy = self
+            .options
+            .and_then(|options| options.proxy)
+            .and_then(|proxy| proxy.password)
+            .map(ProxyPassword::into_inner);
+        (self.password.into_inner(), proxy)
     }
 
     /// The optional fields of the connect.

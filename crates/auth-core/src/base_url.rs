@@ -55,8 +55,13 @@ impl BaseUrl {
         if raw.is_empty() {
             return Err(invalid("it is empty"));
         }
-        if raw.bytes().any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || !b.is_ascii() || b == b'\\') {
-            return Err(invalid("it has spaces, control characters, backslashes or non-ASCII characters"));
+        if raw
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b.is_ascii_control() || !b.is_ascii() || b == b'\\')
+        {
+            return Err(invalid(
+                "it has spaces, control characters, backslashes or non-ASCII characters",
+            ));
         }
         if raw.contains('#') {
             return Err(invalid("it has a fragment (#…); give the base URL only"));
@@ -263,9 +268,15 @@ mod tests {
         for (url, expected) in [
             ("https://api.postpress.ai/v1", "https://api.postpress.ai/v1"),
             ("https://api.postpress.ai/v1/", "https://api.postpress.ai/v1"),
-            (" HTTPS://api1.unipile.com:13111/api/v1 ", "https://api1.unipile.com:13111/api/v1"),
+            (
+                " HTTPS://api1.unipile.com:13111/api/v1 ",
+                "https://api1.unipile.com:13111/api/v1",
+            ),
             ("https://example.com", "https://example.com"),
-            ("https://api.postpress.ai/v1?port=12345", "https://api.postpress.ai/v1?port=12345"),
+            (
+                "https://api.postpress.ai/v1?port=12345",
+                "https://api.postpress.ai/v1?port=12345",
+            ),
         ] {
             assert_eq!(checked(url).as_deref(), Ok(expected), "{url}");
         }
@@ -301,7 +312,10 @@ mod tests {
             "http://0x7f000001/v1",
             "http://[::ffff:127.0.0.1]/v1",
         ] {
-            assert!(matches!(checked(url), Err(BaseUrlError::InsecureHttp { .. })), "{url}");
+            assert!(
+                matches!(checked(url), Err(BaseUrlError::InsecureHttp { .. })),
+                "{url}"
+            );
             assert!(BaseUrl::parse_with(url, true).is_ok(), "{url} with the opt-out");
         }
     }
@@ -322,7 +336,10 @@ mod tests {
             "https://api.postpress.ai/v1/../admin",
             "https://[::1/v1",
         ] {
-            assert!(matches!(checked(url), Err(BaseUrlError::Invalid { .. })), "{url:?}");
+            assert!(
+                matches!(checked(url), Err(BaseUrlError::Invalid { .. })),
+                "{url:?}"
+            );
         }
     }
 
@@ -339,7 +356,13 @@ mod tests {
     #[test]
     fn unipile_takes_a_dsn_with_or_without_its_scheme() {
         let url = |dsn: &str| BaseUrl::unipile(dsn).map(|b| b.as_str());
-        assert_eq!(url("api1.unipile.com:13111").as_deref(), Ok("https://api1.unipile.com:13111/api/v1"));
-        assert_eq!(url("https://api1.unipile.com:13111/").as_deref(), Ok("https://api1.unipile.com:13111/api/v1"));
+        assert_eq!(
+            url("api1.unipile.com:13111").as_deref(),
+            Ok("https://api1.unipile.com:13111/api/v1")
+        );
+        assert_eq!(
+            url("https://api1.unipile.com:13111/").as_deref(),
+            Ok("https://api1.unipile.com:13111/api/v1")
+        );
     }
 }

@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::CheckpointCode;
+use crate::secret::{CheckpointCode, SecretString};
 
 /// A checkpoint the server asks the user to solve before the account is connected.
 ///
@@ -379,6 +379,15 @@ impl Solution {
             },
             Self::InAppValidation => IN_APP_VALIDATION_CODE,
             Self::TryAnotherWay => TRY_ANOTHER_WAY_CODE,
+        }
+    }
+
+    /// The secret this solution carries, moved out without a copy: a typed code is one; the
+    /// literals are not.
+    pub(crate) fn into_secret(self) -> Option<SecretString> {
+        match (self.kind(), self) {
+            (SolutionKind::Code, Self::Code(code)) => Some(code.into_inner()),
+            _ => None,
         }
     }
 

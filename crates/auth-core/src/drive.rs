@@ -1,5 +1,6 @@
 //! The driver loop, written once for blocking drivers and once for async ones: feed an
 //! input, do what the output says (send, or sleep until a retry), until an event or an error.
+//! With the `tracing` feature, both tell a subscriber each step (`observe.rs`).
 
 use std::future::Future;
 
@@ -8,6 +9,7 @@ use crate::error::{Error, TransportError, UsageError};
 use crate::flow::Flow;
 use crate::idempotency::IdempotencyKey;
 use crate::input::{Command, Input};
+use crate::observe::Observer;
 use crate::output::{Event, Output};
 use crate::request::Request;
 use crate::time::UnixMillis;
@@ -101,11 +103,19 @@ where
     T: Transport + ?Sized,
     C: Clock + ?Sized,
 {
+    let observer = Observer::start(flow, &command);
     let guard = AbandonOnDrop(flow);
     let mut input = Input::command(command, key);
     loop {
-        input = match guard.0.handle(clock.now(), input) {
-            Output::Send(request) => transport.send(&request).into(),
+        let output = guard.0.handle(clock.now(), input);
+        observer.output(&output);
+        input = match output {
+            Output::Send(request) => {
+                observer.sending(&request);
+                let result = transport.send(&request);
+                observer.answered(&result);
+                result.into()
+            }
             Output::Retry(retry) => {
                 clock.sleep_until(retry.at);
                 Input::Tick
@@ -138,11 +148,19 @@ where
     T: AsyncTransport + ?Sized,
     C: AsyncClock + ?Sized,
 {
+    let observer = Observer::start(flow, &command);
     let guard = AbandonOnDrop(flow);
     let mut input = Input::command(command, key);
     loop {
-        input = match guard.0.handle(clock.now(), input) {
-            Output::Send(request) => transport.send(&request).await.into(),
+        let output = guard.0.handle(clock.now(), input);
+        observer.output(&output);
+        input = match output {
+            Output::Send(request) => {
+                observer.sending(&request);
+                let result = transport.send(&request).await;
+                observer.answered(&result);
+                result.into()
+            }
             Output::Retry(retry) => {
                 clock.sleep_until(retry.at).await;
                 Input::Tick

@@ -258,7 +258,9 @@ impl fmt::Display for ApiError {
             Problem::ApiKey => {
                 f.write_str(" (a problem with the API key, not with the account's password)")?
             }
-            Problem::AccountRefused => f.write_str(" (the provider refused this account: no code will help)")?,
+            Problem::AccountRefused => {
+                f.write_str(" (the provider refused this account: no code will help)")?
+            }
             Problem::IdempotencyConflict => {
                 f.write_str(" (the idempotency key was used before with another request)")?
             }
@@ -279,7 +281,10 @@ mod optional_millis {
 
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub(super) fn serialize<S: Serializer>(value: &Option<Duration>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(duration) => {
                 serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
@@ -288,7 +293,9 @@ mod optional_millis {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(deserializer)?.map(Duration::from_millis))
     }
 }
@@ -353,8 +360,14 @@ impl ErrorType {
         (Self::ExpiredCredentials, "errors/expired_credentials"),
         (Self::InsufficientPrivileges, "errors/insufficient_privileges"),
         (Self::KeyMissing, "errors/key_missing"),
-        (Self::InvalidCheckpointSolution, "errors/invalid_checkpoint_solution"),
-        (Self::AuthenticationIntentError, "errors/authentication_intent_error"),
+        (
+            Self::InvalidCheckpointSolution,
+            "errors/invalid_checkpoint_solution",
+        ),
+        (
+            Self::AuthenticationIntentError,
+            "errors/authentication_intent_error",
+        ),
         (Self::InvalidParameters, "errors/invalid_parameters"),
         (Self::MissingParameters, "errors/missing_parameters"),
         (Self::InvalidRequest, "errors/invalid_request"),
@@ -457,7 +470,9 @@ impl fmt::Display for Detection {
 /// The authentication intent ran out of its time: the account is not connected (unless
 /// [`Detection::Unanswered`] says the last request's answer was lost).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("the authentication intent of account {account_id} expired at {deadline} ({detected_by}): start over with connect")]
+#[error(
+    "the authentication intent of account {account_id} expired at {deadline} ({detected_by}): start over with connect"
+)]
 #[non_exhaustive]
 pub struct IntentExpired {
     /// The account the intent was for.
@@ -471,7 +486,9 @@ pub struct IntentExpired {
 /// The authentication intent destroyed itself on the server (a 400 after its expiry, or
 /// a 500 `errors/authentication_intent_error`): start over with connect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("the authentication intent of account {account_id} was destroyed on the server ({cause}): start over with connect")]
+#[error(
+    "the authentication intent of account {account_id} was destroyed on the server ({cause}): start over with connect"
+)]
 #[non_exhaustive]
 pub struct IntentDestroyed {
     /// The account the intent was for.

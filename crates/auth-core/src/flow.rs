@@ -7,7 +7,9 @@ use std::time::Duration;
 use crate::account::{AccountId, Credentials};
 use crate::checkpoint::{Solution, SolutionKind};
 use crate::config::Config;
-use crate::error::{ApiError, Detection, Error, IntentDestroyed, IntentExpired, MalformedAnswer, Problem, UsageError};
+use crate::error::{
+    ApiError, Detection, Error, IntentDestroyed, IntentExpired, MalformedAnswer, Problem, UsageError,
+};
 use crate::idempotency::IdempotencyKey;
 use crate::input::{Command, Input};
 use crate::intent::Intent;
@@ -15,7 +17,7 @@ use crate::output::{Event, Output, Retry};
 use crate::request::{Auth, Body, Method, Request, RequestKind};
 use crate::retry::RetryCause;
 use crate::rules::{self, Outcome, Phase};
-use crate::secret::ProxyPassword;
+use crate::secret::{ProxyPassword, SecretString};
 use crate::time::UnixMillis;
 use crate::wire::{self, Reply};
 
@@ -70,7 +72,9 @@ impl Outgoing {
     fn kind(&self) -> RequestKind {
         match self {
             Self::Connect { reconnect: None, .. } => RequestKind::Connect,
-            Self::Connect { reconnect: Some(_), .. } => RequestKind::Reconnect,
+            Self::Connect {
+                reconnect: Some(_), ..
+            } => RequestKind::Reconnect,
             Self::Solve(_) => RequestKind::Solve,
             Self::Resend => RequestKind::Resend,
             Self::AccountStatus(_) => RequestKind::AccountStatus,
@@ -216,6 +220,17 @@ pub struct Flow {
     unsettled: Option<Unsettled>,
     /// The latest `now` seen: a clock that goes backwards never gives an intent more time.
     latest_now: UnixMillis,
+    /// The secrets of the requests already done, to scrub from later answers. Never saved.
+    earlier: Earlier,
+}
+
+/// The secrets of the requests already done: a server may echo the password of the connect
+/// in the answer to a later solve. Moved out of the requests, never copied; wiped on drop.
+#[derive(Debug, Default)]
+struct Earlier {
+    password: Option<SecretString>,
+    proxy_password: Option<SecretString>,
+    code: Option<SecretString>,
 }
 
 impl Flow {
@@ -236,6 +251,7 @@ impl Flow {
             exchange: None,
             unsettled,
             latest_now,
+            earlier: Earlier::default(),
         }
     }
 
@@ -406,10 +422,11 @@ impl Flow {
                 key,
             } => (credentials, None, key),
             Input::Command {
-                command: Command::Reconnect {
-                    account_id,
-                    credentials,
-                },
+                command:
+                    Command::Reconnect {
+                        account_id,
+                        credentials,
+                    },
                 key,
             } => (credentials, Some(account_id), key),
             other => return self.misused(other),
@@ -428,7 +445,14 @@ impl Flow {
         }
         // Connecting starts over: a pending intent is abandoned.
         self.stage = Stage::Idle;
-        self.start(Outgoing::Connect { credentials, reconnect }, key, now)
+        self.start(
+            Outgoing::Connect {
+                credentials,
+                reconnect,
+            },
+            key,
+            now,
+        )
     }
 
     pub(crate) fn on_solve(&mut self, now: UnixMillis, input: Input) -> Output {
@@ -459,7 +483,10 @@ impl Flow {
         if let Some(expired) = self.expire_if_due(now) {
             return Output::Error(expired.into());
         }
-        if self.intent().is_some_and(|intent| !intent.provider.supports_resend()) {
+        if self
+            .intent()
+            .is_some_and(|intent| !intent.provider.supports_resend())
+        {
             return Output::Error(
                 UsageError::Unsupported("the provider's checkpoints cannot be sent again (resend takes LINKEDIN, INSTAGRAM or MESSENGER)")
                     .into(),
@@ -497,19 +524,43 @@ impl Flow {
         let Some(exchange) = self.take_sent() else {
             return Output::Error(UsageError::NoRequestInFlight.into());
         };
-        let secrets = secrets_of(&self.config, &exchange.request);
-        let reply = match wire::read_answer(&answer, secrets.as_slice(), now) {
+        match self.read_answer(&exchange, &answer, now) {
+            Answered::Done(output) => {
+                self.remember(exchange);
+                output
+            }
+            Answered::Retry(cause, error) => self.retry_or_give_up(exchange, cause, error, now),
+        }
+    }
+
+    /// What the answer to the request out means, applied to the flow.
+    fn read_answer(&mut self, exchange: &Exchange, answer: &crate::Answer, now: UnixMillis) -> Answered {
+        let secrets = secrets_of(&self.config, &exchange.request, &self.earlier);
+        let reply = match wire::read_answer(answer, secrets.as_slice(), now) {
             Ok(reply) => reply,
-            Err(malformed) => return self.malformed(exchange, malformed),
+            Err(malformed) => return Answered::Done(self.malformed(exchange, malformed)),
         };
         let outcome = rules::classify(exchange.request.kind(), answer.status, reply.word());
-        match (outcome, reply) {
-            (Outcome::Connected | Outcome::Reconnected, Reply::AccountCreated(account_id) | Reply::AccountReconnected(account_id)) => {
-                self.connected(&exchange, account_id, outcome == Outcome::Reconnected, now)
-            }
-            (Outcome::Checkpoint, Reply::Checkpoint { account_id, checkpoint }) => {
+        Answered::Done(match (outcome, reply) {
+            (
+                Outcome::Connected | Outcome::Reconnected,
+                Reply::AccountCreated(account_id) | Reply::AccountReconnected(account_id),
+            ) => self.connected(exchange, account_id, outcome == Outcome::Reconnected, now),
+            (
+                Outcome::Checkpoint,
+                Reply::Checkpoint {
+                    account_id,
+                    checkpoint,
+                },
+            ) => {
                 let intent = match (&exchange.request, &self.stage) {
-                    (Outgoing::Connect { credentials, reconnect }, _) => Intent {
+                    (
+                        Outgoing::Connect {
+                            credentials,
+                            reconnect,
+                        },
+                        _,
+                    ) => Intent {
                         account_id,
                         provider: credentials.provider(),
                         checkpoint,
@@ -533,8 +584,8 @@ impl Flow {
                         }
                     }
                     _ => {
-                        let malformed = unexpected(&answer, "a Checkpoint", secrets.as_slice());
-                        return self.malformed(exchange, malformed);
+                        let malformed = unexpected(answer, "a Checkpoint", secrets.as_slice());
+                        return Answered::Done(self.malformed(exchange, malformed));
                     }
                 };
                 self.unsettled = None;
@@ -543,7 +594,7 @@ impl Flow {
                 if intent.is_expired_at(now) {
                     let expired = intent.expired(Detection::Deadline);
                     self.stage = Stage::Expired(expired.clone());
-                    return Output::Error(expired.into());
+                    return Answered::Done(Output::Error(expired.into()));
                 }
                 self.stage = Stage::Pending(intent.clone());
                 Output::Event(Event::Checkpoint(intent))
@@ -551,12 +602,16 @@ impl Flow {
             (Outcome::Resent | Outcome::ResendRefused, _) => {
                 self.unsettled = None;
                 match self.intent() {
-                    Some(intent) if outcome == Outcome::Resent => Output::Event(Event::CheckpointResent(intent.clone())),
+                    Some(intent) if outcome == Outcome::Resent => {
+                        Output::Event(Event::CheckpointResent(intent.clone()))
+                    }
                     Some(intent) => Output::Event(Event::ResendRefused(intent.clone())),
                     None => Output::Error(UsageError::NoPendingIntent.into()),
                 }
             }
-            (Outcome::AccountStatus, Reply::Account(account)) => Output::Event(Event::AccountStatus(*account)),
+            (Outcome::AccountStatus, Reply::Account(account)) => {
+                Output::Event(Event::AccountStatus(*account))
+            }
             (Outcome::Expired, Reply::Error(mut cause)) => {
                 cause.problem = Problem::IntentEnded;
                 self.unsettled = None;
@@ -586,7 +641,7 @@ impl Flow {
             }
             (Outcome::Refused, Reply::Error(mut cause)) => {
                 cause.problem = Problem::AccountRefused;
-                self.settle(&exchange);
+                self.settle(exchange);
                 if exchange.request.kind() != RequestKind::AccountStatus {
                     self.stage = Stage::Refused {
                         account_id: self.intent().map(|intent| intent.account_id.clone()),
@@ -602,15 +657,13 @@ impl Flow {
                         status: cause.status,
                         retry_after: cause.retry_after,
                     };
-                    return self.retry_or_give_up(exchange, retry, Error::from(cause), now);
+                    return Answered::Retry(retry, Error::from(cause));
                 }
-                if problem == Problem::WrongCode {
-                    if let Stage::Pending(intent) = &mut self.stage {
-                        intent.failed_attempts = intent.failed_attempts.saturating_add(1);
-                    }
+                if let (Problem::WrongCode, Stage::Pending(intent)) = (problem, &mut self.stage) {
+                    intent.failed_attempts = intent.failed_attempts.saturating_add(1);
                 }
                 // The server refused the request without acting on it.
-                self.settle(&exchange);
+                self.settle(exchange);
                 Output::Error(cause.into())
             }
             (_, reply) => {
@@ -622,10 +675,10 @@ impl Flow {
                     Reply::Account(_) => "an Account",
                     Reply::Error(_) => "an error",
                 };
-                let malformed = unexpected(&answer, object, secrets.as_slice());
+                let malformed = unexpected(answer, object, secrets.as_slice());
                 self.malformed(exchange, malformed)
             }
-        }
+        })
     }
 
     pub(crate) fn on_failed(&mut self, now: UnixMillis, input: Input) -> Output {
@@ -641,7 +694,10 @@ impl Flow {
 
     pub(crate) fn on_abandoned(&mut self, _now: UnixMillis, _input: Input) -> Output {
         match self.exchange.take() {
-            Some(exchange) => self.unsettled = unsettle(&exchange).or(self.unsettled.take()),
+            Some(exchange) => {
+                self.unsettled = unsettle(&exchange).or(self.unsettled.take());
+                self.remember(exchange);
+            }
             None => self.unsettled = None,
         }
         Output::Wait(self.next_deadline())
@@ -659,6 +715,7 @@ impl Flow {
                 if self.intent().is_some_and(|intent| intent.is_expired_at(now)) {
                     if let Some(exchange) = self.exchange.take() {
                         self.unsettled = unsettle(&exchange);
+                        self.remember(exchange);
                     }
                     let expired = self.expire_if_due(now);
                     return expired.map_or(Output::Wait(None), |expired| Output::Error(expired.into()));
@@ -733,8 +790,13 @@ impl Flow {
         let remaining = intent.map_or(config.request_timeout(), |intent| intent.remaining(now));
         let ordinary = config.request_timeout().min(remaining);
         let (path, body, timeout) = match &exchange.request {
-            Outgoing::Connect { credentials, reconnect } => (
-                reconnect.as_ref().map_or(Cow::Borrowed("/accounts"), |id| Cow::Owned(wire::account_path(id))),
+            Outgoing::Connect {
+                credentials,
+                reconnect,
+            } => (
+                reconnect.as_ref().map_or(Cow::Borrowed("/accounts"), |id| {
+                    Cow::Owned(wire::account_path(id))
+                }),
                 wire::connect_body(credentials),
                 config.request_timeout(),
             ),
@@ -764,9 +826,11 @@ impl Flow {
                     ordinary,
                 )
             }
-            Outgoing::AccountStatus(account_id) => {
-                (Cow::Owned(wire::account_path(account_id)), Body::default(), config.request_timeout())
-            }
+            Outgoing::AccountStatus(account_id) => (
+                Cow::Owned(wire::account_path(account_id)),
+                Body::default(),
+                config.request_timeout(),
+            ),
         };
         let (name, value) = config.auth_header();
         let post = !matches!(exchange.request, Outgoing::AccountStatus(_));
@@ -780,6 +844,23 @@ impl Flow {
             attempt: exchange.attempt,
             auth: Auth { name, value },
         })
+    }
+
+    /// Keeps the secrets of a request that is done, to scrub them from later answers.
+    fn remember(&mut self, exchange: Exchange) {
+        match exchange.request {
+            Outgoing::Connect { credentials, .. } => {
+                let (password, proxy_password) = credentials.into_secrets();
+                self.earlier.password = Some(password);
+                self.earlier.proxy_password = proxy_password;
+            }
+            Outgoing::Solve(solution) => {
+                if let Some(code) = solution.into_secret() {
+                    self.earlier.code = Some(code);
+                }
+            }
+            Outgoing::Resend | Outgoing::AccountStatus(_) => {}
+        }
     }
 
     /// The request out was answered: a request whose answer was lost before is settled too
@@ -801,22 +882,33 @@ impl Flow {
     /// After an attempt that failed with `cause`: schedules the next one if the policy says
     /// so, before the deadline; else gives up, keeping the request as unsettled (the server
     /// may have acted on it), and returns `error`.
-    fn retry_or_give_up(&mut self, mut exchange: Exchange, cause: RetryCause, error: Error, now: UnixMillis) -> Output {
+    fn retry_or_give_up(
+        &mut self,
+        mut exchange: Exchange,
+        cause: RetryCause,
+        error: Error,
+        now: UnixMillis,
+    ) -> Output {
         let deadline = match (&exchange.request, self.intent()) {
             (Outgoing::Solve(_) | Outgoing::Resend, Some(intent)) => intent.deadline,
             _ => exchange.first_sent_at.saturating_add(self.config.intent_ttl()),
         };
-        if let Some(at) = self
-            .config
-            .retry_policy()
-            .next_attempt(cause, exchange.attempt, now, deadline, &exchange.key)
+        if let Some(at) =
+            self.config
+                .retry_policy()
+                .next_attempt(cause, exchange.attempt, now, deadline, &exchange.key)
         {
             exchange.retry_at = Some(at);
             let attempt = exchange.attempt.saturating_add(1);
             self.exchange = Some(exchange);
-            return Output::Retry(Retry { at, attempt, cause: error });
+            return Output::Retry(Retry {
+                at,
+                attempt,
+                cause: error,
+            });
         }
         self.unsettled = unsettle(&exchange).or(self.unsettled.take());
+        self.remember(exchange);
         match self.expire_if_due(now) {
             Some(expired) => Output::Error(expired.into()),
             None => Output::Error(error),
@@ -824,9 +916,17 @@ impl Flow {
     }
 
     /// A success that connected the account: the server's word, whenever it came.
-    fn connected(&mut self, exchange: &Exchange, account_id: AccountId, reconnected: bool, now: UnixMillis) -> Output {
+    fn connected(
+        &mut self,
+        exchange: &Exchange,
+        account_id: AccountId,
+        reconnected: bool,
+        now: UnixMillis,
+    ) -> Output {
         let (reconnected, after_deadline) = match (&exchange.request, self.intent()) {
-            (Outgoing::Solve(_), Some(intent)) => (reconnected || intent.reconnect, intent.is_expired_at(now)),
+            (Outgoing::Solve(_), Some(intent)) => {
+                (reconnected || intent.reconnect, intent.is_expired_at(now))
+            }
             _ => (reconnected, false),
         };
         self.stage = Stage::Connected {
@@ -849,10 +949,16 @@ impl Flow {
 
     /// An answer outside the contract: the flow stays where it was (a connect goes back to
     /// idle); the request is kept as unsettled, since the server answered something.
-    fn malformed(&mut self, exchange: Exchange, malformed: MalformedAnswer) -> Output {
-        self.unsettled = unsettle(&exchange).or(self.unsettled.take());
+    fn malformed(&mut self, exchange: &Exchange, malformed: MalformedAnswer) -> Output {
+        self.unsettled = unsettle(exchange).or(self.unsettled.take());
         Output::Error(malformed.into())
     }
+}
+
+/// What an answer led to: an output, or a retry of the request to decide.
+enum Answered {
+    Done(Output),
+    Retry(RetryCause, Error),
 }
 
 /// The request out as a request whose answer may be lost (`None` for a GET, which needs no
@@ -873,9 +979,9 @@ fn unsettle(exchange: &Exchange) -> Option<Unsettled> {
     })
 }
 
-/// The secrets of a request, to redact from what the server sends back: the API key, and
-/// the password, the proxy's password or the code it carries.
-struct Secrets<'a>([&'a str; 3]);
+/// The secrets to redact from what the server sends back: the API key, the password, the
+/// proxy's password or the code of the request answered, and those of the requests before it.
+struct Secrets<'a>([&'a str; 6]);
 
 impl<'a> Secrets<'a> {
     fn as_slice(&self) -> &[&'a str] {
@@ -883,7 +989,7 @@ impl<'a> Secrets<'a> {
     }
 }
 
-fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing) -> Secrets<'a> {
+fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing, earlier: &'a Earlier) -> Secrets<'a> {
     // An empty entry stands for "no secret": scrubbing skips it.
     let (first, second) = match request {
         Outgoing::Connect { credentials, .. } => (
@@ -898,7 +1004,15 @@ fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing) -> Secrets<'a> {
         Outgoing::Solve(solution) => (solution.secret().unwrap_or(""), ""),
         Outgoing::Resend | Outgoing::AccountStatus(_) => ("", ""),
     };
-    Secrets([config.api_key().expose_secret(), first, second])
+    let known = |secret: &'a Option<SecretString>| secret.as_ref().map_or("", SecretString::expose);
+    Secrets([
+        config.api_key().expose_secret(),
+        first,
+        second,
+        known(&earlier.password),
+        known(&earlier.proxy_password),
+        known(&earlier.code),
+    ])
 }
 
 /// A success object of the contract that does not answer the request that was sent.

@@ -79,9 +79,11 @@ impl<'a> Arbitrary<'a> for Input {
         Ok(match u.int_in_range(0u8..=10)? {
             0 | 1 => {
                 let provider = *u.choose(&Provider::ALL)?;
-                let mut credentials = Credentials::new(provider, <&str>::arbitrary(u)?, <&str>::arbitrary(u)?);
+                let mut credentials =
+                    Credentials::new(provider, <&str>::arbitrary(u)?, <&str>::arbitrary(u)?);
                 if u.arbitrary()? {
-                    let proxy = Proxy::new(<&str>::arbitrary(u)?, u.arbitrary()?).auth("u", <&str>::arbitrary(u)?);
+                    let proxy =
+                        Proxy::new(<&str>::arbitrary(u)?, u.arbitrary()?).auth("u", <&str>::arbitrary(u)?);
                     credentials = credentials.with_options(ConnectOptions::new().proxy(proxy));
                 }
                 let command = if u.arbitrary()? {
@@ -103,7 +105,10 @@ impl<'a> Arbitrary<'a> for Input {
                 Self::command(Command::Solve(solution), u.arbitrary()?)
             }
             4 => Self::command(Command::Resend, u.arbitrary()?),
-            5 => Self::command(Command::AccountStatus(AccountId::new(<&str>::arbitrary(u)?)), u.arbitrary()?),
+            5 => Self::command(
+                Command::AccountStatus(AccountId::new(<&str>::arbitrary(u)?)),
+                u.arbitrary()?,
+            ),
             6 | 7 => Self::Answer(u.arbitrary()?),
             8 => {
                 let kinds = [

@@ -38,23 +38,19 @@ impl IdempotencyKey {
 
     /// A key from 16 random bytes, written as a UUID version 4 (the version and variant bits
     /// are set, so 122 bits of the entropy are kept).
-    pub fn from_random_bytes(random: [u8; 16]) -> Self {
+    pub fn from_random_bytes(mut random: [u8; 16]) -> Self {
+        /// Where each byte's two hex digits go in `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
+        const AT: [usize; 16] = [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
         const HEX: &[u8; 16] = b"0123456789abcdef";
+        random[6] = (random[6] & 0x0f) | 0x40;
+        random[8] = (random[8] & 0x3f) | 0x80;
         let mut bytes = [0u8; Self::MAX_LEN];
-        let mut at = 0;
-        for (index, byte) in random.into_iter().enumerate() {
-            let byte = match index {
-                6 => (byte & 0x0f) | 0x40,
-                8 => (byte & 0x3f) | 0x80,
-                _ => byte,
-            };
-            if matches!(index, 4 | 6 | 8 | 10) {
-                bytes[at] = b'-';
-                at += 1;
-            }
+        for (byte, at) in random.into_iter().zip(AT) {
             bytes[at] = HEX[usize::from(byte >> 4)];
             bytes[at + 1] = HEX[usize::from(byte & 0x0f)];
-            at += 2;
+        }
+        for hyphen in [8, 13, 18, 23] {
+            bytes[hyphen] = b'-';
         }
         Self { bytes, len: 36 }
     }

@@ -48,6 +48,9 @@
 //! - `proptest`: the strategies this crate's own tests use ([`strategies`]), to
 //!   property-test your own driver.
 //! - `arbitrary`: `arbitrary::Arbitrary` for the inputs, for cargo-fuzz.
+//! - `tracing`: a span per command run by [`drive`] or [`drive_async`], and an event per
+//!   request, answer, retry, event and error: the kind of call, provider, account id,
+//!   checkpoint type, status, request id, attempt. Never a password, code or API key.
 #![forbid(unsafe_code)]
 
 mod account;
@@ -61,6 +64,7 @@ mod flow;
 mod idempotency;
 mod input;
 mod intent;
+mod observe;
 mod output;
 mod request;
 mod retry;
@@ -78,7 +82,8 @@ mod fuzzing;
 pub mod strategies;
 
 pub use account::{
-    AccountId, ConnectOptions, Credentials, Provider, Proxy, ProxyProtocol, SyncFrom, SyncLimit, UnknownProvider,
+    AccountId, ConnectOptions, Credentials, Provider, Proxy, ProxyProtocol, SyncFrom, SyncLimit,
+    UnknownProvider,
 };
 pub use answer::Answer;
 pub use base_url::{BaseUrl, BaseUrlError, POSTPRESS_BASE_URL};
@@ -100,8 +105,8 @@ pub use output::{Event, Output, Retry};
 pub use request::{Body, Header, Method, Request, RequestKind, redacted_json};
 pub use retry::{RetryCause, RetryPolicy};
 pub use rules::{
-    ANSWER_RULES, API_KEY_TYPES, AnswerRule, Outcome, Phase, RULES, Rule, VALIDATION_TYPES, Word, answer_rule, answer_table,
-    classify, rule_for, rules_table, state_diagram,
+    ANSWER_RULES, API_KEY_TYPES, AnswerRule, Outcome, Phase, RULES, Rule, VALIDATION_TYPES, Word,
+    answer_rule, answer_table, classify, rule_for, rules_table, state_diagram,
 };
 pub use secret::{ApiKey, CheckpointCode, Password, ProxyPassword};
 pub use session::{Connection, PendingFlow, Resend, Solved};

@@ -256,7 +256,9 @@ impl Request {
         [
             Some(plain("accept", "application/json")),
             post.then(|| plain("content-type", "application/json")),
-            self.idempotency_key.as_ref().map(|key| plain("Idempotency-Key", key.as_str())),
+            self.idempotency_key
+                .as_ref()
+                .map(|key| plain("Idempotency-Key", key.as_str())),
             Some(Header {
                 name: self.auth.name,
                 value: self.auth.value.expose(),
@@ -269,7 +271,9 @@ impl Request {
 
     /// The value of a header, by name (ignoring ASCII case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers().find(|h| h.name.eq_ignore_ascii_case(name)).map(|h| h.value)
+        self.headers()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
     }
 }
 

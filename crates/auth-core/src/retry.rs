@@ -30,7 +30,9 @@ impl RetryCause {
     pub fn is_retryable(self) -> bool {
         match self {
             Self::NoAnswer(kind) => kind.is_retryable(),
-            Self::Status { status, .. } => status == 429 || ((500..600).contains(&status) && !matches!(status, 501 | 505)),
+            Self::Status { status, .. } => {
+                status == 429 || ((500..600).contains(&status) && !matches!(status, 501 | 505))
+            }
         }
     }
 }
@@ -250,10 +252,20 @@ mod tests {
             Some(Duration::from_secs(5))
         );
         assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", UnixMillis::from_millis(900_000_000_000)),
+            parse_retry_after(
+                "Sun, 06 Nov 1994 08:49:37 GMT",
+                UnixMillis::from_millis(900_000_000_000)
+            ),
             Some(Duration::ZERO)
         );
-        for junk in ["", "soon", "-1", "1.5", "Sun, 06 Nov 1994 08:49:37 CET", "Sun, 32 Nov 1994 08:49:37 GMT"] {
+        for junk in [
+            "",
+            "soon",
+            "-1",
+            "1.5",
+            "Sun, 06 Nov 1994 08:49:37 CET",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+        ] {
             assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
         }
     }
@@ -272,7 +284,11 @@ mod tests {
 
     #[test]
     fn only_no_answer_429_and_5xx_are_retried() {
-        for kind in [TransportErrorKind::Connect, TransportErrorKind::Timeout, TransportErrorKind::Io] {
+        for kind in [
+            TransportErrorKind::Connect,
+            TransportErrorKind::Timeout,
+            TransportErrorKind::Io,
+        ] {
             assert!(RetryCause::NoAnswer(kind).is_retryable());
         }
         for kind in [
@@ -284,7 +300,10 @@ mod tests {
         ] {
             assert!(!RetryCause::NoAnswer(kind).is_retryable());
         }
-        let status = |status| RetryCause::Status { status, retry_after: None };
+        let status = |status| RetryCause::Status {
+            status,
+            retry_after: None,
+        };
         for code in [429, 500, 502, 503, 504, 599] {
             assert!(status(code).is_retryable(), "{code}");
         }
@@ -301,7 +320,19 @@ mod tests {
             retry_after: Some(Duration::from_secs(61)),
         };
         let now = UnixMillis::from_millis(0);
-        assert_eq!(policy.next_attempt(cause, 1, now, UnixMillis::from_millis(u64::MAX), &key()), None);
-        assert_eq!(RetryPolicy::never().next_attempt(RetryCause::NoAnswer(TransportErrorKind::Io), 1, now, UnixMillis::from_millis(u64::MAX), &key()), None);
+        assert_eq!(
+            policy.next_attempt(cause, 1, now, UnixMillis::from_millis(u64::MAX), &key()),
+            None
+        );
+        assert_eq!(
+            RetryPolicy::never().next_attempt(
+                RetryCause::NoAnswer(TransportErrorKind::Io),
+                1,
+                now,
+                UnixMillis::from_millis(u64::MAX),
+                &key()
+            ),
+            None
+        );
     }
 }

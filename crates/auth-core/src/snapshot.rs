@@ -129,11 +129,23 @@ struct SnapshotV2 {
 #[serde(tag = "phase", rename_all = "snake_case")]
 enum SavedStage {
     Idle,
-    AwaitingCheckpoint { intent: Intent },
-    Connected { account_id: AccountId, reconnected: bool },
-    Expired { expired: IntentExpired },
-    Destroyed { destroyed: IntentDestroyed },
-    Refused { account_id: Option<AccountId>, cause: ApiError },
+    AwaitingCheckpoint {
+        intent: Intent,
+    },
+    Connected {
+        account_id: AccountId,
+        reconnected: bool,
+    },
+    Expired {
+        expired: IntentExpired,
+    },
+    Destroyed {
+        destroyed: IntentDestroyed,
+    },
+    Refused {
+        account_id: Option<AccountId>,
+        cause: ApiError,
+    },
 }
 
 /// A request whose answer may have been lost.
@@ -222,7 +234,13 @@ impl SavedUnsettled {
             SavedRequestKind::Solve => RequestKind::Solve,
             SavedRequestKind::Resend => RequestKind::Resend,
         };
-        Unsettled::resumed(kind, self.solution, self.reconnect, self.idempotency_key, self.first_sent_at)
+        Unsettled::resumed(
+            kind,
+            self.solution,
+            self.reconnect,
+            self.idempotency_key,
+            self.first_sent_at,
+        )
     }
 }
 
@@ -316,11 +334,23 @@ mod v1 {
         Idle,
         Connecting {},
         AwaitingCheckpoint(IntentV1),
-        Solving { intent: IntentV1 },
+        Solving {
+            intent: IntentV1,
+        },
         Resending(IntentV1),
-        Connected { account_id: AccountId, reconnected: bool },
-        Expired { account_id: AccountId, deadline: UnixMillis, detected_by: Detection },
-        Destroyed { account_id: AccountId, cause: ApiErrorV1 },
+        Connected {
+            account_id: AccountId,
+            reconnected: bool,
+        },
+        Expired {
+            account_id: AccountId,
+            deadline: UnixMillis,
+            detected_by: Detection,
+        },
+        Destroyed {
+            account_id: AccountId,
+            cause: ApiErrorV1,
+        },
     }
 
     impl From<IntentV1> for Intent {
@@ -348,9 +378,9 @@ mod v1 {
     pub(super) fn migrate(saved: SnapshotV1) -> Snapshot {
         let stage = match saved.state {
             StateV1::Idle | StateV1::Connecting {} => Stage::Idle,
-            StateV1::AwaitingCheckpoint(intent) | StateV1::Solving { intent } | StateV1::Resending(intent) => {
-                Stage::Pending(intent.into())
-            }
+            StateV1::AwaitingCheckpoint(intent)
+            | StateV1::Solving { intent }
+            | StateV1::Resending(intent) => Stage::Pending(intent.into()),
             StateV1::Connected {
                 account_id,
                 reconnected,

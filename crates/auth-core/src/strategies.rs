@@ -61,11 +61,7 @@ pub fn key() -> impl Strategy<Value = IdempotencyKey> {
 
 /// A secret: printable, 1 to 24 characters, sometimes with JSON's special characters.
 pub fn secret() -> impl Strategy<Value = String> {
-    prop_oneof![
-        "[a-zA-Z0-9]{6,24}",
-        "[ -~]{1,24}",
-        Just("p\"w\\n".to_owned()),
-    ]
+    prop_oneof!["[a-zA-Z0-9]{6,24}", "[ -~]{1,24}", Just("p\"w\\n".to_owned()),]
 }
 
 /// A solution: a code, approval in the app, or another way.
@@ -170,7 +166,9 @@ pub fn answer_of(rule: &'static AnswerRule) -> BoxedStrategy<Answer> {
         ]
         .boxed(),
         Word::Is(word) => Just(word.to_owned()).boxed(),
-        Word::OneOf(words) => prop::sample::select(words.to_vec()).prop_map(str::to_owned).boxed(),
+        Word::OneOf(words) => prop::sample::select(words.to_vec())
+            .prop_map(str::to_owned)
+            .boxed(),
     };
     let success = matches!(
         rule.outcome,
@@ -190,21 +188,23 @@ pub fn answer_of(rule: &'static AnswerRule) -> BoxedStrategy<Answer> {
         prop::option::of(0u64..5),
         prop::option::of("[a-z0-9-]{4,12}"),
     )
-        .prop_map(move |(status, word, checkpoint, quickstart, retry_after, request_id)| {
-            let body = if success {
-                success_body(&word, checkpoint)
-            } else {
-                error_body(status, &word, quickstart, request_id.as_deref())
-            };
-            let mut answer = Answer::new(status, body.to_string());
-            if let Some(seconds) = retry_after {
-                answer = answer.with_header("Retry-After", seconds.to_string());
-            }
-            if let Some(id) = request_id {
-                answer = answer.with_header("x-request-id", id);
-            }
-            answer
-        })
+        .prop_map(
+            move |(status, word, checkpoint, quickstart, retry_after, request_id)| {
+                let body = if success {
+                    success_body(&word, checkpoint)
+                } else {
+                    error_body(status, &word, quickstart, request_id.as_deref())
+                };
+                let mut answer = Answer::new(status, body.to_string());
+                if let Some(seconds) = retry_after {
+                    answer = answer.with_header("Retry-After", seconds.to_string());
+                }
+                if let Some(id) = request_id {
+                    answer = answer.with_header("x-request-id", id);
+                }
+                answer
+            },
+        )
         .boxed()
 }
 
@@ -212,7 +212,9 @@ fn success_body(object: &str, checkpoint: Value) -> Value {
     match object {
         "AccountCreated" | "AccountReconnected" => json!({"object": object, "account_id": ACCOUNT_ID}),
         "Checkpoint" => json!({"object": "Checkpoint", "account_id": ACCOUNT_ID, "checkpoint": checkpoint}),
-        "CheckpointResend" => json!({"object": "CheckpointResend", "account_id": ACCOUNT_ID, "success": true}),
+        "CheckpointResend" => {
+            json!({"object": "CheckpointResend", "account_id": ACCOUNT_ID, "success": true})
+        }
         "CheckpointResend(success:false)" => {
             json!({"object": "CheckpointResend", "account_id": ACCOUNT_ID, "success": false})
         }
@@ -220,7 +222,9 @@ fn success_body(object: &str, checkpoint: Value) -> Value {
             "object": "Account", "id": ACCOUNT_ID, "type": "MESSENGER", "name": "Bob",
             "created_at": "2026-01-01T00:00:00.000Z", "sources": [{"id": "s1", "status": "OK"}]
         }),
-        other => json!({"object": if other.is_empty() { "Surprise" } else { other }, "account_id": ACCOUNT_ID}),
+        other => {
+            json!({"object": if other.is_empty() { "Surprise" } else { other }, "account_id": ACCOUNT_ID})
+        }
     }
 }
 
@@ -249,7 +253,10 @@ pub fn hostile_answer(echo: String) -> impl Strategy<Value = Answer> {
         Just(b"{\"object\":\"Checkpoint\",\"account_id\":\"a\",\"checkpoint\":\"2FA\"}".to_vec()),
         Just("[".repeat(10_000).into_bytes()),
         Just(format!(r#"{{"type":"errors/x","title":"echo {echo}","detail":"{echo}"}}"#).into_bytes()),
-        Just(format!(r#"{{"error":{{"code":"{echo}","message":"{echo}","request_id":"{echo}"}}}}"#).into_bytes()),
+        Just(
+            format!(r#"{{"error":{{"code":"{echo}","message":"{echo}","request_id":"{echo}"}}}}"#)
+                .into_bytes()
+        ),
         proptest::collection::vec(any::<u8>(), 0..200),
     ];
     (prop_oneof![Just(200u16), Just(201), Just(202), 100u16..600], body)

@@ -222,7 +222,11 @@ impl<'de> Deserialize<'de> for ObjectName {
 }
 
 /// Reads an answer at `now`, redacting `secrets` from any text of the server's it keeps.
-pub(crate) fn read_answer(answer: &Answer, secrets: &[&str], now: UnixMillis) -> Result<Reply, MalformedAnswer> {
+pub(crate) fn read_answer(
+    answer: &Answer,
+    secrets: &[&str],
+    now: UnixMillis,
+) -> Result<Reply, MalformedAnswer> {
     let malformed = |reason: &str| malformed(answer, reason, secrets);
     match answer.status {
         200..=299 => {
@@ -321,7 +325,9 @@ fn read_error(answer: &Answer, secrets: &[&str], now: UnixMillis) -> ApiError {
             id
         });
     }
-    error.retry_after = answer.header("retry-after").and_then(|value| parse_retry_after(value, now));
+    error.retry_after = answer
+        .header("retry-after")
+        .and_then(|value| parse_retry_after(value, now));
     error
 }
 
@@ -383,11 +389,17 @@ mod tests {
             Ok(Reply::AccountReconnected(AccountId::new("a1")))
         );
         assert_eq!(
-            read(200, r#"{"object":"CheckpointResend","account_id":"a1","success":true}"#),
+            read(
+                200,
+                r#"{"object":"CheckpointResend","account_id":"a1","success":true}"#
+            ),
             Ok(Reply::CheckpointResend { success: true })
         );
         assert_eq!(
-            read(200, r#"{"object":"CheckpointResend","account_id":"a1","success":false}"#),
+            read(
+                200,
+                r#"{"object":"CheckpointResend","account_id":"a1","success":false}"#
+            ),
             Ok(Reply::CheckpointResend { success: false })
         );
         assert!(matches!(
@@ -446,7 +458,8 @@ mod tests {
     #[test]
     fn a_short_secret_never_hides_a_known_error_type() {
         let body = r#"{"type":"errors/invalid_checkpoint_solution","title":"Wrong code"}"#;
-        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["o", "p"], UnixMillis::EPOCH) else {
+        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["o", "p"], UnixMillis::EPOCH)
+        else {
             panic!("not an error reply");
         };
         assert_eq!(error.kind, Some(ErrorType::InvalidCheckpointSolution));
@@ -505,7 +518,10 @@ mod tests {
             panic!("not an error reply");
         };
         assert_eq!(error.kind, Some(ErrorType::InvalidParameters));
-        assert_eq!(error.title.as_deref(), Some("One or more parameters are invalid."));
+        assert_eq!(
+            error.title.as_deref(),
+            Some("One or more parameters are invalid.")
+        );
         assert_eq!(error.request_id.as_deref(), Some("0e1f3a8a"));
         let Ok(Reply::Error(error)) = read(
             401,
@@ -515,7 +531,9 @@ mod tests {
         };
         assert_eq!(error.kind, Some(ErrorType::ExpiredCredentials));
         assert_eq!(error.request_id.as_deref(), Some("req-7"));
-        let answer = Answer::new(503, "").with_header("X-Request-Id", "req-h").with_header("Retry-After", "3");
+        let answer = Answer::new(503, "")
+            .with_header("X-Request-Id", "req-h")
+            .with_header("Retry-After", "3");
         let Ok(Reply::Error(error)) = read_answer(&answer, &[], UnixMillis::EPOCH) else {
             panic!("not an error reply");
         };

@@ -18,8 +18,8 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use auth_core::{
-    Answer, AsyncClock, AsyncTransport, Clock, Command, Config, Error, Event, Flow, Phase, Request, RetryPolicy,
-    Solution, TransportError, TransportErrorKind, UnixMillis, drive, drive_async,
+    Answer, AsyncClock, AsyncTransport, Clock, Command, Config, Error, Event, Flow, Phase, Request,
+    RetryPolicy, Solution, TransportError, TransportErrorKind, UnixMillis, drive, drive_async,
 };
 use support::*;
 
@@ -49,7 +49,8 @@ fn the_blocking_loop_retries_with_one_key_sleeping_on_the_clock() {
     ]);
     let keys = RefCell::new(Vec::new());
     let mut transport = |request: &Request| -> Result<Answer, TransportError> {
-        keys.borrow_mut().push((request.idempotency_key, request.attempt, clock.0.get()));
+        keys.borrow_mut()
+            .push((request.idempotency_key, request.attempt, clock.0.get()));
         answers.borrow_mut().remove(0)
     };
     let mut flow = Flow::new(retrying());
@@ -57,16 +58,26 @@ fn the_blocking_loop_retries_with_one_key_sleeping_on_the_clock() {
     assert!(matches!(event, Event::Connected { .. }));
     let keys = keys.into_inner();
     assert_eq!(keys.len(), 3);
-    assert!(keys.iter().all(|(k, _, _)| *k == Some(key(1))), "one key: {keys:?}");
-    assert_eq!(keys.iter().map(|(_, attempt, _)| *attempt).collect::<Vec<_>>(), [1, 2, 3]);
-    assert!(keys[1].2 > keys[0].2 && keys[2].2 > keys[1].2, "it slept between attempts: {keys:?}");
+    assert!(
+        keys.iter().all(|(k, _, _)| *k == Some(key(1))),
+        "one key: {keys:?}"
+    );
+    assert_eq!(
+        keys.iter().map(|(_, attempt, _)| *attempt).collect::<Vec<_>>(),
+        [1, 2, 3]
+    );
+    assert!(
+        keys[1].2 > keys[0].2 && keys[2].2 > keys[1].2,
+        "it slept between attempts: {keys:?}"
+    );
 }
 
 #[test]
 fn the_blocking_loop_ends_with_the_error_when_the_retries_are_spent() {
     let clock = HandClock(Cell::new(0));
-    let mut transport =
-        |_: &Request| -> Result<Answer, TransportError> { Err(TransportError::new(TransportErrorKind::Connect, "refused")) };
+    let mut transport = |_: &Request| -> Result<Answer, TransportError> {
+        Err(TransportError::new(TransportErrorKind::Connect, "refused"))
+    };
     let mut flow = Flow::new(retrying());
     let error = drive(&mut flow, &mut transport, &clock, connect_messenger(), key(1)).unwrap_err();
     assert!(matches!(error, Error::Transport(_)));
@@ -88,7 +99,10 @@ impl AsyncClock for AsyncHandClock {
 }
 
 /// A transport whose answers are scripted; `None` never answers (a held request).
-struct Scripted(Mutex<Vec<Option<Result<Answer, TransportError>>>>, Mutex<Vec<Request>>);
+struct Scripted(
+    Mutex<Vec<Option<Result<Answer, TransportError>>>>,
+    Mutex<Vec<Request>>,
+);
 
 impl AsyncTransport for Scripted {
     fn send(&mut self, request: &Request) -> impl Future<Output = Result<Answer, TransportError>> + Send {
@@ -120,11 +134,23 @@ fn ready<F: Future>(future: F) -> F::Output {
 fn the_async_loop_is_the_blocking_loop_awaited() {
     let clock = AsyncHandClock(AtomicU64::new(0));
     let mut transport = Scripted(
-        Mutex::new(vec![Some(Ok(error(429, "errors/too_many_requests").with_header("Retry-After", "2"))), Some(Ok(created("acc-1")))]),
+        Mutex::new(vec![
+            Some(Ok(
+                error(429, "errors/too_many_requests").with_header("Retry-After", "2")
+            )),
+            Some(Ok(created("acc-1"))),
+        ]),
         Mutex::new(Vec::new()),
     );
     let mut flow = Flow::new(retrying());
-    let event = ready(drive_async(&mut flow, &mut transport, &clock, connect_messenger(), key(1))).unwrap();
+    let event = ready(drive_async(
+        &mut flow,
+        &mut transport,
+        &clock,
+        connect_messenger(),
+        key(1),
+    ))
+    .unwrap();
     assert!(matches!(event, Event::Connected { .. }));
     assert_eq!(clock.0.load(Ordering::SeqCst), 2_000, "it waited for Retry-After");
     let sent = transport.1.into_inner().unwrap();
@@ -136,19 +162,41 @@ fn dropping_the_async_loop_mid_request_leaves_the_intent_pending_and_retryable_w
     let (harness, _) = pending(0);
     let mut flow = Flow::resume(retrying(), harness.flow.snapshot());
     let clock = AsyncHandClock(AtomicU64::new(1_000));
-    let mut transport = Scripted(Mutex::new(vec![None, Some(Ok(created("acc-1")))]), Mutex::new(Vec::new()));
+    let mut transport = Scripted(
+        Mutex::new(vec![None, Some(Ok(created("acc-1")))]),
+        Mutex::new(Vec::new()),
+    );
     {
-        let future = pin!(drive_async(&mut flow, &mut transport, &clock, Command::Solve(Solution::InAppValidation), key(5)));
+        let future = pin!(drive_async(
+            &mut flow,
+            &mut transport,
+            &clock,
+            Command::Solve(Solution::InAppValidation),
+            key(5)
+        ));
         assert!(poll_once(future).is_pending(), "the server holds the request");
         // The future is dropped here: a user closed the page, a timeout fired.
     }
-    assert_eq!(flow.phase(), Phase::AwaitingCheckpoint, "the intent is pending again");
+    assert_eq!(
+        flow.phase(),
+        Phase::AwaitingCheckpoint,
+        "the intent is pending again"
+    );
     assert_eq!(flow.unsettled().map(|u| u.key), Some(key(5)));
     // The same command, with a fresh key given, sends the request again with its own.
-    let event = ready(drive_async(&mut flow, &mut transport, &clock, Command::Solve(Solution::InAppValidation), key(6)));
+    let event = ready(drive_async(
+        &mut flow,
+        &mut transport,
+        &clock,
+        Command::Solve(Solution::InAppValidation),
+        key(6),
+    ));
     assert!(matches!(event.unwrap(), Event::Connected { .. }));
     let sent = transport.1.into_inner().unwrap();
-    assert_eq!((sent[0].idempotency_key, sent[1].idempotency_key), (Some(key(5)), Some(key(5))));
+    assert_eq!(
+        (sent[0].idempotency_key, sent[1].idempotency_key),
+        (Some(key(5)), Some(key(5)))
+    );
 }
 
 /// The async loop's future is `Send` when its inputs are: it runs in `tokio::spawn`.

@@ -27,9 +27,8 @@ mod support;
 use std::time::Duration;
 
 use auth_core::{
-    AccountId, Answer, Command, Config, Credentials, Flow, Input, Method, Output, Phase,
-    RULES, Request, RetryCause, RetryPolicy, Snapshot, Solution, TransportError, TransportErrorKind,
-    UnixMillis, rule_for,
+    AccountId, Answer, Command, Config, Credentials, Flow, Input, Method, Output, Phase, RULES, Request,
+    RetryCause, RetryPolicy, Snapshot, Solution, TransportError, TransportErrorKind, UnixMillis, rule_for,
 };
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
@@ -333,7 +332,14 @@ impl Model {
                 ),
                 R::IntentError500 | R::Unavailable503 => {
                     let status = if reply == R::Unavailable503 { 503 } else { 500 };
-                    self.retry_or_give_up(out, RetryCause::Status { status, retry_after: None }, now);
+                    self.retry_or_give_up(
+                        out,
+                        RetryCause::Status {
+                            status,
+                            retry_after: None,
+                        },
+                        now,
+                    );
                 }
                 _ => {}
             }
@@ -349,7 +355,10 @@ impl Model {
                 self.lost = None;
             }
             (C::Connect | C::Reconnect | C::Solve(_) | C::Resend, R::Checkpoint) => {
-                let deadline = self.deadline().filter(|_| on_intent).unwrap_or(out.first_sent + TTL);
+                let deadline = self
+                    .deadline()
+                    .filter(|_| on_intent)
+                    .unwrap_or(out.first_sent + TTL);
                 self.lost = None;
                 self.stage = if now >= deadline {
                     Stage::Expired
@@ -380,7 +389,14 @@ impl Model {
             ),
             (_, R::IntentError500 | R::Unavailable503) => {
                 let status = if reply == R::Unavailable503 { 503 } else { 500 };
-                self.retry_or_give_up(out, RetryCause::Status { status, retry_after: None }, now);
+                self.retry_or_give_up(
+                    out,
+                    RetryCause::Status {
+                        status,
+                        retry_after: None,
+                    },
+                    now,
+                );
             }
             // Errors the server refused the request with, without acting: the flow stays.
             (_, R::WrongCode | R::InvalidCredentials | R::ExpiredKey | R::Timeout408 | R::Gone400)
@@ -440,7 +456,11 @@ impl ReferenceStateMachine for Reference {
         ];
         // Weights lean towards what moves the flow on from where it is; everything stays possible.
         let (act, answer) = if model.out.is_some() { (1, 8) } else { (8, 1) };
-        let tick = if model.out.is_some_and(|out| out.retry_at.is_some()) { 6 } else { 1 };
+        let tick = if model.out.is_some_and(|out| out.retry_at.is_some()) {
+            6
+        } else {
+            1
+        };
         // A snapshot is taken between requests: one taken with a request out resumes it as
         // lost, which `a_snapshot_with_a_request_out_resumes_as_lost` checks on its own.
         let save = if model.out.is_none() { 1 } else { 0 };
@@ -477,7 +497,9 @@ impl ReferenceStateMachine for Reference {
                                 model.start(call, now);
                             }
                         }
-                        (Call::Status, stage) if !matches!(stage, Stage::Pending { .. }) => model.start(call, now),
+                        (Call::Status, stage) if !matches!(stage, Stage::Pending { .. }) => {
+                            model.start(call, now)
+                        }
                         _ => {}
                     }
                 }
@@ -610,7 +632,10 @@ impl StateMachineTest for Machines {
             "a resumed twin diverged on {step:?}: {descriptions:#?}"
         );
         let snapshots: Vec<Snapshot> = machines.flows.iter().map(Flow::snapshot).collect();
-        assert!(snapshots.windows(2).all(|w| w[0] == w[1]), "twins hold different states");
+        assert!(
+            snapshots.windows(2).all(|w| w[0] == w[1]),
+            "twins hold different states"
+        );
 
         let after = machines.flows[0].phase();
         let rule = rule_for(before, first_input.kind());
@@ -621,12 +646,19 @@ impl StateMachineTest for Machines {
             ),
             None => assert_eq!(after, before, "a misuse changed the phase"),
         }
-        if before.is_terminal() && !matches!(step, Step::Command(Call::Connect | Call::Reconnect | Call::Status)) {
+        if before.is_terminal()
+            && !matches!(
+                step,
+                Step::Command(Call::Connect | Call::Reconnect | Call::Status)
+            )
+        {
             assert_eq!(after, before, "{before:?} absorbs {step:?}");
         }
         // A success answer to the request sent always connects, whenever it comes.
         let misuse = matches!(outputs[0], Output::Error(auth_core::Error::Usage(_)));
-        if let (Step::Answer(Reply::Created), Phase::Connecting | Phase::Solving, false) = (&step, before, misuse) {
+        if let (Step::Answer(Reply::Created), Phase::Connecting | Phase::Solving, false) =
+            (&step, before, misuse)
+        {
             assert_eq!(after, Phase::Connected, "a 201 AccountCreated did not connect");
         }
         if let Output::Send(request) = &outputs[0] {
@@ -638,11 +670,20 @@ impl StateMachineTest for Machines {
     fn check_invariants(machines: &Self, model: &Model) {
         let flow = &machines.flows[0];
         assert_eq!(flow.phase(), model.phase());
-        assert_eq!(flow.next_deadline(), model.next_deadline().map(UnixMillis::from_millis));
+        assert_eq!(
+            flow.next_deadline(),
+            model.next_deadline().map(UnixMillis::from_millis)
+        );
         if let Some(intent) = flow.intent() {
-            assert_eq!(intent.deadline, intent.started_at.saturating_add(Duration::from_millis(TTL)));
+            assert_eq!(
+                intent.deadline,
+                intent.started_at.saturating_add(Duration::from_millis(TTL))
+            );
         }
-        assert_eq!(flow.unsettled().map(|u| u.key), model.lost.map(|lost| key(lost.key)));
+        assert_eq!(
+            flow.unsettled().map(|u| u.key),
+            model.lost.map(|lost| key(lost.key))
+        );
         if let Some(account) = flow.connected_account() {
             assert_eq!(account.as_str(), "acc-1");
         }
@@ -654,18 +695,30 @@ impl StateMachineTest for Machines {
 fn check_request(request: &Request, model: &Model, seen: UnixMillis, last_body: &mut Option<Vec<u8>>) {
     let out = model.out.expect("the model sends too");
     match request.method {
-        Method::Post => assert_eq!(request.idempotency_key, Some(key(out.key)), "the key of {:?}", out.call),
+        Method::Post => assert_eq!(
+            request.idempotency_key,
+            Some(key(out.key)),
+            "the key of {:?}",
+            out.call
+        ),
         Method::Get => assert_eq!(request.idempotency_key, None),
         _ => panic!("an unknown method"),
     }
     assert_eq!(request.attempt, out.attempt);
     if out.attempt > 1 {
-        assert_eq!(last_body.as_deref(), Some(request.body.as_bytes()), "a retry sends the same body");
+        assert_eq!(
+            last_body.as_deref(),
+            Some(request.body.as_bytes()),
+            "a retry sends the same body"
+        );
     }
     *last_body = Some(request.body.as_bytes().to_vec());
     if let (true, Some(deadline)) = (out.call.on_intent(), model.deadline()) {
         let deadline = at(deadline);
-        assert!(seen < deadline, "a request emitted at {seen:?}, deadline {deadline:?}");
+        assert!(
+            seen < deadline,
+            "a request emitted at {seen:?}, deadline {deadline:?}"
+        );
         let remaining = deadline.saturating_duration_since(seen);
         assert!(request.timeout <= remaining, "a request outlives the intent");
         if out.call == Call::Solve(SolveWith::InApp) {
@@ -715,7 +768,14 @@ fn every_move_the_rules_allow_is_made_by_some_input() {
     .collect();
     alphabet.extend(Reply::ALL.map(Move::Reply));
     alphabet.extend([TransportErrorKind::Io, TransportErrorKind::Tls].map(Move::Fail));
-    alphabet.extend([Move::Abandon, Move::Tick, Move::ToNextDeadline, Move::Later, Move::AnIntentLater, Move::ConnectTwitter]);
+    alphabet.extend([
+        Move::Abandon,
+        Move::Tick,
+        Move::ToNextDeadline,
+        Move::Later,
+        Move::AnIntentLater,
+        Move::ConnectTwitter,
+    ]);
     alphabet.extend((0..4).map(Move::Bad));
 
     /// Replays a path of moves on a new flow: the flow, its clock, the next key; and the
@@ -733,7 +793,10 @@ fn every_move_the_rules_allow_is_made_by_some_input() {
                 Move::Bad(which) => {
                     let command = match which {
                         0 => Command::Connect(Credentials::messenger("", PASSWORD)),
-                        1 => Command::Reconnect { account_id: "..".into(), credentials: Credentials::messenger("bob", PASSWORD) },
+                        1 => Command::Reconnect {
+                            account_id: "..".into(),
+                            credentials: Credentials::messenger("bob", PASSWORD),
+                        },
                         2 => Command::Solve(Solution::code("")),
                         _ => Command::AccountStatus("..".into()),
                     };

@@ -14,8 +14,8 @@ mod support;
 use std::time::Duration;
 
 use auth_core::{
-    Command, Config, Credentials, Detection, Error, Event, Fault, Flow, Input, Output, Phase, Problem, RequestKind,
-    RetryPolicy, Snapshot, Solution, SolutionKind, TransportError, TransportErrorKind,
+    Command, Config, Credentials, Detection, Error, Event, Fault, Flow, Input, Output, Phase, Problem,
+    RequestKind, RetryPolicy, Snapshot, Solution, SolutionKind, TransportError, TransportErrorKind,
 };
 use support::*;
 
@@ -43,14 +43,23 @@ fn a_connect_whose_202_was_lost_is_retried_and_finds_the_same_intent() {
     assert!(at > 2_000 && at <= 2_100, "after a backoff of at most 100 ms");
     assert_eq!(attempt, 2);
     assert_eq!(harness.flow.phase(), Phase::Connecting);
-    assert!(matches!(harness.tick(at - 1), Output::Wait(Some(t)) if t.as_millis() == at), "not yet");
+    assert!(
+        matches!(harness.tick(at - 1), Output::Wait(Some(t)) if t.as_millis() == at),
+        "not yet"
+    );
     let again = sent(harness.tick(at));
     assert_eq!(again.idempotency_key, first.idempotency_key, "the same key");
     assert_eq!(again.body.as_bytes(), first.body.as_bytes(), "the same body");
     assert_eq!(again.attempt, 2);
     // The server replays the 202 of the first attempt: the intent started then.
-    let Event::Checkpoint(intent) = event(harness.answer(at + 50, two_factor("acc-1"))) else { panic!() };
-    assert_eq!(intent.started_at, at_ms(1_000), "the deadline counts from the first send");
+    let Event::Checkpoint(intent) = event(harness.answer(at + 50, two_factor("acc-1"))) else {
+        panic!()
+    };
+    assert_eq!(
+        intent.started_at,
+        at_ms(1_000),
+        "the deadline counts from the first send"
+    );
 }
 
 fn at_ms(ms: u64) -> auth_core::UnixMillis {
@@ -62,10 +71,19 @@ fn a_solve_whose_201_was_lost_is_retried_and_ends_connected() {
     let (harness, _) = pending(0);
     let mut harness = Harness::resumed(Flow::resume(retrying(), harness.flow.snapshot()));
     let first = sent(harness.command(1_000, solve("123456")));
-    let (at, _) = retry(harness.fail(1_500, TransportError::new(TransportErrorKind::Timeout, "no answer")));
+    let (at, _) = retry(harness.fail(
+        1_500,
+        TransportError::new(TransportErrorKind::Timeout, "no answer"),
+    ));
     let again = sent(harness.tick(at));
-    assert_eq!((again.idempotency_key, again.body.as_bytes()), (first.idempotency_key, first.body.as_bytes()));
-    assert!(matches!(event(harness.answer(at + 10, created("acc-1"))), Event::Connected { .. }));
+    assert_eq!(
+        (again.idempotency_key, again.body.as_bytes()),
+        (first.idempotency_key, first.body.as_bytes())
+    );
+    assert!(matches!(
+        event(harness.answer(at + 10, created("acc-1"))),
+        Event::Connected { .. }
+    ));
 }
 
 #[test]
@@ -75,7 +93,10 @@ fn a_503_then_a_success_uses_one_key() {
     let (at, _) = retry(harness.answer(10, error(503, "errors/service_unavailable")));
     let again = sent(harness.tick(at));
     assert_eq!(again.idempotency_key, first.idempotency_key);
-    assert!(matches!(event(harness.answer(at + 10, created("acc-1"))), Event::Connected { .. }));
+    assert!(matches!(
+        event(harness.answer(at + 10, created("acc-1"))),
+        Event::Connected { .. }
+    ));
 }
 
 #[test]
@@ -95,7 +116,10 @@ fn a_429_retry_after_is_honoured_inside_the_deadline_and_not_past_it() {
     let error = failure(near.answer(late + 10, limited));
     assert_eq!(error.api_error().unwrap().problem, Problem::RateLimited);
     assert_eq!(error.fault(), Fault::Server);
-    assert!(near.flow.is_pending(), "the intent is still pending: the caller may try again");
+    assert!(
+        near.flow.is_pending(),
+        "the intent is still pending: the caller may try again"
+    );
     assert_eq!(near.flow.unsettled().map(|u| u.kind), Some(RequestKind::Solve));
 }
 
@@ -110,7 +134,10 @@ fn no_4xx_is_retried_but_429() {
         let (harness, _) = pending(0);
         let mut harness = Harness::resumed(Flow::resume(retrying(), harness.flow.snapshot()));
         sent(harness.command(1_000, solve("123456")));
-        assert!(matches!(harness.answer(1_100, answer.clone()), Output::Error(_)), "{answer:?}");
+        assert!(
+            matches!(harness.answer(1_100, answer.clone()), Output::Error(_)),
+            "{answer:?}"
+        );
     }
 }
 
@@ -128,7 +155,11 @@ fn only_failures_with_no_answer_at_all_are_retried() {
         let mut harness = Harness::new(retrying());
         sent(harness.command(0, connect_messenger()));
         let output = harness.fail(10, TransportError::new(kind, "failure"));
-        assert_eq!(matches!(output, Output::Retry(_)), retried, "{kind:?}: {output:?}");
+        assert_eq!(
+            matches!(output, Output::Retry(_)),
+            retried,
+            "{kind:?}: {output:?}"
+        );
     }
 }
 
@@ -147,7 +178,10 @@ fn retries_stop_at_the_policys_attempts_and_keep_the_request_as_lost() {
     assert!(matches!(error, Error::Transport(_)));
     assert_eq!(harness.flow.phase(), Phase::Idle);
     let lost = harness.flow.unsettled().unwrap();
-    assert_eq!((lost.kind, lost.key, lost.holds_secret), (RequestKind::Connect, first.idempotency_key.unwrap(), true));
+    assert_eq!(
+        (lost.kind, lost.key, lost.holds_secret),
+        (RequestKind::Connect, first.idempotency_key.unwrap(), true)
+    );
     // The same command again sends it again with its key; another one would get a new key.
     let again = sent(harness.command(now + 1_000, connect_messenger()));
     assert_eq!(again.idempotency_key, first.idempotency_key);
@@ -160,7 +194,10 @@ fn a_different_request_after_a_lost_one_gets_a_new_key() {
     let first = sent(harness.command(1_000, solve("111111")));
     failure(harness.fail(1_100, io_failure()));
     let other = sent(harness.command(1_200, solve("222222")));
-    assert_ne!(other.idempotency_key, first.idempotency_key, "another code is another request");
+    assert_ne!(
+        other.idempotency_key, first.idempotency_key,
+        "another code is another request"
+    );
     assert_eq!(harness.flow.unsettled(), None);
 }
 
@@ -173,14 +210,22 @@ fn no_retry_is_sent_at_or_after_the_deadline_and_the_lost_answer_is_said() {
     let (at, _) = retry(harness.fail(deadline - 300, io_failure()));
     assert!(at < deadline);
     // The driver wakes up late, past the deadline: nothing is sent.
-    let Error::IntentExpired(expired) = failure(harness.tick(deadline + 1)) else { panic!() };
-    assert_eq!(expired.detected_by, Detection::Unanswered, "the server may have acted on it");
+    let Error::IntentExpired(expired) = failure(harness.tick(deadline + 1)) else {
+        panic!()
+    };
+    assert_eq!(
+        expired.detected_by,
+        Detection::Unanswered,
+        "the server may have acted on it"
+    );
     assert_eq!(harness.flow.phase(), Phase::Expired);
     // A failure right at the deadline gives up at once, saying the same.
     let (harness, _) = pending(0);
     let mut harness = Harness::resumed(Flow::resume(retrying(), harness.flow.snapshot()));
     sent(harness.command(deadline - 100, solve("123456")));
-    let Error::IntentExpired(expired) = failure(harness.fail(deadline, io_failure())) else { panic!() };
+    let Error::IntentExpired(expired) = failure(harness.fail(deadline, io_failure())) else {
+        panic!()
+    };
     assert_eq!(expired.detected_by, Detection::Unanswered);
 }
 
@@ -192,7 +237,10 @@ fn an_abandoned_request_keeps_its_key_for_the_same_command() {
     assert!(matches!(harness.abandon(2_000), Output::Wait(Some(d)) if d == intent.deadline));
     assert!(harness.flow.is_pending());
     let lost = harness.flow.unsettled().unwrap();
-    assert_eq!((lost.kind, lost.solution), (RequestKind::Solve, Some(SolutionKind::InAppValidation)));
+    assert_eq!(
+        (lost.kind, lost.solution),
+        (RequestKind::Solve, Some(SolutionKind::InAppValidation))
+    );
     let again = sent(harness.command(3_000, Command::Solve(Solution::InAppValidation)));
     assert_eq!(again.idempotency_key, first.idempotency_key);
     // With nothing out, abandoning forgets the lost request.
@@ -208,7 +256,10 @@ fn a_snapshot_with_a_request_out_resumes_it_as_lost_and_the_same_command_sends_i
     let first = sent(harness.command(1_000, solve("123456")));
     let saved = serde_json::to_string(&harness.flow.snapshot()).unwrap();
     assert!(!saved.contains("123456") && !saved.contains(API_KEY), "{saved}");
-    assert!(saved.contains(first.idempotency_key.unwrap().as_str()), "the key is kept");
+    assert!(
+        saved.contains(first.idempotency_key.unwrap().as_str()),
+        "the key is kept"
+    );
     let snapshot: Snapshot = serde_json::from_str(&saved).unwrap();
     assert_eq!(snapshot.phase(), Phase::AwaitingCheckpoint);
     assert_eq!(snapshot.unsettled_key(), first.idempotency_key);
@@ -217,8 +268,14 @@ fn a_snapshot_with_a_request_out_resumes_it_as_lost_and_the_same_command_sends_i
     let lost = resumed.flow.unsettled().unwrap();
     assert!(!lost.holds_secret);
     let again = sent(resumed.command(2_000, solve("123456")));
-    assert_eq!((again.idempotency_key, again.body.as_bytes()), (first.idempotency_key, first.body.as_bytes()));
-    assert!(matches!(event(resumed.answer(2_100, created("acc-1"))), Event::Connected { .. }));
+    assert_eq!(
+        (again.idempotency_key, again.body.as_bytes()),
+        (first.idempotency_key, first.body.as_bytes())
+    );
+    assert!(matches!(
+        event(resumed.answer(2_100, created("acc-1"))),
+        Event::Connected { .. }
+    ));
 }
 
 #[test]
@@ -230,8 +287,14 @@ fn a_lost_connect_saved_and_resumed_is_replayed_with_its_key_and_its_first_send_
     let mut resumed = Harness::resumed(Flow::resume(config(), snapshot));
     let again = sent(resumed.command(9_000, Command::Connect(Credentials::messenger("bob", PASSWORD))));
     assert_eq!(again.idempotency_key, first.idempotency_key);
-    let Event::Checkpoint(intent) = event(resumed.answer(9_100, two_factor("acc-1"))) else { panic!() };
-    assert_eq!(intent.started_at, at(5_000), "the server's intent may have started at the first send");
+    let Event::Checkpoint(intent) = event(resumed.answer(9_100, two_factor("acc-1"))) else {
+        panic!()
+    };
+    assert_eq!(
+        intent.started_at,
+        at(5_000),
+        "the server's intent may have started at the first send"
+    );
 }
 
 #[test]
@@ -247,7 +310,10 @@ fn a_409_says_the_key_was_reused_with_another_request_and_forgets_it() {
     assert_eq!(error.fault(), Fault::Caller);
     assert!(resumed.flow.is_pending());
     let fresh = sent(resumed.command(2_200, solve("222222")));
-    assert_ne!(fresh.idempotency_key, first.idempotency_key, "a new key after the conflict");
+    assert_ne!(
+        fresh.idempotency_key, first.idempotency_key,
+        "a new key after the conflict"
+    );
 }
 
 #[test]
@@ -258,6 +324,8 @@ fn a_status_check_neither_carries_a_key_nor_settles_a_lost_connect() {
     sent(harness.command(20, Command::AccountStatus("acc-1".into())));
     failure(harness.answer(30, error(404, "errors/resource_not_found")));
     assert_eq!(harness.flow.unsettled().map(|u| u.key), first.idempotency_key);
-    let retried = harness.flow.handle(at(40), Input::command(connect_messenger(), key(77)));
+    let retried = harness
+        .flow
+        .handle(at(40), Input::command(connect_messenger(), key(77)));
     assert_eq!(sent(retried).idempotency_key, first.idempotency_key);
 }

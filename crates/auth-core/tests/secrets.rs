@@ -5,8 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 use auth_core::{
-    Answer, AuthScheme, Command, Config, ConnectOptions, Credentials, Flow, IdempotencyKey, Input, Output, Proxy, RetryPolicy,
-    Solution, TransportError, TransportErrorKind, UnixMillis,
+    Answer, AuthScheme, Command, Config, ConnectOptions, Credentials, Flow, IdempotencyKey, Input, Output,
+    Proxy, RetryPolicy, Solution, TransportError, TransportErrorKind, UnixMillis,
 };
 use proptest::prelude::*;
 

@@ -22,7 +22,9 @@ use support::*;
 const T0: u64 = 1_700_000_000_000;
 
 fn samples(version: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots").join(version)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(version)
 }
 
 /// A flow in every phase a snapshot can hold, built the same way every time.
@@ -35,11 +37,19 @@ fn flows() -> Vec<(&'static str, Flow, Phase)> {
     out.push(("idle_with_a_lost_connect", lost_connect.flow, Phase::Idle));
 
     let (pending_flow, _) = pending(T0);
-    out.push(("awaiting_checkpoint", pending_flow.flow, Phase::AwaitingCheckpoint));
+    out.push((
+        "awaiting_checkpoint",
+        pending_flow.flow,
+        Phase::AwaitingCheckpoint,
+    ));
 
     let (mut solving, _) = pending(T0);
     sent(solving.command(T0 + 10_000, solve("123456")));
-    out.push(("awaiting_checkpoint_with_a_lost_solve", solving.flow, Phase::AwaitingCheckpoint));
+    out.push((
+        "awaiting_checkpoint_with_a_lost_solve",
+        solving.flow,
+        Phase::AwaitingCheckpoint,
+    ));
 
     let mut connected = Harness::new(config());
     sent(connected.command(T0, connect_messenger()));
@@ -72,7 +82,10 @@ fn every_phase_writes_its_sample_byte_for_byte_and_reads_it_back() {
             std::fs::write(&path, &written).unwrap();
         }
         let kept = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-        assert_eq!(written, kept, "{name}: the format changed; a new version and a migration are owed");
+        assert_eq!(
+            written, kept,
+            "{name}: the format changed; a new version and a migration are owed"
+        );
         let read: Snapshot = serde_json::from_str(&kept).unwrap();
         assert_eq!(read, flow.snapshot(), "{name}");
         assert_eq!(read.phase(), phase, "{name}");
@@ -109,18 +122,29 @@ fn the_first_editions_files_are_migrated_step_by_step() {
         let snapshot: Snapshot = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(snapshot.migrated_from(), Some(1), "{name}");
         assert_eq!(snapshot.phase(), phase, "{name}");
-        assert_eq!(snapshot.unsettled_key(), None, "{name}: the first edition had no keys");
+        assert_eq!(
+            snapshot.unsettled_key(),
+            None,
+            "{name}: the first edition had no keys"
+        );
         let flow = Flow::resume(config(), snapshot);
         match name {
             "awaiting_checkpoint" | "solving" | "resending" => {
                 let intent = flow.intent().unwrap();
-                assert_eq!((intent.account_id.as_str(), intent.deadline.as_millis()), ("acc-1", T0 + 300_000));
+                assert_eq!(
+                    (intent.account_id.as_str(), intent.deadline.as_millis()),
+                    ("acc-1", T0 + 300_000)
+                );
                 assert_eq!(intent.checkpoint.kind(), "2FA");
             }
             "expired" => assert_eq!(flow.expired().unwrap().detected_by, Detection::Deadline),
             "destroyed" => {
                 let cause = &flow.destroyed().unwrap().cause;
-                assert_eq!(cause.request_id.as_deref(), Some("/v1/accounts/checkpoint"), "instance became request_id");
+                assert_eq!(
+                    cause.request_id.as_deref(),
+                    Some("/v1/accounts/checkpoint"),
+                    "instance became request_id"
+                );
                 assert_eq!(cause.problem, Problem::IntentEnded);
             }
             "connected" => assert_eq!(flow.connected_account().unwrap().as_str(), "acc-1"),
@@ -146,5 +170,8 @@ fn a_snapshot_of_an_unknown_version_or_shape_is_refused() {
         assert!(serde_json::from_str::<Snapshot>(text).is_err(), "{text}");
     }
     let error = serde_json::from_str::<Snapshot>(r#"{"version":3}"#).unwrap_err();
-    assert!(error.to_string().contains("unsupported snapshot version 3"), "{error}");
+    assert!(
+        error.to_string().contains("unsupported snapshot version 3"),
+        "{error}"
+    );
 }

@@ -6,7 +6,9 @@
 
 use std::hint::black_box;
 
-use auth_core::{Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Output, Solution, UnixMillis};
+use auth_core::{
+    Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Output, Solution, UnixMillis,
+};
 use serde::{Deserialize, Serialize};
 
 pub(crate) const CHECKPOINT: &[u8] =
@@ -124,7 +126,10 @@ pub(crate) fn machine(config: &Config, answers: Answers) -> Flow {
     assert!(matches!(black_box(sent), Output::Send(_)));
     let checkpoint = flow.handle(at(1_200), Input::Answer(answers.checkpoint));
     assert!(matches!(black_box(checkpoint), Output::Event(_)));
-    let sent = flow.handle(at(5_000), Input::command(Command::Solve(Solution::code("123456")), key()));
+    let sent = flow.handle(
+        at(5_000),
+        Input::command(Command::Solve(Solution::code("123456")), key()),
+    );
     assert!(matches!(black_box(sent), Output::Send(_)));
     let created = flow.handle(at(5_200), Input::Answer(answers.created));
     assert!(matches!(black_box(created), Output::Event(_)));

@@ -19,11 +19,17 @@ pub(crate) fn key(n: u8) -> IdempotencyKey {
 }
 
 pub(crate) fn created(account_id: &str) -> Answer {
-    Answer::new(201, format!(r#"{{"object":"AccountCreated","account_id":"{account_id}"}}"#))
+    Answer::new(
+        201,
+        format!(r#"{{"object":"AccountCreated","account_id":"{account_id}"}}"#),
+    )
 }
 
 pub(crate) fn reconnected(status: u16, account_id: &str) -> Answer {
-    Answer::new(status, format!(r#"{{"object":"AccountReconnected","account_id":"{account_id}"}}"#))
+    Answer::new(
+        status,
+        format!(r#"{{"object":"AccountReconnected","account_id":"{account_id}"}}"#),
+    )
 }
 
 pub(crate) fn checkpoint(account_id: &str, checkpoint_json: &str) -> Answer {
