@@ -67,6 +67,12 @@
 //!   simulator); redirects are never followed, so the API key never reaches another host;
 //!   answers over 1 MiB are refused unread.
 //!
+//! ## Features
+//!
+//! - `tracing`: the core's `tracing` spans and events (a span per call, an event per
+//!   attempt, answer, retry and outcome; never a secret), from the driver loop every call of
+//!   the client goes through. Subscribers are the application's.
+//!
 //! ## Layers
 //!
 //! [`auth_core`] decides everything and does no IO; [`UreqTransport`] sends its requests
