@@ -69,7 +69,7 @@ fn walk() -> Result<(), Failure> {
     show("Secrets (the password, the codes, the API key) are shown as <redacted>.");
     demo.show_state();
 
-    let first = demo.step(
+    let first = demo.run(
         "The user gives a username and a password: connect. The network loses the server's first \
          answer; the core sends the same request again, with the same Idempotency-Key.",
         Command::Connect(Credentials::messenger("bob", "pw-b")),
@@ -81,7 +81,7 @@ fn walk() -> Result<(), Failure> {
         return Err(off_script("the lost answer started a second intent"));
     }
 
-    let wrong = demo.step(
+    let wrong = demo.run(
         "The user mistypes the code: the API says so, and the intent stays pending.",
         Command::Solve(Solution::code("000000")),
     )?;
@@ -89,7 +89,7 @@ fn walk() -> Result<(), Failure> {
         return Err(off_script("a wrong code was not refused as such"));
     }
 
-    let solved = demo.step(
+    let solved = demo.run(
         "The user types the code received by SMS, within the same intent.",
         Command::Solve(Solution::code("123456")),
     )?;
@@ -97,7 +97,7 @@ fn walk() -> Result<(), Failure> {
         return Err(off_script("the right code did not connect the account"));
     };
 
-    let status = demo.step(
+    let status = demo.run(
         "Connected: the account may still be starting. Its status, from GET /accounts/{id}.",
         Command::AccountStatus(account_id.clone()),
     )?;
@@ -129,7 +129,7 @@ impl Demo {
     /// One command through the shared loop; the observer shows each attempt as it goes, then
     /// the event or error, and the state. An error of the command is the step's result; only
     /// a missing source of randomness fails the demo.
-    fn step(&mut self, title: &str, command: Command) -> Result<Result<Event, Error>, Failure> {
+    fn run(&mut self, title: &str, command: Command) -> Result<Result<Event, Error>, Failure> {
         self.step += 1;
         show("");
         show(&format!("── step {}: {title}", self.step));
