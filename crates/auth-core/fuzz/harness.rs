@@ -76,9 +76,15 @@ fn assert_no_secret(text: &str, secrets: &[&str]) {
     }
 }
 
-/// What the machine said, as text: an error's message, an event's debug form.
+/// What the machine said from the server's free text, as text: an error's message, an event's
+/// debug form. An expiry holds only the server's account id (an identifier the server chose,
+/// kept verbatim: docs/security.md), a deadline and who found out, so it says nothing here.
 fn said(output: &Output) -> String {
     match output {
+        Output::Error(auth_core::Error::IntentExpired(_)) => String::new(),
+        Output::Error(auth_core::Error::IntentDestroyed(destroyed)) => {
+            format!("{} {:?}", destroyed.cause, destroyed.cause)
+        }
         Output::Error(error) => format!("{error} {error:?}"),
         Output::Retry(retry) => format!("{} {:?}", retry.cause, retry.cause),
         Output::Event(event) => format!("{event:?}"),
@@ -213,8 +219,10 @@ pub fn flow(data: &[u8]) {
                 last_sent = Some((key, request.body.as_bytes().to_vec()));
             }
         }
-        if !matches!(outputs[0], Output::Event(_) | Output::Error(_) | Output::Retry(_)) {
-            assert_no_secret(&said[0], &[API_KEY, PASSWORD, CODE]);
+        // A request shows its headers and body redacted (its path is the caller's data).
+        if let Output::Send(request) = &outputs[0] {
+            let shown = format!("{:?} {:?}", request.headers().collect::<Vec<_>>(), request.body);
+            assert_no_secret(&shown, &[API_KEY]);
         }
     }
 }

@@ -117,11 +117,17 @@ impl BaseUrl {
     /// The Unipile API of a DSN, `https://{dsn}/api/v1`; `dsn` is `host:port` as Unipile's
     /// dashboard shows it (a leading `https://` is accepted too).
     pub fn unipile(dsn: &str) -> Result<Self, BaseUrlError> {
+        Self::unipile_with(dsn, false)
+    }
+
+    /// [`BaseUrl::unipile`], accepting a plain `http://` DSN to any host when
+    /// `allow_insecure_http`.
+    pub fn unipile_with(dsn: &str, allow_insecure_http: bool) -> Result<Self, BaseUrlError> {
         let dsn = dsn.trim().trim_end_matches('/');
         if dsn.contains("://") {
-            Self::parse(&format!("{dsn}/api/v1"))
+            Self::parse_with(&format!("{dsn}/api/v1"), allow_insecure_http)
         } else {
-            Self::parse(&format!("https://{dsn}/api/v1"))
+            Self::parse_with(&format!("https://{dsn}/api/v1"), allow_insecure_http)
         }
     }
 
@@ -136,11 +142,6 @@ impl BaseUrl {
             url.push_str(query);
         }
         url
-    }
-
-    /// The base URL as given (normalised): what a saved intent is tied to.
-    pub fn as_str(&self) -> String {
-        self.url_for("")
     }
 
     /// The host requests go to.
@@ -260,7 +261,7 @@ mod tests {
     use super::*;
 
     fn checked(url: &str) -> Result<String, BaseUrlError> {
-        BaseUrl::parse(url).map(|base| base.as_str())
+        BaseUrl::parse(url).map(|base| base.to_string())
     }
 
     #[test]
@@ -355,7 +356,7 @@ mod tests {
 
     #[test]
     fn unipile_takes_a_dsn_with_or_without_its_scheme() {
-        let url = |dsn: &str| BaseUrl::unipile(dsn).map(|b| b.as_str());
+        let url = |dsn: &str| BaseUrl::unipile(dsn).map(|b| b.to_string());
         assert_eq!(
             url("api1.unipile.com:13111").as_deref(),
             Ok("https://api1.unipile.com:13111/api/v1")

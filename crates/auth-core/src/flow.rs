@@ -94,6 +94,10 @@ impl Outgoing {
 struct Exchange {
     request: Outgoing,
     key: IdempotencyKey,
+    /// The key the command came with, when `key` is a lost request's it sends again: if the
+    /// server answers 409 (that key went with another request), the request goes again
+    /// under this one.
+    fresh_key: Option<IdempotencyKey>,
     first_sent_at: UnixMillis,
     attempt: u32,
     /// `Some(T)`: the last attempt failed and the next is sent at `T`.
@@ -510,6 +514,7 @@ impl Flow {
         self.exchange = Some(Exchange {
             request: Outgoing::AccountStatus(account_id),
             key,
+            fresh_key: None,
             first_sent_at: now,
             attempt: 0,
             retry_at: None,
@@ -530,6 +535,19 @@ impl Flow {
                 output
             }
             Answered::Retry(cause, error) => self.retry_or_give_up(exchange, cause, error, now),
+            Answered::Rekey(fresh) => {
+                // The lost request's key went with another request (another code given
+                // after a resume): this one was not acted on; it goes under its own key.
+                self.exchange = Some(Exchange {
+                    key: fresh,
+                    fresh_key: None,
+                    first_sent_at: now,
+                    attempt: 0,
+                    retry_at: None,
+                    ..exchange
+                });
+                self.send(now)
+            }
         }
     }
 
@@ -652,6 +670,9 @@ impl Flow {
             }
             (Outcome::Failed(problem), Reply::Error(mut cause)) => {
                 cause.problem = problem;
+                if let (Problem::IdempotencyConflict, Some(fresh)) = (problem, exchange.fresh_key) {
+                    return Answered::Rekey(fresh);
+                }
                 if matches!(problem, Problem::RateLimited | Problem::ServerFailure) {
                     let retry = RetryCause::Status {
                         status: cause.status,
@@ -761,13 +782,14 @@ impl Flow {
 
     /// Starts a logical request: with the key of the lost one it sends again, else `key`.
     fn start(&mut self, request: Outgoing, key: IdempotencyKey, now: UnixMillis) -> Output {
-        let (key, first_sent_at) = match self.unsettled.take() {
-            Some(lost) if lost.is_retried_by(&request) => (lost.key, lost.first_sent_at),
-            _ => (key, now),
+        let (key, fresh_key, first_sent_at) = match self.unsettled.take() {
+            Some(lost) if lost.is_retried_by(&request) => (lost.key, Some(key), lost.first_sent_at),
+            _ => (key, None, now),
         };
         self.exchange = Some(Exchange {
             request,
             key,
+            fresh_key,
             first_sent_at,
             attempt: 0,
             retry_at: None,
@@ -959,6 +981,8 @@ impl Flow {
 enum Answered {
     Done(Output),
     Retry(RetryCause, Error),
+    /// A 409 to a lost request's key reused: send the request again under the command's key.
+    Rekey(IdempotencyKey),
 }
 
 /// The request out as a request whose answer may be lost (`None` for a GET, which needs no

@@ -25,7 +25,9 @@ pub enum Command {
     /// Ask the server to send the pending checkpoint again (`POST /accounts/checkpoint/resend`).
     Resend,
     /// Read an account's status (`GET /accounts/{account_id}`): from a flow with no live
-    /// intent; the flow's phase is the same after the answer.
+    /// intent; the flow's phase is the same after the answer. A GET carries no idempotency
+    /// key: the key given with this command is not sent (it only spreads the jitter of the
+    /// GET's retries), so any key will do.
     AccountStatus(AccountId),
 }
 

@@ -110,6 +110,15 @@ impl PendingFlow {
         Self::new(flow).ok_or(Error::Usage(UsageError::NoPendingIntent))
     }
 
+    /// Feeds the flow a tick at `now`: an intent whose deadline has come expires, nothing
+    /// sent; the error that says so comes back (and again on every later call).
+    pub fn tick(&mut self, now: UnixMillis) -> Result<(), Error> {
+        match self.flow.handle(now, Input::Tick).into_result() {
+            Some(Err(error)) => Err(error),
+            _ => self.flow.ended_error().map_or(Ok(()), Err),
+        }
+    }
+
     /// The flow, to drive a command through.
     pub fn flow_mut(&mut self) -> &mut Flow {
         &mut self.flow

@@ -193,6 +193,8 @@ enum Stage {
 struct Out {
     call: Call,
     key: u8,
+    /// The command's own key, when `key` is a lost request's sent again.
+    fresh: Option<u8>,
     first_sent: u64,
     attempt: u32,
     retry_at: Option<u64>,
@@ -270,19 +272,22 @@ impl Model {
     fn start(&mut self, call: Call, now: u64) {
         let fresh = self.next_key;
         self.next_key = self.next_key.wrapping_add(1);
-        let (key, first_sent) = match self.lost.take() {
-            Some(lost) if lost.call == call && call != Call::Status => (lost.key, lost.first_sent),
+        let (key, reused, first_sent) = match self.lost.take() {
+            Some(lost) if lost.call == call && call != Call::Status => {
+                (lost.key, Some(fresh), lost.first_sent)
+            }
             other => {
                 // A status check never settles a lost POST.
                 if call == Call::Status {
                     self.lost = other;
                 }
-                (fresh, now)
+                (fresh, None, now)
             }
         };
         self.out = Some(Out {
             call,
             key,
+            fresh: reused,
             first_sent,
             attempt: 1,
             retry_at: None,
@@ -378,6 +383,17 @@ impl Model {
             (_, R::Gone400 | R::IntentError500) if on_intent => {
                 self.lost = None;
                 self.stage = Stage::Destroyed;
+            }
+            // A 409 to a lost request's key: the request goes again under its own key.
+            (_, R::Conflict409) if out.fresh.is_some() => {
+                self.out = Some(Out {
+                    key: out.fresh.unwrap_or(out.key),
+                    fresh: None,
+                    first_sent: now,
+                    attempt: 1,
+                    retry_at: None,
+                    ..out
+                });
             }
             (_, R::RateLimited429) => self.retry_or_give_up(
                 out,

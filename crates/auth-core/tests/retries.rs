@@ -298,22 +298,29 @@ fn a_lost_connect_saved_and_resumed_is_replayed_with_its_key_and_its_first_send_
 }
 
 #[test]
-fn a_409_says_the_key_was_reused_with_another_request_and_forgets_it() {
+fn a_409_to_a_reused_key_sends_the_request_again_under_its_own_key() {
     let (mut harness, _) = pending(0);
     let first = sent(harness.command(1_000, solve("111111")));
-    let resumed_from = harness.flow.snapshot();
-    let mut resumed = Harness::resumed(Flow::resume(config(), resumed_from));
-    // After a resume, the caller gives another code under the lost request's key.
+    let mut resumed = Harness::resumed(Flow::resume(config(), harness.flow.snapshot()));
+    // After a resume, the caller gives another code: the lost request's key goes with it.
     let other = sent(resumed.command(2_000, solve("222222")));
     assert_eq!(other.idempotency_key, first.idempotency_key);
-    let error = failure(resumed.answer(2_100, error(409, "errors/idempotency_conflict")));
+    // The server says that key went with another body: this request was not acted on, and
+    // goes again under the key its command came with.
+    let again = sent(resumed.answer(2_100, error(409, "errors/idempotency_conflict")));
+    assert_ne!(again.idempotency_key, first.idempotency_key);
+    assert_eq!(again.body.as_bytes(), other.body.as_bytes());
+    assert_eq!(again.attempt, 1);
+    assert!(matches!(
+        event(resumed.answer(2_200, created("acc-1"))),
+        Event::Connected { .. }
+    ));
+    // A 409 to a key of its own is the caller's: an error, the intent pending.
+    let (mut fresh, _) = pending(0);
+    sent(fresh.command(1_000, solve("111111")));
+    let error = failure(fresh.answer(1_100, error(409, "errors/idempotency_conflict")));
     assert_eq!(error.fault(), Fault::Caller);
-    assert!(resumed.flow.is_pending());
-    let fresh = sent(resumed.command(2_200, solve("222222")));
-    assert_ne!(
-        fresh.idempotency_key, first.idempotency_key,
-        "a new key after the conflict"
-    );
+    assert!(fresh.flow.is_pending());
 }
 
 #[test]

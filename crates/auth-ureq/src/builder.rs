@@ -45,7 +45,7 @@ impl Target {
     fn parse(&self, allow_insecure_http: bool) -> Result<BaseUrl, BaseUrlError> {
         match self {
             Self::Postpress => Ok(BaseUrl::postpress()),
-            Self::Unipile(dsn) => BaseUrl::unipile(dsn),
+            Self::Unipile(dsn) => BaseUrl::unipile_with(dsn, allow_insecure_http),
             Self::Url(url) => BaseUrl::parse_with(url, allow_insecure_http),
         }
     }
@@ -161,8 +161,7 @@ impl ClientBuilder {
 
     /// The Unipile API of a DSN, `https://{dsn}/api/v1`; `dsn` is `host:port` as Unipile's
     /// dashboard shows it (a leading `https://` is accepted too). See [`BaseUrl::unipile`]:
-    /// plain http only to a loopback host, whatever [`allow_insecure_http`](Self::allow_insecure_http)
-    /// says (use [`base_url`](Self::base_url) for anything else).
+    /// plain http only to a loopback host, unless [`allow_insecure_http`](Self::allow_insecure_http).
     pub fn unipile(mut self, dsn: &str) -> Self {
         self.target = Target::Unipile(dsn.to_owned());
         self

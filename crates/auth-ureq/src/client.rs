@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use auth_core::{
     AccountId, AccountStatus, BaseUrl, Checkpoint, Clock, Command, Config, Credentials, Error, Event, Flow,
-    IdempotencyKey, Input, Intent, Password, PendingFlow, Phase, Resend, Snapshot, Solution, Solved,
-    UnixMillis, UsageError,
+    IdempotencyKey, Intent, Password, PendingFlow, Phase, Resend, Snapshot, Solution, Solved, UnixMillis,
+    UsageError,
 };
 
 use crate::builder::ClientBuilder;
@@ -277,11 +277,7 @@ impl PendingIntent {
     /// once over, `Ok(())`. For a caller that waits (for a person to type a code) and wants the
     /// core to decide that the time is up.
     pub fn tick(&mut self) -> Result<(), Error> {
-        let now = self.client.now();
-        match self.state.flow_mut().handle(now, Input::Tick).into_result() {
-            Some(Err(error)) => Err(error),
-            _ => Ok(()),
-        }
+        self.state.tick(self.client.now())
     }
 
     /// Solves the checkpoint with the code the user typed (`POST /accounts/checkpoint`),
