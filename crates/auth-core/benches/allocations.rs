@@ -3,7 +3,12 @@
 //! allocator. The answers a transport hands over are built before counting, for both sides.
 //!
 //! Run: `cargo bench -p auth-core --bench allocations`.
-#![allow(missing_docs, clippy::unwrap_used, reason = "benchmark")]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "benchmark"
+)]
 
 mod common;
 

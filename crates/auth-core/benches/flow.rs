@@ -3,7 +3,12 @@
 //! hand over are built outside the timed part, for both sides.
 //!
 //! Run: `cargo bench -p auth-core --bench flow`. The goal is a ratio of at most 1.4.
-#![allow(missing_docs, clippy::unwrap_used, reason = "benchmark")]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "benchmark"
+)]
 
 mod common;
 

@@ -3,7 +3,13 @@
 //!
 //! `scripts/bench-core-instructions.sh` runs this under `valgrind --tool=callgrind` with
 //! N = 0 and N = 10000 for both sides and prints instructions per flow and their ratio.
-#![allow(missing_docs, clippy::unwrap_used, clippy::panic, reason = "benchmark")]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "benchmark"
+)]
 
 mod common;
 

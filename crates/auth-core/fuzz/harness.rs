@@ -175,7 +175,11 @@ pub fn flow(data: &[u8]) {
         let before = flows[0].phase();
         let deadline = flows[0].intent().map(|intent| intent.deadline);
         let seen = flows[0].latest_now().max(UnixMillis::from_millis(clock));
-        let success = matches!(&input, Input::Answer(a) if a.status == 201 && a.body.starts_with(br#"{"object":"AccountCreated","account_id":"#));
+        // A success of the contract: an AccountCreated object with an account id.
+        let success = matches!(&input, Input::Answer(a) if a.status == 201
+        && serde_json::from_slice::<serde_json::Value>(&a.body).is_ok_and(|body| {
+            body["object"] == "AccountCreated" && body["account_id"].as_str().is_some_and(|id| !id.is_empty())
+        }));
         let outputs: Vec<Output> = flows
             .iter_mut()
             .map(|flow| flow.handle(UnixMillis::from_millis(clock), input.clone()))

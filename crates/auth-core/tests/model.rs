@@ -17,6 +17,7 @@
 //! - the snapshot never holds the password, a code or the API key.
 #![allow(
     clippy::unwrap_used,
+    clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing,
     reason = "tests fail loudly"
@@ -509,7 +510,9 @@ impl ReferenceStateMachine for Reference {
                             model.start(call, now);
                         }
                         (Call::Solve(_) | Call::Resend, Stage::Pending { .. }) => {
-                            if !model.expire_if_due(now) {
+                            // At or after the deadline nothing is sent: the intent expires.
+                            let expired = model.expire_if_due(now);
+                            if !expired {
                                 model.start(call, now);
                             }
                         }

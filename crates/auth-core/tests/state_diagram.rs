@@ -1,7 +1,12 @@
 //! `docs/state-machine.md` draws the machine from [`auth_core::RULES`], and `docs/contract.md`
 //! shows [`auth_core::ANSWER_RULES`]: these tests fail when a picture and the code drift
 //! apart, and print what to paste.
-#![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "tests fail loudly")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail loudly"
+)]
 
 use std::path::Path;
 
