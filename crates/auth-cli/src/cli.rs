@@ -10,14 +10,15 @@ use clap::{Args, Parser, Subcommand};
 const GLOBAL: &str = "Global options";
 
 /// The default base URL when neither `--base-url` nor `POSTPRESS_BASE_URL` gives one.
-pub(crate) const DEFAULT_BASE_URL: &str = auth_ureq::POSTPRESS_BASE_URL;
+pub(crate) const DEFAULT_BASE_URL: &str = auth_core::POSTPRESS_BASE_URL;
 
 /// Connect a Messenger account to the postpress API: credentials in, two-factor
 /// checkpoints solved, the five-minute authentication intent tracked to the second.
 ///
-/// Exit codes: 0 connected; 2 usage or configuration error; 3 intent expired or
-/// destroyed; 4 rejected by the API; 5 failure (network, timeout, 5xx, malformed
-/// answer); 10 checkpoint pending (after --detach, or `resend`).
+/// Exit codes: 0 connected; 2 usage or configuration error (an API key the API refused
+/// included); 3 intent expired or destroyed; 4 rejected by the API (wrong credentials, a
+/// refused account, a wrong code with no more to try); 5 failure (network, timeout, 5xx,
+/// malformed answer, after the retries); 10 checkpoint pending (after --detach, or `resend`).
 // No `Debug`: it would print the API key and the codes.
 #[derive(Parser)]
 #[command(name = "postpress-auth", version, max_term_width = 100)]
@@ -27,7 +28,8 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_name = "URL", env = "POSTPRESS_BASE_URL", help_heading = GLOBAL)]
     pub(crate) base_url: Option<String>,
 
-    /// The API key, sent in X-API-KEY; never printed.
+    /// The API key, sent in X-API-KEY; never printed. A `pp_test_` key (sandboxed traffic,
+    /// no real account connected) is flagged in the output.
     #[arg(
         long,
         global = true,
@@ -188,6 +190,17 @@ impl Cli {
             .as_deref()
             .filter(|url| !url.trim().is_empty())
             .unwrap_or(DEFAULT_BASE_URL)
+    }
+
+    /// Whether the API key is a postpress sandbox key (`pp_test_…`), by the core's test.
+    pub(crate) fn is_sandbox(&self) -> bool {
+        matches!(
+            &self.command,
+            Command::Connect(_) | Command::Solve(_) | Command::Resend(_)
+        ) && self
+            .api_key
+            .as_deref()
+            .is_some_and(|key| auth_core::ApiKey::new(key.trim()).is_sandbox())
     }
 
     /// Whether the outcome is wanted as JSON.

@@ -1,20 +1,25 @@
 //! The commands: `connect`, `solve` and `resend` (the `demo` lives in `demo.rs`).
+//!
+//! Time is the client's one clock: the intent's deadline is the core's, its time left is
+//! read by the client's clock ([`PendingIntent::remaining`]), and when the wait for a code
+//! runs out the core decides the expiry ([`PendingIntent::tick`]). Retries are the core's
+//! too: a request that got no answer has already been sent again (with its key) before an
+//! error comes back here.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Instant;
 
-use auth_core::TransportErrorKind;
+use auth_core::{Solution, TransportErrorKind};
 use auth_ureq::{
-    BuildError, Client, ClientBuilder, Connection, Credentials, Detection, Error, Exchange, PendingIntent,
+    BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, PendingIntent, Resend,
     Solved,
 };
 
 use crate::cli::{Cli, Command, ConnectArgs, ResendArgs, SolveArgs};
 use crate::countdown::{Countdown, TICK};
-use crate::input::{self, Answer, Answers, Next, StdinLines};
-use crate::outcome::{self, Exit, Failure, Outcome, Pending};
+use crate::input::{self, Answers, Next, StdinLines};
+use crate::outcome::{Exit, Failure, Outcome, Pending};
 use crate::output;
 use crate::state_file::{self, SavedIntent};
 use crate::time_text;
@@ -53,7 +58,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     let password = input::read_password(answers.stdin(), &args.username)?;
     let target = args.state_file.as_ref().map(|path| StateTarget {
         path: path.clone(),
-        base_url: client.base_url().to_owned(),
+        base_url: client.base_url().to_string(),
         username: Some(args.username.clone()),
     });
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
@@ -105,20 +110,29 @@ fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
         pending.account_id()
     ));
     let outcome = match pending.resend_checkpoint() {
-        Ok(()) => pending_outcome(&pending, &target, true),
+        Ok(Resend::Sent) => pending_outcome(&pending, &target, true),
+        // `success: false`, or a new way of not sending: nothing reached the user.
+        Ok(_) => {
+            say(
+                "The provider did not send the checkpoint again (success: false): nothing reached you. \
+                 The intent is still pending.",
+            );
+            pending_outcome(&pending, &target, false)
+        }
         Err(error) => Outcome::from_error(&error),
     };
-    Ok(settle(&pending, Some(&target), outcome))
+    Ok(settle(&mut pending, Some(&target), outcome))
 }
 
 /// Loads a state file and resumes its intent; an intent found over is removed with it.
 fn resume(cli: &Cli, path: &std::path::Path) -> Result<(PendingIntent, StateTarget), Outcome> {
     let saved = state_file::load(path)?;
     let client = build_client(cli)?;
-    saved.check_base_url(client.base_url(), path)?;
+    let base_url = client.base_url().to_string();
+    saved.check_base_url(&base_url, path)?;
     let target = StateTarget {
         path: path.to_owned(),
-        base_url: client.base_url().to_owned(),
+        base_url,
         username: saved.username.clone(),
     };
     match client.resume(saved.snapshot) {
@@ -140,14 +154,12 @@ fn resume(cli: &Cli, path: &std::path::Path) -> Result<(PendingIntent, StateTarg
             path.display()
         ))
         .into()),
+        // Expired, destroyed, or refused: the saved intent is over.
         Err(error) => {
-            let outcome = Outcome::from_error(&error);
-            if outcome.exit() == Exit::IntentEnded
-                && let Err(failure) = state_file::remove(path)
-            {
+            if let Err(failure) = state_file::remove(path) {
                 warn(&failure.message);
             }
-            Err(outcome)
+            Err(Outcome::from_error(&error))
         }
     }
 }
@@ -159,38 +171,40 @@ fn solve_checkpoints(
     answers: &mut Answers,
     target: Option<&StateTarget>,
 ) -> Outcome {
-    let mut wrong_code: Option<Box<auth_core::ApiError>> = None;
+    // The last answer the API refused while leaving the intent alive (a wrong code, a code
+    // refused as malformed): what to say if no other answer is left.
+    let mut refused: Option<Error> = None;
     let outcome = loop {
         let label = pending.checkpoint().to_string();
-        let deadline = Instant::now() + pending.remaining();
-        let answer = match answers.next(&label, deadline) {
+        let answer = match answers.next(&label, &|| pending.remaining()) {
             Next::Answer(answer) => answer,
-            Next::Expired => break expired_locally(&pending),
+            // The time is up by the client's clock: the core says so, nothing is sent.
+            Next::Expired => break time_up(&mut pending),
             Next::Exhausted => {
-                break match (wrong_code.take(), target) {
-                    (Some(api), _) => no_more_codes_after(&api, &label),
+                break match (refused.take(), target) {
+                    (Some(error), _) => no_more_codes_after(&error, &label),
                     (None, Some(target)) => pending_outcome(&pending, target, false),
                     (None, None) => no_code_for(&pending),
                 };
             }
         };
-        let another_way = answer == Answer::TryAnotherWay;
+        let another_way = answer == Solution::TryAnotherWay;
         let result = match answer {
-            Answer::Code(code) => {
-                say(&format!("Sending the code for {label}…"));
-                pending.solve_code_checkpoint(code)
-            }
-            Answer::InApp => solve_in_app(&mut pending),
-            Answer::TryAnotherWay => {
+            Solution::InAppValidation => solve_in_app(&mut pending),
+            Solution::TryAnotherWay => {
                 say(&format!("Asking for another way to solve {label}…"));
                 pending.try_another_way()
+            }
+            code => {
+                say(&format!("Sending the code for {label}…"));
+                pending.solve(code)
             }
         };
         match result {
             Ok(Solved::Connected { account_id }) => break connected(account_id.as_str(), false),
             Ok(Solved::Reconnected { account_id }) => break connected(account_id.as_str(), true),
             Ok(_) => {
-                wrong_code = None;
+                refused = None;
                 if another_way {
                     say("The server offers another way to solve the checkpoint.");
                 } else {
@@ -200,18 +214,25 @@ fn solve_checkpoints(
                 }
                 show_checkpoint(&pending);
             }
-            Err(Error::Api(api)) if api.is_wrong_code() => {
+            // A wrong code, or a code refused as malformed: the intent is alive, ask again.
+            Err(error) if error.is_retryable_by_user() => {
+                let what = match error.api_error() {
+                    Some(api) if api.is_wrong_code() => format!(
+                        "Wrong code for {label} ({} wrong so far)",
+                        pending.intent().failed_attempts
+                    ),
+                    _ => format!("The API refused the code for {label} as malformed"),
+                };
                 say(&format!(
-                    "Wrong code for {label} ({} wrong so far); the intent is still pending, {} left.",
-                    pending.intent().failed_attempts,
+                    "{what}; the intent is still pending, {} left.",
                     time_text::time_left(pending.remaining())
                 ));
-                wrong_code = Some(api);
+                refused = Some(error);
             }
             Err(error) => break Outcome::from_error(&error),
         }
     };
-    settle(&pending, target, outcome)
+    settle(&mut pending, target, outcome)
 }
 
 /// Approves on the device: the request waits for the approval, up to the intent's
@@ -225,7 +246,9 @@ fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
         ));
         return pending.solve_in_app();
     }
-    let deadline = Instant::now() + pending.remaining();
+    // The intent's deadline, by the client's clock, while the request holds the intent.
+    let client = pending.client().clone();
+    let deadline = pending.deadline();
     std::thread::scope(|scope| {
         let (sender, receiver) = mpsc::channel();
         let solving = &mut *pending;
@@ -234,7 +257,7 @@ fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
         });
         let mut countdown = Countdown::new(label, ", approve the connection on your device…", true);
         loop {
-            countdown.draw(deadline.saturating_duration_since(Instant::now()));
+            countdown.draw(deadline.saturating_duration_since(client.now()));
             match receiver.recv_timeout(TICK) {
                 Ok(result) => {
                     countdown.finish();
@@ -255,19 +278,20 @@ fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
 
 /// Saves the intent to the state file while it is pending, removes the file once the
 /// intent is over. A pending outcome whose intent could not be saved is a failure.
-fn settle(pending: &PendingIntent, target: Option<&StateTarget>, outcome: Outcome) -> Outcome {
+fn settle(pending: &mut PendingIntent, target: Option<&StateTarget>, outcome: Outcome) -> Outcome {
     let Some(target) = target else {
         return outcome;
     };
     if !pending.is_pending() {
+        let outcome = match outcome {
+            // The deadline passed while the outcome was being written.
+            Outcome::Pending(_) => time_up(pending),
+            other => other,
+        };
         if let Err(failure) = state_file::remove(&target.path) {
             warn(&failure.message);
         }
-        return match outcome {
-            // The deadline passed while the outcome was being written.
-            Outcome::Pending(_) => expired_locally(pending),
-            other => other,
-        };
+        return outcome;
     }
     let saved = SavedIntent::new(&target.base_url, target.username.clone(), pending.save());
     match state_file::save(&target.path, &saved) {
@@ -277,6 +301,23 @@ fn settle(pending: &PendingIntent, target: Option<&StateTarget>, outcome: Outcom
             warn(&failure.message);
             outcome
         }
+    }
+}
+
+/// The intent's time is up by the client's clock: the core expires it (nothing is sent) and
+/// says how.
+fn time_up(pending: &mut PendingIntent) -> Outcome {
+    match pending.tick() {
+        Err(error) => Outcome::from_error(&error),
+        Ok(()) => Failure::cli(
+            Exit::Failure,
+            "cli/unexpected",
+            format!(
+                "the intent of account {} is no longer pending, but did not expire",
+                pending.account_id()
+            ),
+        )
+        .into(),
     }
 }
 
@@ -298,22 +339,22 @@ fn pending_outcome(pending: &PendingIntent, target: &StateTarget, resent: bool) 
     }))
 }
 
-fn expired_locally(pending: &PendingIntent) -> Outcome {
-    Outcome::Expired {
-        account_id: pending.account_id().as_str().to_owned(),
-        deadline: pending.deadline(),
-        detected_by: Detection::Deadline,
+/// A code refused (a wrong one, or one refused as malformed), and no code left to try:
+/// rejected (exit 4, as the refusal's status says).
+fn no_more_codes_after(error: &Error, label: &str) -> Outcome {
+    let mut outcome = Outcome::from_error(error);
+    if let Outcome::Failed(failure) = &mut outcome {
+        let what = if error.api_error().is_some_and(|api| api.is_wrong_code()) {
+            "wrong code"
+        } else {
+            "the code was refused"
+        };
+        failure.message = format!(
+            "{what} for {label}, and no more codes to try ({})",
+            failure.message
+        );
     }
-}
-
-/// A wrong code, and no code left to try: rejected (exit 4, as every wrong code's 401).
-fn no_more_codes_after(api: &auth_core::ApiError, label: &str) -> Outcome {
-    let mut failure = outcome::api_failure(api);
-    failure.message = format!(
-        "wrong code for {label}, and no more codes to try ({})",
-        failure.message
-    );
-    failure.into()
+    outcome
 }
 
 /// A checkpoint and no answer at all for it (no `--code`, standard input ended): exit 4.
@@ -350,27 +391,38 @@ fn build_client(cli: &Cli) -> Result<Client, Failure> {
     if cli.verbose {
         builder = builder.on_exchange(show_exchange);
     }
-    builder.build().map_err(|error| match error {
+    let client = builder.build().map_err(|error| match error {
         BuildError::MissingApiKey => no_key(),
-        // The builder's own words: what is wrong, and what to do.
+        // The builder's own words (the core's, for a base URL): what is wrong, and what to do.
         other => Failure::configuration(other.to_string()),
-    })
+    })?;
+    if client.is_sandbox() {
+        say(
+            "Sandbox: the API key is a postpress test key (pp_test_…): its traffic is sandboxed and no real account is connected.",
+        );
+    }
+    Ok(client)
 }
 
-/// `-v`: one line per request (method, path, body with its secrets redacted) and one per
-/// answer (status) or failure. Headers, and so the API key, are never shown.
+/// `-v`: one line per attempt of a request (method, path, body with its secrets redacted by
+/// the core, the attempt's number from the second on) and one per answer (status) or
+/// failure. Headers, and so the API key, are never shown.
 fn show_exchange(exchange: &Exchange<'_>) {
     let request = exchange.request;
     let took = format!("{} ms", exchange.elapsed.as_millis());
+    let attempt = match request.attempt {
+        0 | 1 => String::new(),
+        n => format!(" (attempt {n}, the same Idempotency-Key)"),
+    };
     output::stderr_line(&format!(
-        "> {} {} {}",
+        "> {} {} {}{attempt}",
         request.method,
         request.path,
-        output::redact(&request.body.redacted())
+        request.body.redacted()
     ));
     let answer = match exchange.outcome {
         Ok(answer) => format!("< {} ({} bytes, {took})", answer.status, answer.body.len()),
-        Err(error) => format!("< no answer after {took}: {}", output::redact(&error.to_string())),
+        Err(error) => format!("< no answer after {took}: {error}"),
     };
     output::stderr_line(&answer);
 }
@@ -387,6 +439,7 @@ fn show_checkpoint(pending: &PendingIntent) {
     if let Ok(serde_json::Value::Object(mut fields)) = serde_json::to_value(checkpoint) {
         fields.remove("type");
         if !fields.is_empty() {
+            // The checkpoint's fields are the server's, passed through by the core as sent.
             say(&output::redact(&format!(
                 "  details: {}",
                 serde_json::Value::Object(fields)
@@ -406,5 +459,5 @@ fn say(text: &str) {
 }
 
 fn warn(text: &str) {
-    output::stderr_line(&format!("postpress-auth: warning: {}", output::redact(text)));
+    output::stderr_line(&format!("postpress-auth: warning: {text}"));
 }

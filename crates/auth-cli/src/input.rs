@@ -8,15 +8,16 @@
 //!   asks again; the end of standard input means there is no answer left.
 //!
 //! Standard input is read on a helper thread that sends its lines over a channel, so that
-//! waiting for a line stops at the intent's deadline, with nothing sent, whether standard
-//! input is a terminal or a pipe.
+//! waiting for a line stops when the intent's time is up, with nothing sent, whether
+//! standard input is a terminal or a pipe. The time left is the caller's to tell (the
+//! intent's deadline by the client's clock): this module keeps no clock of its own.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal};
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::time::Instant;
+use std::time::Duration;
 
-use auth_core::Solution;
+use auth_core::{Solution, SolutionKind};
 
 use crate::countdown::{Countdown, TICK};
 use crate::outcome::Failure;
@@ -25,54 +26,29 @@ use crate::output;
 /// The environment variable the password is read from first.
 pub(crate) const PASSWORD_ENV: &str = "POSTPRESS_PASSWORD";
 
-/// An answer to a checkpoint.
-#[derive(Clone, PartialEq, Eq)]
-pub(crate) enum Answer {
-    /// A code to send.
-    Code(String),
-    /// Approve on the device (`in_app_validation`).
-    InApp,
-    /// Ask for another way to solve the checkpoint (`TRY_ANOTHER_WAY`).
-    TryAnotherWay,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Code(_) => f.write_str("Code(<redacted>)"),
-            Self::InApp => f.write_str("InApp"),
-            Self::TryAnotherWay => f.write_str("TryAnotherWay"),
-        }
+/// Reads an answer to a checkpoint as typed: the core's [`Solution::code`] (the literals
+/// `in_app_validation` and `TRY_ANOTHER_WAY` are matched whatever their case); `None` for a
+/// blank one. A typed code is remembered as a secret.
+pub(crate) fn parse_answer(text: &str) -> Option<Solution> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
     }
-}
-
-impl Answer {
-    /// Reads an answer as typed; `None` for a blank one. The special codes are matched
-    /// whatever their case (by [`Solution::code`]).
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        let text = text.trim();
-        if text.is_empty() {
-            return None;
-        }
-        match Solution::code(text) {
-            Solution::InAppValidation => Some(Self::InApp),
-            Solution::TryAnotherWay => Some(Self::TryAnotherWay),
-            _ => {
-                output::remember_secret(text);
-                Some(Self::Code(text.to_owned()))
-            }
-        }
+    let solution = Solution::code(text);
+    if solution.kind() == SolutionKind::Code {
+        output::remember_secret(text);
     }
+    Some(solution)
 }
 
 /// What waiting for an answer gave.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Next {
     /// An answer to send.
-    Answer(Answer),
+    Answer(Solution),
     /// No answer is left: no more `--code`, standard input ended, or detached.
     Exhausted,
-    /// The intent's deadline passed while waiting.
+    /// The intent's time ran out while waiting.
     Expired,
 }
 
@@ -133,27 +109,30 @@ impl StdinLines {
         self.lines.as_ref()
     }
 
-    /// The next line (without its line ending), until `deadline` if there is one,
-    /// drawing `countdown` meanwhile.
-    fn next_line(&mut self, deadline: Option<Instant>, mut countdown: Option<&mut Countdown>) -> Line {
+    /// The next line (without its line ending), while `remaining` tells some time left (if
+    /// it is given), drawing `countdown` meanwhile.
+    fn next_line(
+        &mut self,
+        remaining: Option<&dyn Fn() -> Duration>,
+        mut countdown: Option<&mut Countdown>,
+    ) -> Line {
         let Some(lines) = self.receiver() else {
             return Line::Ended;
         };
         loop {
-            let wait = match deadline {
-                Some(deadline) => {
-                    let now = Instant::now();
-                    if now >= deadline {
+            let wait = match remaining {
+                Some(remaining) => {
+                    let left = remaining();
+                    if left.is_zero() {
                         if let Some(countdown) = countdown.as_deref_mut() {
                             countdown.finish();
                         }
                         return Line::Expired;
                     }
-                    let remaining = deadline.duration_since(now);
                     if let Some(countdown) = countdown.as_deref_mut() {
-                        countdown.draw(remaining);
+                        countdown.draw(left);
                     }
-                    remaining.min(TICK)
+                    left.min(TICK)
                 }
                 None => TICK,
             };
@@ -206,7 +185,7 @@ pub(crate) fn read_password(stdin: &mut StdinLines, username: &str) -> Result<St
 /// The answers to the checkpoints, in the order they are used.
 #[derive(Debug)]
 pub(crate) struct Answers {
-    given: VecDeque<Answer>,
+    given: VecDeque<Solution>,
     ask: bool,
     stdin: StdinLines,
 }
@@ -217,10 +196,10 @@ impl Answers {
     pub(crate) fn new(in_app: bool, codes: &[String], ask: bool, stdin: StdinLines) -> Result<Self, Failure> {
         let mut given = VecDeque::new();
         if in_app {
-            given.push_back(Answer::InApp);
+            given.push_back(Solution::InAppValidation);
         }
         for code in codes {
-            let answer = Answer::parse(code).ok_or_else(|| Failure::usage("a --code value is empty"))?;
+            let answer = parse_answer(code).ok_or_else(|| Failure::usage("a --code value is empty"))?;
             given.push_back(answer);
         }
         Ok(Self { given, ask, stdin })
@@ -231,9 +210,10 @@ impl Answers {
         &mut self.stdin
     }
 
-    /// The next answer for the checkpoint shown as `label`, waiting no later than
-    /// `deadline`. On a terminal it prompts with a live countdown.
-    pub(crate) fn next(&mut self, label: &str, deadline: Instant) -> Next {
+    /// The next answer for the checkpoint shown as `label`, waiting while `remaining` (the
+    /// intent's time left, by the client's clock) is not zero. On a terminal it prompts with
+    /// a live countdown.
+    pub(crate) fn next(&mut self, label: &str, remaining: &dyn Fn() -> Duration) -> Next {
         if let Some(answer) = self.given.pop_front() {
             return Next::Answer(answer);
         }
@@ -248,9 +228,9 @@ impl Answers {
             )
         });
         loop {
-            match self.stdin.next_line(Some(deadline), countdown.as_mut()) {
+            match self.stdin.next_line(Some(remaining), countdown.as_mut()) {
                 Line::Text(text) => {
-                    if let Some(answer) = Answer::parse(&text) {
+                    if let Some(answer) = parse_answer(&text) {
                         return Next::Answer(answer);
                     }
                 }
@@ -264,55 +244,56 @@ impl Answers {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use std::time::Instant;
 
     #[test]
     fn special_codes_are_read_whatever_their_case_and_blanks_are_skipped() {
-        assert_eq!(
-            Answer::parse("  123456 \r"),
-            Some(Answer::Code("123456".to_owned()))
-        );
-        assert_eq!(Answer::parse("IN_APP_VALIDATION"), Some(Answer::InApp));
-        assert_eq!(Answer::parse("try_another_way"), Some(Answer::TryAnotherWay));
-        assert_eq!(Answer::parse("   "), None);
-        assert_eq!(
-            format!("{:?}", Answer::Code("987654".to_owned())),
-            "Code(<redacted>)"
-        );
+        assert_eq!(parse_answer("  123456 \r"), Some(Solution::code("123456")));
+        assert_eq!(parse_answer("IN_APP_VALIDATION"), Some(Solution::InAppValidation));
+        assert_eq!(parse_answer("try_another_way"), Some(Solution::TryAnotherWay));
+        assert_eq!(parse_answer("   "), None);
+        assert!(!format!("{:?}", Solution::code("987654")).contains("987654"));
     }
 
     #[test]
     fn given_answers_come_in_order_then_run_out_when_detached() {
         let codes = ["111111".to_owned(), "in_app_validation".to_owned()];
         let mut answers = Answers::new(true, &codes, false, StdinLines::new()).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        assert_eq!(answers.next("2FA", deadline), Next::Answer(Answer::InApp));
+        let plenty = || Duration::from_secs(60);
         assert_eq!(
-            answers.next("2FA", deadline),
-            Next::Answer(Answer::Code("111111".to_owned()))
+            answers.next("2FA", &plenty),
+            Next::Answer(Solution::InAppValidation)
         );
-        assert_eq!(answers.next("OTP", deadline), Next::Answer(Answer::InApp));
-        assert_eq!(answers.next("OTP", deadline), Next::Exhausted);
+        assert_eq!(
+            answers.next("2FA", &plenty),
+            Next::Answer(Solution::code("111111"))
+        );
+        assert_eq!(
+            answers.next("OTP", &plenty),
+            Next::Answer(Solution::InAppValidation)
+        );
+        assert_eq!(answers.next("OTP", &plenty), Next::Exhausted);
         assert!(Answers::new(false, &[" ".to_owned()], false, StdinLines::new()).is_err());
     }
 
     #[test]
-    fn waiting_for_a_line_stops_at_the_deadline() {
+    fn waiting_for_a_line_stops_when_the_time_is_up() {
         let (sender, receiver) = std::sync::mpsc::channel::<String>();
         let mut stdin = StdinLines {
             lines: Some(receiver),
             started: true,
             terminal: false,
         };
-        let deadline = Instant::now() + Duration::from_millis(30);
-        assert_eq!(stdin.next_line(Some(deadline), None), Line::Expired);
+        let until = Instant::now() + Duration::from_millis(30);
+        let soon = move || until.saturating_duration_since(Instant::now());
+        assert_eq!(stdin.next_line(Some(&soon), None), Line::Expired);
         sender.send("123456\r\n".to_owned()).unwrap();
-        let later = Instant::now() + Duration::from_secs(60);
+        let plenty = || Duration::from_secs(60);
         assert_eq!(
-            stdin.next_line(Some(later), None),
+            stdin.next_line(Some(&plenty), None),
             Line::Text("123456".to_owned())
         );
         drop(sender);
-        assert_eq!(stdin.next_line(Some(later), None), Line::Ended);
+        assert_eq!(stdin.next_line(Some(&plenty), None), Line::Ended);
     }
 }

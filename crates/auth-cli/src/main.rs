@@ -10,9 +10,9 @@
 //!   demo
 //! ```
 //!
-//! Exit codes: 0 connected; 2 usage or configuration error; 3 intent expired or
-//! destroyed; 4 rejected by the API; 5 failure; 10 checkpoint pending. See the crate's
-//! README for the whole story.
+//! Exit codes: 0 connected; 2 usage or configuration error (an API key the API refused
+//! included); 3 intent expired or destroyed; 4 rejected by the API; 5 failure; 10 checkpoint
+//! pending. See the crate's README for the whole story.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -41,7 +41,7 @@ fn main() -> ExitCode {
         Err(error) => return usage_error(&error, &args),
     };
     let outcome = commands::run(&cli);
-    outcome.emit(cli.json());
+    outcome.emit(cli.json(), cli.is_sandbox());
     ExitCode::from(outcome.exit().code())
 }
 
@@ -86,7 +86,7 @@ fn usage_error(error: &clap::Error, args: &[OsString]) -> ExitCode {
     let message = message.join(" ");
     let outcome = Outcome::from(Failure::usage(message.trim_start_matches("error: ")));
     if args.iter().any(|arg| arg == "--json") {
-        output::stdout_line(&outcome.to_json());
+        output::stdout_line(&outcome.to_json(false));
     }
     ExitCode::from(outcome.exit().code())
 }

@@ -1,12 +1,16 @@
 //! How a run ends: one [`Outcome`], its exit code, its JSON object and its text for people.
 //!
 //! [`Outcome::from_error`] is the one mapping from the client's errors to outcomes; every
-//! command goes through it, so an error means the same exit code wherever it happens.
+//! command goes through it, so an error means the same exit code wherever it happens. The
+//! outcomes hold the core's own types ([`IntentExpired`], [`IntentDestroyed`], the
+//! [`ApiError`]'s problem and request id) rather than copies of them.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use auth_core::{ApiError, Checkpoint, Detection, ErrorType, TransportErrorKind, UnixMillis};
+use auth_core::{
+    ApiError, Checkpoint, Detection, IntentDestroyed, IntentExpired, Problem, TransportErrorKind, UnixMillis,
+};
 use auth_ureq::Error;
 use serde::Serialize;
 
@@ -18,12 +22,12 @@ use crate::time_text;
 pub(crate) enum Exit {
     /// 0: connected (or the demo ran).
     Connected = 0,
-    /// 2: usage or configuration error.
+    /// 2: usage or configuration error (an API key the API refused included).
     Usage = 2,
     /// 3: the authentication intent expired or destroyed itself.
     IntentEnded = 3,
-    /// 4: rejected by the API (wrong credentials, wrong API key, wrong code and no more
-    /// codes to try).
+    /// 4: rejected by the API (wrong credentials, a wrong code and no more codes to try, an
+    /// account the provider refused).
     Rejected = 4,
     /// 5: failure (network, timeout, 5xx, malformed or oversized answer, redirect).
     Failure = 5,
@@ -39,7 +43,7 @@ impl Exit {
 }
 
 /// How a run ends.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Outcome {
     /// The account is connected (or reconnected).
     Connected {
@@ -50,26 +54,11 @@ pub(crate) enum Outcome {
     },
     /// A checkpoint is pending, saved in a state file for `solve`.
     Pending(Box<Pending>),
-    /// The authentication intent ran out of time.
-    Expired {
-        /// The account.
-        account_id: String,
-        /// Its deadline, as the client counted it.
-        deadline: UnixMillis,
-        /// The client's clock (nothing was sent) or the server (a 408).
-        detected_by: Detection,
-    },
+    /// The authentication intent ran out of time: by the client's clock (nothing was sent),
+    /// by the server's 408, or with the last request unanswered.
+    Expired(IntentExpired),
     /// The authentication intent destroyed itself on the server.
-    Destroyed {
-        /// The account.
-        account_id: String,
-        /// The status that said so.
-        status: u16,
-        /// The error's type, if any.
-        kind: Option<String>,
-        /// What happened.
-        message: String,
-    },
+    Destroyed(Box<IntentDestroyed>),
     /// Any other way to fail.
     Failed(Failure),
     /// The demo ran to its end.
@@ -89,7 +78,8 @@ pub(crate) struct Pending {
     pub(crate) remaining: Duration,
     /// Where it was saved.
     pub(crate) state_file: PathBuf,
-    /// Whether the checkpoint was just sent again (`resend`).
+    /// Whether the checkpoint was just sent again (`resend`): `true` when the provider sent
+    /// it, `false` when it did not (`success: false`), and for `connect` and `solve`.
     pub(crate) resent: bool,
 }
 
@@ -103,6 +93,8 @@ pub(crate) struct Failure {
     /// A machine-readable type: the API's own (`errors/…`), or `cli/…`, `transport/…`,
     /// `protocol/…`.
     pub(crate) kind: Option<String>,
+    /// The request id the server gave with its error: what a user gives support.
+    pub(crate) request_id: Option<String>,
     /// What happened, for people.
     pub(crate) message: String,
 }
@@ -129,6 +121,7 @@ impl Failure {
             exit,
             status: None,
             kind: Some(kind.to_owned()),
+            request_id: None,
             message: message.into(),
         }
     }
@@ -146,21 +139,13 @@ impl Outcome {
         match error {
             Error::Usage(usage) => Failure::usage(usage.to_string()).into(),
             Error::Api(api) => Self::Failed(api_failure(api)),
-            Error::IntentExpired(expired) => Self::Expired {
-                account_id: expired.account_id.as_str().to_owned(),
-                deadline: expired.deadline,
-                detected_by: expired.detected_by,
-            },
-            Error::IntentDestroyed(destroyed) => Self::Destroyed {
-                account_id: destroyed.account_id.as_str().to_owned(),
-                status: destroyed.cause.status,
-                kind: destroyed.cause.kind.as_ref().map(|kind| kind.as_str().to_owned()),
-                message: destroyed.to_string(),
-            },
+            Error::IntentExpired(expired) => Self::Expired(expired.clone()),
+            Error::IntentDestroyed(destroyed) => Self::Destroyed(destroyed.clone()),
             Error::Malformed(malformed) => Self::Failed(Failure {
                 exit: Exit::Failure,
                 status: Some(malformed.status),
                 kind: Some("protocol/malformed_answer".to_owned()),
+                request_id: None,
                 message: malformed.to_string(),
             }),
             Error::Transport(transport) => {
@@ -185,14 +170,15 @@ impl Outcome {
         match self {
             Self::Connected { .. } | Self::DemoDone => Exit::Connected,
             Self::Pending(_) => Exit::Pending,
-            Self::Expired { .. } | Self::Destroyed { .. } => Exit::IntentEnded,
+            Self::Expired(_) | Self::Destroyed(_) => Exit::IntentEnded,
             Self::Failed(failure) => failure.exit,
         }
     }
 
-    /// The outcome as the one JSON object `--json` prints, `outcome` first.
-    pub(crate) fn to_json(&self) -> String {
-        let json = match self {
+    /// The outcome as the one JSON object `--json` prints, `outcome` first; `sandbox` adds
+    /// `"sandbox": true` (a `pp_test_` API key: nothing real was connected).
+    pub(crate) fn to_json(&self, sandbox: bool) -> String {
+        let outcome = match self {
             Self::Connected {
                 account_id,
                 reconnected,
@@ -209,42 +195,34 @@ impl Outcome {
                 state_file: pending.state_file.display().to_string(),
                 resent: pending.resent,
             },
-            Self::Expired {
-                account_id,
-                deadline,
-                detected_by,
-            } => Json::Expired {
-                account_id,
-                expired_at: time_text::rfc3339(*deadline),
-                detected_by: *detected_by,
+            Self::Expired(expired) => Json::Expired {
+                account_id: expired.account_id.as_str(),
+                expired_at: time_text::rfc3339(expired.deadline),
+                detected_by: expired.detected_by,
                 message: self.message(),
             },
-            Self::Destroyed {
-                account_id,
-                status,
-                kind,
-                ..
-            } => Json::Destroyed {
-                account_id,
-                status: *status,
-                kind: kind.as_deref(),
+            Self::Destroyed(destroyed) => Json::Destroyed {
+                account_id: destroyed.account_id.as_str(),
+                status: destroyed.cause.status,
+                kind: destroyed.cause.kind.as_ref().map(|kind| kind.as_str()),
+                request_id: destroyed.cause.request_id.as_deref(),
                 message: self.message(),
             },
             Self::Failed(failure) => Json::Error {
                 status: failure.status,
                 kind: failure.kind.as_deref(),
+                request_id: failure.request_id.as_deref(),
                 message: self.message(),
             },
             Self::DemoDone => Json::DemoDone,
         };
-        serde_json::to_string(&json).unwrap_or_else(|_| {
+        serde_json::to_string(&Tagged { outcome, sandbox }).unwrap_or_else(|_| {
             r#"{"outcome":"error","status":null,"type":"cli/json","message":"cannot write the outcome"}"#
                 .to_owned()
         })
     }
 
-    /// The outcome in a sentence for people; free text from elsewhere has its secrets
-    /// redacted.
+    /// The outcome in a sentence for people.
     pub(crate) fn message(&self) -> String {
         match self {
             Self::Connected {
@@ -266,39 +244,56 @@ impl Outcome {
                 pending.state_file.display(),
                 pending.state_file.display(),
             ),
-            Self::Expired {
-                account_id,
-                deadline,
-                detected_by,
-            } => format!(
-                "The authentication intent of account {account_id} expired at {} ({detected_by}): \
-                 start over with `postpress-auth connect`.",
-                time_text::rfc3339(*deadline)
-            ),
-            // Free text from elsewhere (the API's words, a transport's message).
-            Self::Destroyed { message, .. } => output::redact(message),
-            Self::Failed(failure) => output::redact(&failure.message),
+            Self::Expired(expired) => {
+                let then = match expired.detected_by {
+                    // The server may have acted on the request whose answer was lost.
+                    Detection::Unanswered => "; the account may have been connected anyway",
+                    _ => "",
+                };
+                format!(
+                    "The authentication intent of account {} expired at {} ({}){then}: \
+                     start over with `postpress-auth connect`.",
+                    expired.account_id,
+                    time_text::rfc3339(expired.deadline),
+                    expired.detected_by
+                )
+            }
+            Self::Destroyed(destroyed) => destroyed.to_string(),
+            Self::Failed(failure) => failure.message.clone(),
             Self::DemoDone => "The demo ran to its end.".to_owned(),
         }
     }
 
     /// Writes the outcome: with `json`, its object as the last line of standard output;
     /// otherwise its sentence, on standard output for a success or a pending checkpoint
-    /// and on standard error for the rest.
-    pub(crate) fn emit(&self, json: bool) {
+    /// and on standard error for the rest. `sandbox`: the API key was a `pp_test_` one.
+    pub(crate) fn emit(&self, json: bool, sandbox: bool) {
         if json {
-            output::stdout_line(&self.to_json());
-            if let Self::Failed(_) | Self::Expired { .. } | Self::Destroyed { .. } = self {
+            output::stdout_line(&self.to_json(sandbox));
+            if let Self::Failed(_) | Self::Expired(_) | Self::Destroyed(_) = self {
                 output::stderr_line(&format!("postpress-auth: {}", self.message()));
             }
             return;
         }
         match self {
+            Self::Connected { .. } if sandbox => output::stdout_line(&format!(
+                "{} (Sandbox: the API key is a pp_test_ key; no real account was connected.)",
+                self.message()
+            )),
             Self::Connected { .. } | Self::Pending(_) => output::stdout_line(&self.message()),
             Self::DemoDone => {}
             _ => output::stderr_line(&format!("postpress-auth: {}", self.message())),
         }
     }
+}
+
+/// The JSON object of `--json`: the outcome, then `"sandbox": true` for a `pp_test_` key.
+#[derive(Serialize)]
+struct Tagged<'a> {
+    #[serde(flatten)]
+    outcome: Json<'a>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    sandbox: bool,
 }
 
 /// The JSON objects of `--json`: the outcome's name first, then its fields in this order.
@@ -321,7 +316,7 @@ enum Json<'a> {
     Expired {
         account_id: &'a str,
         expired_at: String,
-        /// `deadline` or `server`.
+        /// `deadline`, `server` or `unanswered`.
         detected_by: Detection,
         message: String,
     },
@@ -330,33 +325,45 @@ enum Json<'a> {
         status: u16,
         #[serde(rename = "type")]
         kind: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<&'a str>,
         message: String,
     },
     Error {
         status: Option<u16>,
         #[serde(rename = "type")]
         kind: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<&'a str>,
         message: String,
     },
     DemoDone,
 }
 
-/// An error answer of the API: rejected (exit 4) or a failure (exit 5).
-///
-/// A 4xx is a rejection (the request will not succeed as it is), except 408 and 429,
-/// which say "later" rather than "no"; a 5xx, or any other status, is a failure.
+/// An error answer of the API, by what the core says it means ([`ApiError::problem`]):
+/// an API-key problem is a configuration error (exit 2), never a wrong password; a wrong
+/// code, refused credentials, a refused solve and a refused account are rejections (exit 4);
+/// a 5xx or a 429 after the core's retries, a reused idempotency key, are failures (exit 5).
+/// Any other 4xx is a rejection (but 408 and 429, which say "later" rather than "no").
 pub(crate) fn api_failure(api: &ApiError) -> Failure {
     let rejected = (400..500).contains(&api.status) && !matches!(api.status, 408 | 429);
-    let hint = match &api.kind {
-        Some(ErrorType::InvalidCredentials) => "wrong username or password: ",
-        Some(ErrorType::MissingCredentials) => "the API key is missing or wrong: ",
-        Some(ErrorType::InvalidCheckpointSolution) => "wrong code: ",
-        _ => "",
+    let (exit, hint) = match api.problem {
+        Problem::ApiKey => (Exit::Usage, "configuration error: the API key was refused: "),
+        Problem::WrongCode => (Exit::Rejected, "wrong code: "),
+        Problem::WrongCredentials => (Exit::Rejected, ""),
+        Problem::InvalidRequest => (Exit::Rejected, "refused as malformed: "),
+        Problem::AccountRefused => (Exit::Rejected, ""),
+        Problem::NotFound => (Exit::Rejected, ""),
+        Problem::IntentEnded => (Exit::IntentEnded, ""),
+        Problem::RateLimited | Problem::ServerFailure | Problem::IdempotencyConflict => (Exit::Failure, ""),
+        _ if rejected => (Exit::Rejected, ""),
+        _ => (Exit::Failure, ""),
     };
     Failure {
-        exit: if rejected { Exit::Rejected } else { Exit::Failure },
+        exit,
         status: Some(api.status),
         kind: api.kind.as_ref().map(|kind| kind.as_str().to_owned()),
+        request_id: api.request_id.clone(),
         message: format!("{hint}{api}"),
     }
 }
@@ -364,53 +371,118 @@ pub(crate) fn api_failure(api: &ApiError) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::TransportError;
+    use auth_core::{
+        Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Output, TransportError,
+    };
     use serde_json::Value;
 
     fn parse(text: &str) -> Value {
         serde_json::from_str(text).unwrap()
     }
 
-    fn api(status: u16, kind: &str) -> Error {
-        let body = format!(r#"{{"status":{status},"type":"{kind}","title":"t"}}"#);
+    /// The core's error for an answer of `status` with `body` to a connect.
+    fn api(status: u16, body: &str) -> Error {
         // Secrets that no error type contains: the core redacts them from what the server says.
-        let mut flow = auth_core::Flow::new(auth_core::Config::new("unit-test-key"));
+        let mut flow =
+            Flow::new(Config::new("unit-test-key").with_retry_policy(auth_core::RetryPolicy::never()));
         let now = UnixMillis::from_millis(1_000);
-        let credentials = auth_core::Credentials::messenger("user", "unit-test-password");
-        flow.begin(now, auth_core::Command::Connect(credentials)).unwrap();
-        flow.handle_answer(now, &auth_core::Answer::new(status, body))
-            .unwrap_err()
+        let credentials = Credentials::messenger("user", "unit-test-password");
+        let key = IdempotencyKey::from_random_bytes([1; 16]);
+        let Output::Send(_) = flow.handle(now, Input::command(Command::Connect(credentials), key)) else {
+            panic!("a connect sends");
+        };
+        match flow.handle(now, Input::Answer(Answer::new(status, body))) {
+            Output::Error(error) => error,
+            other => panic!("{status}: {other:?}"),
+        }
+    }
+
+    fn typed(status: u16, kind: &str) -> Error {
+        api(
+            status,
+            &format!(r#"{{"status":{status},"type":"{kind}","title":"t","instance":"req-{status}"}}"#),
+        )
     }
 
     #[test]
-    fn api_errors_map_to_rejected_or_failure() {
+    fn api_errors_map_to_their_exit_code_by_what_they_mean() {
         let cases = [
             (401, "errors/invalid_credentials", Exit::Rejected),
-            (401, "errors/missing_credentials", Exit::Rejected),
-            (401, "errors/invalid_checkpoint_solution", Exit::Rejected),
-            (403, "errors/insufficient_privileges", Exit::Rejected),
+            (401, "errors/missing_credentials", Exit::Usage),
+            (401, "errors/expired_credentials", Exit::Usage),
+            (401, "errors/insufficient_privileges", Exit::Usage),
+            (403, "errors/account_restricted", Exit::Rejected),
+            (403, "errors/account_mismatch", Exit::Rejected),
+            (400, "errors/invalid_parameters", Exit::Rejected),
+            (409, "errors/idempotency_conflict", Exit::Failure),
             (429, "errors/too_many_requests", Exit::Failure),
             (500, "errors/unexpected_error", Exit::Failure),
             (503, "errors/service_unavailable", Exit::Failure),
         ];
         for (status, kind, exit) in cases {
-            let outcome = Outcome::from_error(&api(status, kind));
+            let outcome = Outcome::from_error(&typed(status, kind));
             assert_eq!(outcome.exit(), exit, "{status} {kind}");
-            let json = parse(&outcome.to_json());
+            let json = parse(&outcome.to_json(false));
             assert_eq!(json["outcome"], "error");
             assert_eq!(json["status"], status);
             assert_eq!(json["type"], kind);
+            assert_eq!(json["request_id"], format!("req-{status}"));
         }
     }
 
     #[test]
-    fn transport_errors_are_failures_with_their_kind() {
+    fn an_api_key_problem_is_a_configuration_error_and_a_refused_password_says_both() {
+        let outcome = Outcome::from_error(&typed(401, "errors/expired_credentials"));
+        assert!(
+            outcome.message().starts_with("configuration error"),
+            "{}",
+            outcome.message()
+        );
+        assert!(!outcome.message().contains("wrong username or password"));
+        let outcome = Outcome::from_error(&typed(401, "errors/invalid_credentials"));
+        assert!(
+            outcome.message().contains("check the API key"),
+            "{}",
+            outcome.message()
+        );
+    }
+
+    #[test]
+    fn the_quickstart_envelope_gives_its_request_id() {
+        let error = api(
+            400,
+            r#"{"error":{"code":"invalid_parameters","message":"bad","request_id":"0e1f3a8a"}}"#,
+        );
+        let json = parse(&Outcome::from_error(&error).to_json(false));
+        assert_eq!(json["type"], "errors/invalid_parameters");
+        assert_eq!(json["request_id"], "0e1f3a8a");
+    }
+
+    #[test]
+    fn transport_errors_are_failures_with_their_kind_and_no_request_id() {
         let error = Error::Transport(TransportError::new(TransportErrorKind::Timeout, "after 1 s"));
         let outcome = Outcome::from_error(&error);
         assert_eq!(outcome.exit(), Exit::Failure);
-        let json = parse(&outcome.to_json());
+        let json = parse(&outcome.to_json(false));
         assert_eq!(json["type"], "transport/timeout");
         assert_eq!(json["status"], Value::Null);
+        assert!(json.get("request_id").is_none());
+    }
+
+    #[test]
+    fn a_sandbox_key_is_flagged_last_and_only_then() {
+        let connected = Outcome::Connected {
+            account_id: "a1".to_owned(),
+            reconnected: false,
+        };
+        assert_eq!(
+            connected.to_json(true),
+            r#"{"outcome":"connected","account_id":"a1","reconnected":false,"sandbox":true}"#
+        );
+        assert_eq!(
+            connected.to_json(false),
+            r#"{"outcome":"connected","account_id":"a1","reconnected":false}"#
+        );
     }
 
     #[test]
@@ -424,7 +496,7 @@ mod tests {
             resent: false,
         }));
         assert_eq!(pending.exit().code(), 10);
-        let text = pending.to_json();
+        let text = pending.to_json(false);
         assert!(
             text.starts_with(r#"{"outcome":"checkpoint_pending","account_id":"a1","#),
             "{text}"
@@ -438,21 +510,33 @@ mod tests {
             reconnected: false,
         };
         assert_eq!(connected.exit().code(), 0);
-        let expired = Outcome::Expired {
-            account_id: "a1".to_owned(),
-            deadline: UnixMillis::EPOCH,
-            detected_by: Detection::Deadline,
-        };
-        assert_eq!(expired.exit().code(), 3);
-        assert!(expired.message().contains("nothing was sent"));
-        assert_eq!(parse(&expired.to_json())["detected_by"], "deadline");
-        let by_server = Outcome::Expired {
-            account_id: "a1".to_owned(),
-            deadline: UnixMillis::EPOCH,
-            detected_by: Detection::Server,
-        };
-        assert!(by_server.message().contains("408"), "{}", by_server.message());
-        assert_eq!(parse(&by_server.to_json())["detected_by"], "server");
         assert_eq!(Outcome::from(Failure::usage("bad")).exit().code(), 2);
+    }
+
+    #[test]
+    fn an_expiry_is_the_cores_and_says_who_found_it() {
+        let mut flow = Flow::new(Config::new("unit-test-key"));
+        let key = IdempotencyKey::from_random_bytes([2; 16]);
+        let connect = Command::Connect(Credentials::messenger("user", "unit-test-password"));
+        flow.handle(UnixMillis::EPOCH, Input::command(connect, key));
+        let answer = Answer::new(
+            202,
+            r#"{"object":"Checkpoint","account_id":"a1","checkpoint":{"type":"OTP"}}"#,
+        );
+        flow.handle(UnixMillis::EPOCH, Input::Answer(answer));
+        let Output::Error(error) = flow.handle(UnixMillis::from_millis(300_000), Input::Tick) else {
+            panic!("the deadline expires the intent");
+        };
+        let expired = Outcome::from_error(&error);
+        assert_eq!(expired.exit().code(), 3);
+        assert!(
+            expired.message().contains("nothing was sent"),
+            "{}",
+            expired.message()
+        );
+        let json = parse(&expired.to_json(false));
+        assert_eq!(json["outcome"], "expired");
+        assert_eq!(json["detected_by"], "deadline");
+        assert_eq!(json["expired_at"], "1970-01-01T00:05:00.000Z");
     }
 }

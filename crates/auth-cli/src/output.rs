@@ -1,6 +1,6 @@
 //! Writing to the terminal: lines that never panic on a closed pipe, no control character
-//! from elsewhere, and a last line of defence that blanks out the process's secrets in
-//! free text.
+//! from elsewhere, and the blanking of the process's secrets from the free text the core
+//! never sees.
 //!
 //! Every write to the terminal goes through this module, and every text it writes goes
 //! through [`printable`] first: a server's words (an unknown checkpoint's type, an
@@ -8,11 +8,14 @@
 //! a carriage return that overwrites a line, or a bell. Only the countdown's own escapes,
 //! written by [`stderr_redraw`], reach the terminal as such.
 //!
-//! The command never formats a secret on purpose: request bodies are shown through
-//! `Body::redacted`, and the core already redacts the password, code and API key of the
-//! request in flight from what the server sends back. Free text that comes from
-//! elsewhere (a server's error message, clap's usage errors) still goes through
-//! [`redact`], which replaces every password, code and API key this process has seen.
+//! The command never formats a secret: request bodies are shown through the core's
+//! `Body::redacted`, and the core scrubs the password, code, proxy password and API key of
+//! every request it sent from what the server sends back (error titles, details, excerpts),
+//! so the errors the command prints need nothing more. One policy, the core's. This
+//! module's [`redact`] covers only text the core never handles: clap's usage errors (which
+//! may quote an argument, `--api-key` or `--code` included) and the fields of a checkpoint,
+//! which the core passes through as the server wrote them. It replaces every password, code
+//! and API key this process has seen.
 
 use std::borrow::Cow;
 use std::io::Write;

@@ -1,8 +1,10 @@
 //! The state file: a pending intent saved by `connect --detach` for `solve` and `resend`.
 //!
-//! It holds the core's [`Snapshot`] (the intent: account id, checkpoint, deadline; no
-//! password, no code, no API key), the base URL it belongs to, and the username for
-//! messages. It is written atomically (a temporary file in the same directory, then a
+//! It holds the core's [`Snapshot`] (the intent: account id, checkpoint, deadline, and the
+//! idempotency key of a request whose answer was lost; no password, no code, no API key),
+//! the base URL it belongs to, and the username for messages. The snapshot is the core's
+//! public format: this build writes version 2, and reads the first edition's version 1
+//! through the core's migration, so a file saved by an older `postpress-auth` still resumes. It is written atomically (a temporary file in the same directory, then a
 //! rename), readable by its owner only (mode 0600 on unix).
 
 use std::fs;
@@ -181,21 +183,22 @@ fn owner_only() -> fs::OpenOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use auth_core::{Answer, Command, Config, Credentials, Flow, Phase, UnixMillis};
+    use auth_core::{Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Phase, UnixMillis};
 
     fn pending_snapshot() -> Snapshot {
         let mut flow = Flow::new(Config::new("the-api-key"));
         let now = UnixMillis::from_millis(1_000);
-        flow.begin(
+        let connect = Command::Connect(Credentials::messenger("bob", "the-password"));
+        flow.handle(
             now,
-            Command::Connect(Credentials::messenger("bob", "the-password")),
-        )
-        .unwrap();
+            Input::command(connect, IdempotencyKey::from_random_bytes([1; 16])),
+        );
         let answer = Answer::new(
             202,
             r#"{"object":"Checkpoint","account_id":"a1","checkpoint":{"type":"2FA"}}"#,
         );
-        flow.handle_answer(now, &answer).unwrap();
+        flow.handle(now, Input::Answer(answer));
+        assert!(flow.is_pending());
         flow.snapshot()
     }
 
@@ -232,6 +235,46 @@ mod tests {
         remove(&path).unwrap();
         remove(&path).unwrap();
         assert!(!path.exists());
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_state_file_of_the_first_edition_is_read_through_the_cores_migration() {
+        let dir = scratch_dir("v1");
+        let path = dir.join("state.json");
+        // As `connect --detach` of the first edition wrote it: its snapshot is version 1.
+        let v1 = r#"{
+  "format": "postpress-auth/state",
+  "version": 1,
+  "base_url": "http://127.0.0.1:1/v1",
+  "username": "bob",
+  "snapshot": {
+    "version": 1,
+    "state": {
+      "phase": "awaiting_checkpoint",
+      "account_id": "acc-1",
+      "provider": "MESSENGER",
+      "checkpoint": {"type": "2FA", "source": "SMS"},
+      "started_at": 1700000000000,
+      "deadline": 1700000300000,
+      "failed_attempts": 1,
+      "checkpoints_solved": 0,
+      "reconnect": false
+    },
+    "latest_now": 1700000000250
+  }
+}"#;
+        fs::write(&path, v1).unwrap();
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.snapshot.migrated_from(), Some(1));
+        assert_eq!(loaded.snapshot.phase(), Phase::AwaitingCheckpoint);
+        let intent = loaded.snapshot.intent().unwrap();
+        assert_eq!((intent.account_id.as_str(), intent.failed_attempts), ("acc-1", 1));
+        // Saved again, it is written in the core's current format.
+        save(&path, &loaded).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains(r#""version": 2"#), "{text}");
+        assert_eq!(load(&path).unwrap().snapshot.migrated_from(), None);
         let _ = fs::remove_dir_all(&dir);
     }
 

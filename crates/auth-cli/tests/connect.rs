@@ -10,6 +10,7 @@
 
 mod common;
 
+use auth_sim::Fault;
 use common::*;
 
 #[test]
@@ -237,7 +238,8 @@ fn wrong_credentials_are_rejected() {
 }
 
 #[test]
-fn a_wrong_api_key_is_rejected() {
+fn an_unknown_api_key_on_connect_is_rejected_and_the_message_says_both() {
+    // The API uses `invalid_credentials` for a refused password and for an unknown API key.
     let sim = simulator();
     let run = cli(&sim)
         .env("POSTPRESS_API_KEY", "some-other-api-key")
@@ -246,8 +248,213 @@ fn a_wrong_api_key_is_rejected() {
         .args(["connect", "--username", "alice", "--json"])
         .run();
     let json = run.exits(4).outcome("error");
-    assert_eq!(json["type"], "errors/missing_credentials");
+    assert_eq!(json["type"], "errors/invalid_credentials");
+    let message = json["message"].as_str().unwrap();
+    assert!(message.contains("check the API key"), "{run:?}");
     assert!(sim.connected_accounts().is_empty());
+}
+
+#[test]
+fn an_expired_or_out_of_scope_api_key_is_a_configuration_error_never_a_wrong_password() {
+    let sim = auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .expired_api_key("expired-api-key-1234")
+        .api_key_without_scope("narrow-api-key-5678")
+        .fixture(fixture())
+        .start()
+        .unwrap();
+    for (key, kind) in [
+        ("expired-api-key-1234", "errors/expired_credentials"),
+        ("narrow-api-key-5678", "errors/insufficient_privileges"),
+    ] {
+        let run = cli(&sim)
+            .env("POSTPRESS_API_KEY", key)
+            .secret(key)
+            .password(ALICE_PW)
+            .args(["connect", "--username", "alice", "--json"])
+            .run();
+        let json = run.exits(2).outcome("error");
+        assert_eq!(json["type"], kind);
+        assert_eq!(json["status"], 401);
+        let message = json["message"].as_str().unwrap();
+        assert!(message.starts_with("configuration error"), "{run:?}");
+        assert!(!message.contains("password was refused"), "{run:?}");
+    }
+    assert!(sim.connected_accounts().is_empty());
+}
+
+#[test]
+fn an_error_outcome_carries_the_servers_request_id() {
+    let sim = simulator();
+    let run = cli(&sim)
+        .password("not-bobs-password")
+        .secret("not-bobs-password")
+        .args(["connect", "--username", "bob", "--json"])
+        .run();
+    let json = run.exits(4).outcome("error");
+    let request_id = json["request_id"].as_str().expect("a request id");
+    assert_eq!(request_id.len(), 36, "{run:?}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("[request id: {request_id}]")),
+        "{run:?}"
+    );
+    // Said to people too.
+    assert!(run.stderr.contains(request_id), "{run:?}");
+}
+
+#[test]
+fn a_sandbox_api_key_is_flagged_in_json_and_for_people() {
+    const SANDBOX_KEY: &str = "pp_test_sandbox-key-4242";
+    let sim = auth_sim::Simulator::builder()
+        .api_key(SANDBOX_KEY)
+        .fixture(fixture())
+        .start()
+        .unwrap();
+    let run = cli(&sim)
+        .env("POSTPRESS_API_KEY", SANDBOX_KEY)
+        .secret(SANDBOX_KEY)
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice", "--json"])
+        .run();
+    let json = run.exits(0).outcome("connected");
+    assert_eq!(json["sandbox"], true);
+    assert!(run.stderr.contains("Sandbox"), "{run:?}");
+    let run = cli(&sim)
+        .env("POSTPRESS_API_KEY", SANDBOX_KEY)
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice"])
+        .run();
+    run.exits(0);
+    assert!(run.stdout.contains("no real account was connected"), "{run:?}");
+    // A live key is not flagged.
+    let sim = simulator();
+    let run = cli(&sim)
+        .password(ALICE_PW)
+        .args(["connect", "--username", "alice", "--json"])
+        .run();
+    assert!(
+        run.exits(0).outcome("connected").get("sandbox").is_none(),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_code_refused_as_malformed_asks_for_the_next_code_within_the_same_intent() {
+    let sim = faulty_solve(
+        Fault::new()
+            .force_status(400)
+            .force_type("errors/invalid_parameters")
+            .times(1),
+    );
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .stdin(&format!("{WRONG_CODE}\n{BOB_CODE}\n"))
+        .args(["connect", "--username", "faulty", "--json"])
+        .run();
+    run.exits(0).outcome("connected");
+    let solves = solves(&sim);
+    assert_eq!(solves.len(), 2);
+    assert_eq!(
+        solves[0].body_json().unwrap()["account_id"],
+        solves[1].body_json().unwrap()["account_id"],
+        "the same intent"
+    );
+    assert!(
+        run.stderr.contains("refused the code for 2FA as malformed"),
+        "{run:?}"
+    );
+    assert_eq!(requests_to(&sim, "/accounts").len(), 1, "one connect");
+}
+
+#[test]
+fn a_refused_account_ends_with_exit_4_without_asking_for_more_codes() {
+    let sim = faulty_solve(
+        Fault::new()
+            .force_status(403)
+            .force_type("errors/account_restricted"),
+    );
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args([
+            "connect",
+            "--username",
+            "faulty",
+            "--code",
+            BOB_CODE,
+            "--code",
+            BOB_CODE,
+            "--json",
+        ])
+        .run();
+    let json = run.exits(4).outcome("error");
+    assert_eq!(json["status"], 403);
+    assert_eq!(json["type"], "errors/account_restricted");
+    assert!(json["request_id"].is_string(), "{run:?}");
+    assert!(
+        json["message"].as_str().unwrap().contains("no code will help"),
+        "{run:?}"
+    );
+    assert_eq!(solves(&sim).len(), 1, "no second code was sent");
+}
+
+#[test]
+fn a_solve_whose_201_was_lost_is_sent_again_and_ends_connected() {
+    let sim = faulty_solve(Fault::new().lose_answer().times(1));
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args([
+            "-v",
+            "connect",
+            "--username",
+            "faulty",
+            "--code",
+            BOB_CODE,
+            "--json",
+        ])
+        .run();
+    run.exits(0).outcome("connected");
+    let solves = solves(&sim);
+    assert_eq!(solves.len(), 2, "the lost solve, then its retry");
+    assert_eq!(
+        solves[0].header("idempotency-key"),
+        solves[1].header("idempotency-key"),
+        "one key for both attempts"
+    );
+    assert!(solves[0].header("idempotency-key").is_some());
+    assert_eq!(sim.connected_accounts().len(), 1);
+    assert!(
+        run.stderr.contains("(attempt 2, the same Idempotency-Key)"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_connect_whose_202_was_lost_is_sent_again_and_finds_the_same_intent() {
+    let fixture = auth_sim::Fixture::new().account(
+        auth_sim::Account::new("faulty", FAULTY_PW)
+            .fault(Fault::new().lose_answer().times(1))
+            .checkpoint(auth_sim::Checkpoint::new("2FA", BOB_CODE)),
+    );
+    let sim = auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    let run = cli(&sim)
+        .password(FAULTY_PW)
+        .args(["connect", "--username", "faulty", "--code", BOB_CODE, "--json"])
+        .run();
+    run.exits(0).outcome("connected");
+    let connects = requests_to(&sim, "/accounts");
+    assert_eq!(connects.len(), 2);
+    assert_eq!(
+        connects[0].header("idempotency-key"),
+        connects[1].header("idempotency-key")
+    );
+    assert_eq!(sim.connected_accounts().len(), 1);
 }
 
 #[test]

@@ -157,6 +157,58 @@ fn resend_asks_for_the_checkpoint_again_and_keeps_the_intent() {
 }
 
 #[test]
+fn a_resend_the_provider_refused_exits_10_with_resent_false() {
+    let fixture = auth_sim::Fixture::new().account(
+        auth_sim::Account::new("bob", BOB_PW).checkpoint(
+            auth_sim::Checkpoint::new("2FA", BOB_CODE)
+                .source("SMS")
+                .resend_refused(),
+        ),
+    );
+    let sim = auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    let scratch = Scratch::new("resend-refused");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    let run = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .run();
+    let pending = run.exits(10).outcome("checkpoint_pending");
+    assert_eq!(pending["resent"], false);
+    assert!(run.stderr.contains("success: false"), "{run:?}");
+    // Still pending, and solvable.
+    solve_cli(&sim, &state, Some(BOB_CODE)).run().exits(0);
+}
+
+#[test]
+fn a_state_file_saved_by_the_first_edition_still_resumes() {
+    let sim = simulator();
+    let scratch = Scratch::new("v1-state");
+    let state = scratch.path("bob.json");
+    detach_bob(&sim, &state, &[]);
+    // The same intent, written as the first edition wrote it (snapshot version 1).
+    let saved: serde_json::Value = serde_json::from_str(&state_file_text(&state)).unwrap();
+    let intent = &saved["snapshot"]["intent"];
+    let mut state_v1 = intent.clone();
+    state_v1["phase"] = "awaiting_checkpoint".into();
+    let v1 = serde_json::json!({
+        "format": "postpress-auth/state",
+        "version": 1,
+        "base_url": saved["base_url"],
+        "username": "bob",
+        "snapshot": {"version": 1, "state": state_v1, "latest_now": saved["snapshot"]["latest_now"]},
+    });
+    std::fs::write(&state, serde_json::to_string_pretty(&v1).unwrap()).unwrap();
+    let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
+    let connected = run.exits(0).outcome("connected");
+    assert_eq!(connected["account_id"], intent["account_id"]);
+}
+
+#[test]
 fn an_intent_past_its_local_deadline_expires_with_nothing_sent() {
     // The client assumes a 2 s intent; the simulator's lasts 300 s.
     let sim = simulator();
@@ -215,6 +267,7 @@ fn after_the_408_a_copy_of_the_intent_finds_it_destroyed() {
     let json = run.exits(3).outcome("destroyed");
     assert_eq!(json["status"], 400);
     assert_eq!(json["type"], "errors/authentication_intent_error");
+    assert!(json["request_id"].is_string(), "{run:?}");
     assert!(!copy.exists());
     assert_eq!(solves(&sim).len(), 2);
 }

@@ -45,24 +45,43 @@ fn an_error_status_with_a_body_that_is_not_json_keeps_its_status() {
 }
 
 #[test]
-fn a_503_is_a_failure() {
+fn a_503_is_sent_again_and_a_lasting_one_is_a_failure() {
+    // Once: the core's retry policy sends the same request again, and it is answered.
+    let sim = faulty_connect(Fault::new().force_status(503).times(1));
+    connect_faulty(&sim, &[]).exits(0).outcome("connected");
+    assert_eq!(requests_to(&sim, "/accounts").len(), 2);
+    // Every time: four attempts, then a failure.
     let sim = faulty_connect(Fault::new().force_status(503));
     let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
     assert_eq!(json["status"], 503);
+    let connects = requests_to(&sim, "/accounts");
+    assert_eq!(connects.len(), 4);
+    assert!(
+        connects
+            .iter()
+            .all(|r| r.header("idempotency-key") == connects[0].header("idempotency-key"))
+    );
 }
 
 #[test]
-fn a_connection_closed_mid_answer_is_a_failure() {
+fn a_connection_closed_mid_answer_is_sent_again_and_the_replay_connects() {
+    // The simulator acted and cut its answer; the retry with the same key gets the answer.
     let sim = faulty_connect(Fault::new().close_mid_answer());
-    let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
-    assert!(json["type"].as_str().unwrap().starts_with("transport/"), "{json}");
+    connect_faulty(&sim, &[]).exits(0).outcome("connected");
+    assert_eq!(requests_to(&sim, "/accounts").len(), 2);
+    assert_eq!(sim.connected_accounts().len(), 1, "connected once");
 }
 
 #[test]
-fn a_connection_closed_without_answer_is_a_failure() {
+fn a_connection_closed_without_answer_every_time_is_a_failure() {
     let sim = faulty_connect(Fault::new().close_without_answer());
     let json = connect_faulty(&sim, &[]).exits(5).outcome("error");
-    assert!(json["type"].as_str().unwrap().starts_with("transport/"), "{json}");
+    assert_eq!(json["type"], "transport/io", "{json}");
+    assert_eq!(
+        requests_to(&sim, "/accounts").len(),
+        4,
+        "the core's four attempts"
+    );
 }
 
 #[test]
@@ -109,7 +128,8 @@ fn no_server_at_all_is_a_failure() {
 
 #[test]
 fn a_hostile_answer_to_a_solve_keeps_the_saved_intent() {
-    let sim = faulty_solve(Fault::new().force_status(503).times(1));
+    // Four 503s: every attempt the core makes.
+    let sim = faulty_solve(Fault::new().force_status(503).times(4));
     let scratch = Scratch::new("hostile-solve");
     let state = scratch.path("faulty.json");
     cli(&sim)
@@ -125,13 +145,19 @@ fn a_hostile_answer_to_a_solve_keeps_the_saved_intent() {
         .args([&state])
         .run()
         .exits(10);
-    // A 503 changes nothing on the server: the intent is still alive, and kept.
+    // A 503 changes nothing on the server: the intent is still alive, and kept, with the key
+    // of the solve whose answers were all 503s.
     let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     assert_eq!(run.exits(5).outcome("error")["status"], 503);
-    state_file_text(&state);
-    // The fault is spent: the same intent, solved again, connects.
+    let saved = state_file_text(&state);
+    let key = solves(&sim)[0].header("idempotency-key").unwrap().to_owned();
+    assert!(saved.contains(&key), "{saved}");
+    // The fault is spent: the same intent, solved again (the same request, its key), connects.
     let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     run.exits(0).outcome("connected");
+    let solves = solves(&sim);
+    assert_eq!(solves.len(), 5);
+    assert_eq!(solves[4].header("idempotency-key"), Some(key.as_str()));
 }
 
 #[test]

@@ -334,7 +334,7 @@ pub const TRY_ANOTHER_WAY_CODE: &str = "TRY_ANOTHER_WAY";
 /// assert!(matches!(Solution::code("in_app_validation"), Solution::InAppValidation));
 /// assert!(matches!(Solution::code("TRY_ANOTHER_WAY"), Solution::TryAnotherWay));
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Solution {
     /// A code typed by the user: 2FA or OTP code, phone number, contract id, captcha answer…
@@ -382,11 +382,19 @@ impl Solution {
         }
     }
 
-    /// The secret this solution carries, if any (a typed code is one; the literals are
-    /// not), moved out without a copy.
+    /// The secret this solution carries, moved out without a copy: a typed code is one; the
+    /// literals are not.
     pub(crate) fn into_secret(self) -> Option<SecretString> {
         match (self.kind(), self) {
             (SolutionKind::Code, Self::Code(code)) => Some(code.into_inner()),
+            _ => None,
+        }
+    }
+
+    /// The secret this solution carries, if any: a typed code is one; the literals are not.
+    pub(crate) fn secret(&self) -> Option<&str> {
+        match self {
+            Self::Code(code) if self.kind() == SolutionKind::Code => Some(code.expose_secret()),
             _ => None,
         }
     }
@@ -482,7 +490,7 @@ mod tests {
     fn literal_codes_are_recognised_even_when_wrapped_by_hand() {
         let by_hand = Solution::Code(CheckpointCode::new(IN_APP_VALIDATION_CODE));
         assert_eq!(by_hand.kind(), SolutionKind::InAppValidation);
-        assert!(by_hand.into_secret().is_none());
+        assert!(by_hand.secret().is_none());
         assert!(matches!(
             Solution::code("IN_APP_Validation"),
             Solution::InAppValidation
@@ -497,9 +505,6 @@ mod tests {
             IN_APP_VALIDATION_CODE,
             "sent as the contract writes it"
         );
-        assert_eq!(
-            Solution::code("42").into_secret().map(|s| s.expose().to_owned()),
-            Some("42".to_owned())
-        );
+        assert_eq!(Solution::code("42").secret(), Some("42"));
     }
 }

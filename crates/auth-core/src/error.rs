@@ -1,20 +1,32 @@
-//! Everything that can go wrong, split by who is at fault.
+//! Everything that can go wrong, split by who must act.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 use crate::account::AccountId;
 use crate::time::UnixMillis;
 
-/// Who caused an [`Error`]: what a caller needs to decide whether to retry, fix its code,
-/// or tell the user.
+/// Who must act on an [`Error`]: what a caller needs to decide whether to retry, fix its
+/// code or its configuration, or tell the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Fault {
-    /// The caller misused the machine (solve while idle, a second request in flight…).
+    /// The caller misused the machine (solve while idle, a second request in flight…), or
+    /// reused an idempotency key for another request.
     Caller,
-    /// The server answered with an error of the contract.
+    /// The person connecting the account: a wrong password or code, a phone number in the
+    /// wrong format. Ask them again.
+    User,
+    /// The configuration: the API key is missing, unknown, expired or lacks the scope.
+    /// Never the account's password.
+    Configuration,
+    /// The account itself: the provider restricted it, or the credentials belong to another
+    /// account. No code will help.
+    Account,
+    /// The server failed, or refused for its own reasons (5xx, 429 after the retries, an
+    /// error outside the contract).
     Server,
     /// The server broke the contract: an answer the machine cannot read.
     Protocol,
@@ -31,7 +43,7 @@ pub enum Error {
     /// The caller misused the machine; nothing was sent and the state did not change.
     #[error(transparent)]
     Usage(#[from] UsageError),
-    /// The server answered with an error (wrong credentials, wrong code, bad API key, 5xx…).
+    /// The server answered with an error: see [`ApiError::problem`].
     #[error(transparent)]
     Api(Box<ApiError>),
     /// The authentication intent ran out of time.
@@ -43,7 +55,7 @@ pub enum Error {
     /// The server's answer is outside the contract.
     #[error(transparent)]
     Malformed(#[from] MalformedAnswer),
-    /// The transport failed to get an answer.
+    /// The transport failed to get an answer (after the retries the policy allows).
     #[error(transparent)]
     Transport(#[from] TransportError),
 }
@@ -61,11 +73,11 @@ impl From<IntentDestroyed> for Error {
 }
 
 impl Error {
-    /// Who is at fault.
+    /// Who must act.
     pub fn fault(&self) -> Fault {
         match self {
             Self::Usage(_) => Fault::Caller,
-            Self::Api(_) => Fault::Server,
+            Self::Api(error) => error.problem.fault(),
             Self::IntentExpired(_) | Self::IntentDestroyed(_) => Fault::IntentEnded,
             Self::Malformed(_) => Fault::Protocol,
             Self::Transport(_) => Fault::Network,
@@ -80,13 +92,26 @@ impl Error {
             _ => None,
         }
     }
+
+    /// The request id the server gave with its error (`request_id`, `instance`, or the
+    /// `x-request-id` header): what a user gives support.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api_error().and_then(|error| error.request_id.as_deref())
+    }
+
+    /// Whether the checkpoint may be solved again in the same intent: a wrong code, or a
+    /// solve refused as malformed (a phone number in the wrong format…).
+    pub fn is_retryable_by_user(&self) -> bool {
+        matches!(self, Self::Api(e) if matches!(e.problem, Problem::WrongCode | Problem::InvalidRequest))
+    }
 }
 
 /// A misuse of the machine by its caller. Nothing was sent and the state is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum UsageError {
-    /// A request is already in flight; feed its answer (or its transport error) first.
+    /// A request is already in flight (or waiting for its retry); feed its answer (or its
+    /// transport error, or abandon it) first.
     #[error("a request is already in flight: handle its answer before starting another")]
     RequestInFlight,
     /// An answer or a transport error was fed while no request was in flight.
@@ -95,46 +120,124 @@ pub enum UsageError {
     /// Solve or resend while no authentication intent is pending.
     #[error("no authentication intent is pending: connect first")]
     NoPendingIntent,
+    /// A command that needs no live intent (an account's status) while one is pending.
+    #[error("an authentication intent is pending: finish it, or use another flow")]
+    IntentPending,
     /// A required field is empty.
     #[error("the {0} must not be empty")]
     Empty(&'static str),
+    /// A field has a value the API would refuse.
+    #[error("{0}")]
+    Invalid(&'static str),
+    /// The provider does not offer this call.
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
-/// An error answer of the API, in the contract's shape.
+/// What an error answer means for the request it answered: decided by the contract's
+/// answer table (`auth_core::ANSWER_RULES`), by status and type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Problem {
+    /// `401 errors/invalid_checkpoint_solution`: a wrong code; the intent is still alive.
+    WrongCode,
+    /// `401 errors/invalid_credentials` to a connect: the username or password was refused.
+    /// The docs use the same type for an invalid API key, so both are said.
+    WrongCredentials,
+    /// `400` with a validation type (`invalid_parameters`, `missing_parameters`…): the
+    /// request was refused as malformed; a live intent is still alive.
+    InvalidRequest,
+    /// A `401` about the API key (missing, unknown, expired, without the scope).
+    ApiKey,
+    /// A `403`: the provider restricted the account, or the credentials belong to another
+    /// account (`account_restricted`, `account_mismatch`…). The attempt is over.
+    AccountRefused,
+    /// `409`: the idempotency key was used before with another request (a client bug).
+    IdempotencyConflict,
+    /// `404` to an account's status: no such account.
+    NotFound,
+    /// `429`: the API key's token bucket is empty (after the retries the policy allows).
+    RateLimited,
+    /// A `5xx`: the server failed (after the retries the policy allows); the request may or
+    /// may not have taken effect.
+    ServerFailure,
+    /// `408`, a `400` against an ended intent, `500 errors/authentication_intent_error`: the
+    /// intent is over.
+    IntentEnded,
+    /// Any other error.
+    #[default]
+    Other,
+}
+
+impl Problem {
+    /// Who must act on it.
+    pub fn fault(self) -> Fault {
+        match self {
+            Self::WrongCode | Self::WrongCredentials | Self::InvalidRequest => Fault::User,
+            Self::ApiKey => Fault::Configuration,
+            Self::AccountRefused => Fault::Account,
+            Self::IdempotencyConflict | Self::NotFound => Fault::Caller,
+            Self::RateLimited | Self::ServerFailure | Self::Other => Fault::Server,
+            Self::IntentEnded => Fault::IntentEnded,
+        }
+    }
+}
+
+/// An error answer of the API, read from either envelope the docs describe.
 ///
-/// `title`, `detail` and `instance` are the server's words, with any secret of the request
-/// redacted. A body that is not JSON keeps the status and a short excerpt.
+/// `title`, `detail` and `request_id` are the server's words, with any secret of the
+/// request redacted. A body that is not JSON keeps the status and a short excerpt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct ApiError {
     /// The HTTP status.
     pub status: u16,
-    /// The error's `type`, when the body had one.
+    /// The error's `type` (or the quickstart envelope's `code`, prefixed `errors/`).
     pub kind: Option<ErrorType>,
-    /// The error's `title`.
+    /// The error's `title` (or the quickstart envelope's `message`).
     pub title: Option<String>,
     /// The error's `detail`.
     pub detail: Option<String>,
-    /// The error's `instance`.
-    pub instance: Option<String>,
-    /// The start of the body, when it was not the contract's JSON error shape.
+    /// The request id for support: `request_id`, else `instance`, else the `x-request-id`
+    /// header.
+    #[serde(default)]
+    pub request_id: Option<String>,
+    /// The start of the body, when it was not one of the contract's error envelopes.
     pub excerpt: Option<String>,
+    /// The wait the server asked for (`Retry-After`), if any.
+    #[serde(default, with = "optional_millis")]
+    pub retry_after: Option<Duration>,
+    /// What the error means for the request it answered.
+    #[serde(default)]
+    pub problem: Problem,
 }
 
 impl ApiError {
+    /// An error of a status, with nothing else known yet.
+    pub(crate) fn bare(status: u16) -> Self {
+        Self {
+            status,
+            kind: None,
+            title: None,
+            detail: None,
+            request_id: None,
+            excerpt: None,
+            retry_after: None,
+            problem: Problem::Other,
+        }
+    }
+
     /// Whether this is a wrong checkpoint code (`errors/invalid_checkpoint_solution`):
     /// the intent is still alive and the checkpoint may be solved again.
     pub fn is_wrong_code(&self) -> bool {
-        self.kind == Some(ErrorType::InvalidCheckpointSolution)
+        self.problem == Problem::WrongCode
     }
 
-    /// Whether the request itself was refused as malformed (400 with `invalid_parameters`,
-    /// `missing_parameters` or `malformed_request`).
-    pub fn is_malformed_request(&self) -> bool {
-        matches!(
-            self.kind,
-            Some(ErrorType::InvalidParameters | ErrorType::MissingParameters | ErrorType::MalformedRequest)
-        )
+    /// Whether the request was refused as malformed (a `400` with one of the documented
+    /// validation types): a live intent is still alive.
+    pub fn is_invalid_request(&self) -> bool {
+        self.problem == Problem::InvalidRequest
     }
 }
 
@@ -147,21 +250,71 @@ impl fmt::Display for ApiError {
         for text in [&self.title, &self.detail, &self.excerpt].into_iter().flatten() {
             write!(f, ": {text}")?;
         }
+        match self.problem {
+            Problem::WrongCredentials => f.write_str(
+                " (the username or password was refused; if they are right, check the API key: \
+                 the docs use this type for an invalid API key too)",
+            )?,
+            Problem::ApiKey => {
+                f.write_str(" (a problem with the API key, not with the account's password)")?
+            }
+            Problem::AccountRefused => {
+                f.write_str(" (the provider refused this account: no code will help)")?
+            }
+            Problem::IdempotencyConflict => {
+                f.write_str(" (the idempotency key was used before with another request)")?
+            }
+            _ => {}
+        }
+        if let Some(request_id) = &self.request_id {
+            write!(f, " [request id: {request_id}]")?;
+        }
         Ok(())
     }
 }
 
 impl std::error::Error for ApiError {}
 
+/// `Option<Duration>` as whole milliseconds in JSON.
+mod optional_millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(
+        value: &Option<Duration>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(duration) => {
+                serializer.serialize_u64(u64::try_from(duration.as_millis()).unwrap_or(u64::MAX))
+            }
+            None => serializer.serialize_none(),
+        }
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(deserializer)?.map(Duration::from_millis))
+    }
+}
+
 /// The `type` of an error answer. Types this crate does not know are kept by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 #[non_exhaustive]
 pub enum ErrorType {
-    /// `errors/invalid_credentials`: wrong username or password.
+    /// `errors/invalid_credentials`: wrong username or password (or, elsewhere, API key).
     InvalidCredentials,
-    /// `errors/missing_credentials`: missing or unknown API key.
+    /// `errors/missing_credentials`: no API key.
     MissingCredentials,
+    /// `errors/expired_credentials`: the API key has expired.
+    ExpiredCredentials,
+    /// `errors/insufficient_privileges`: the API key lacks the scope.
+    InsufficientPrivileges,
+    /// `errors/key_missing`: no API key.
+    KeyMissing,
     /// `errors/invalid_checkpoint_solution`: wrong code; the intent is still alive.
     InvalidCheckpointSolution,
     /// `errors/authentication_intent_error`: the intent was killed after a failure.
@@ -170,28 +323,43 @@ pub enum ErrorType {
     InvalidParameters,
     /// `errors/missing_parameters`.
     MissingParameters,
+    /// `errors/invalid_request`.
+    InvalidRequest,
     /// `errors/malformed_request`.
     MalformedRequest,
-    /// `errors/checkpoint_error`.
-    CheckpointError,
-    /// `errors/expired_credentials`.
-    ExpiredCredentials,
-    /// `errors/multiple_sessions`.
-    MultipleSessions,
-    /// `errors/disconnected_account`.
-    DisconnectedAccount,
-    /// `errors/insufficient_privileges`.
-    InsufficientPrivileges,
-    /// `errors/wrong_account`.
-    WrongAccount,
+    /// `errors/content_too_large`.
+    ContentTooLarge,
+    /// `errors/too_many_characters`.
+    TooManyCharacters,
+    /// `errors/unescaped_characters`.
+    UnescapedCharacters,
+    /// `errors/limit_too_high`.
+    LimitTooHigh,
+    /// `errors/invalid_url`.
+    InvalidUrl,
+    /// `errors/account_restricted`: the provider restricted the account.
+    AccountRestricted,
+    /// `errors/account_mismatch`: the credentials belong to another account.
+    AccountMismatch,
+    /// `errors/request_timeout`: the intent is older than its lifetime.
+    RequestTimeout,
+    /// `errors/too_many_requests`: rate limited.
+    TooManyRequests,
+    /// `errors/resource_not_found`.
+    ResourceNotFound,
+    /// `errors/idempotency_conflict` (inferred): a key reused with another body.
+    IdempotencyConflict,
     /// Any other type, as the server wrote it.
     Other(String),
 }
 
 impl ErrorType {
-    const KNOWN: [(Self, &'static str); 13] = [
+    const KNOWN: [(Self, &'static str); 22] = [
         (Self::InvalidCredentials, "errors/invalid_credentials"),
         (Self::MissingCredentials, "errors/missing_credentials"),
+        (Self::ExpiredCredentials, "errors/expired_credentials"),
+        (Self::InsufficientPrivileges, "errors/insufficient_privileges"),
+        (Self::KeyMissing, "errors/key_missing"),
         (
             Self::InvalidCheckpointSolution,
             "errors/invalid_checkpoint_solution",
@@ -202,13 +370,19 @@ impl ErrorType {
         ),
         (Self::InvalidParameters, "errors/invalid_parameters"),
         (Self::MissingParameters, "errors/missing_parameters"),
+        (Self::InvalidRequest, "errors/invalid_request"),
         (Self::MalformedRequest, "errors/malformed_request"),
-        (Self::CheckpointError, "errors/checkpoint_error"),
-        (Self::ExpiredCredentials, "errors/expired_credentials"),
-        (Self::MultipleSessions, "errors/multiple_sessions"),
-        (Self::DisconnectedAccount, "errors/disconnected_account"),
-        (Self::InsufficientPrivileges, "errors/insufficient_privileges"),
-        (Self::WrongAccount, "errors/wrong_account"),
+        (Self::ContentTooLarge, "errors/content_too_large"),
+        (Self::TooManyCharacters, "errors/too_many_characters"),
+        (Self::UnescapedCharacters, "errors/unescaped_characters"),
+        (Self::LimitTooHigh, "errors/limit_too_high"),
+        (Self::InvalidUrl, "errors/invalid_url"),
+        (Self::AccountRestricted, "errors/account_restricted"),
+        (Self::AccountMismatch, "errors/account_mismatch"),
+        (Self::RequestTimeout, "errors/request_timeout"),
+        (Self::TooManyRequests, "errors/too_many_requests"),
+        (Self::ResourceNotFound, "errors/resource_not_found"),
+        (Self::IdempotencyConflict, "errors/idempotency_conflict"),
     ];
 
     /// The type as written on the wire: `errors/invalid_credentials`…
@@ -221,14 +395,34 @@ impl ErrorType {
                 .map_or("", |(_, name)| name),
         }
     }
+
+    /// The type of a name as either envelope writes it: `errors/invalid_parameters` (the
+    /// endpoint pages' `type`) or `invalid_parameters` (the quickstart's `code`), matched
+    /// without allocating for the known types.
+    pub(crate) fn from_wire(name: &str) -> Self {
+        let bare = name.strip_prefix("errors/").unwrap_or(name);
+        Self::KNOWN
+            .iter()
+            .find(|(_, known)| known.get(7..) == Some(bare))
+            .map_or_else(
+                || {
+                    Self::Other(if name.starts_with("errors/") || name.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("errors/{name}")
+                    })
+                },
+                |(kind, _)| kind.clone(),
+            )
+    }
 }
 
 impl From<String> for ErrorType {
     fn from(name: String) -> Self {
-        Self::KNOWN
-            .iter()
-            .find(|(_, known)| *known == name)
-            .map_or(Self::Other(name), |(kind, _)| kind.clone())
+        match Self::from_wire(&name) {
+            Self::Other(_) if name.starts_with("errors/") || name.is_empty() => Self::Other(name),
+            kind => kind,
+        }
     }
 }
 
@@ -256,6 +450,9 @@ pub enum Detection {
     Deadline,
     /// The server: it answered 408 Request Timeout.
     Server,
+    /// The machine: the last request got no answer before the deadline, so the server may
+    /// have acted on it (read the account's status to know).
+    Unanswered,
 }
 
 impl fmt::Display for Detection {
@@ -263,14 +460,18 @@ impl fmt::Display for Detection {
         f.write_str(match self {
             Self::Deadline => "its deadline passed; nothing was sent",
             Self::Server => "the server answered 408 Request Timeout",
+            Self::Unanswered => {
+                "the last request got no answer before the deadline; the server may have acted on it"
+            }
         })
     }
 }
 
-/// The authentication intent ran out of its time: the account is not connected.
+/// The authentication intent ran out of its time: the account is not connected (unless
+/// [`Detection::Unanswered`] says the last request's answer was lost).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error(
-    "the authentication intent of account {account_id} expired at {deadline} ({detected_by:?}): start over with connect"
+    "the authentication intent of account {account_id} expired at {deadline} ({detected_by}): start over with connect"
 )]
 #[non_exhaustive]
 pub struct IntentExpired {
@@ -285,7 +486,9 @@ pub struct IntentExpired {
 /// The authentication intent destroyed itself on the server (a 400 after its expiry, or
 /// a 500 `errors/authentication_intent_error`): start over with connect.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
-#[error("the authentication intent of account {account_id} was destroyed: {cause}; start over with connect")]
+#[error(
+    "the authentication intent of account {account_id} was destroyed on the server ({cause}): start over with connect"
+)]
 #[non_exhaustive]
 pub struct IntentDestroyed {
     /// The account the intent was for.
@@ -317,7 +520,8 @@ impl MalformedAnswer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum TransportErrorKind {
-    /// The connection could not be made (refused, DNS, unreachable).
+    /// The connection could not be made (refused, DNS, unreachable): the request never
+    /// reached the server.
     Connect,
     /// The request's time budget ran out.
     Timeout,
@@ -333,6 +537,16 @@ pub enum TransportErrorKind {
     Refused,
     /// Anything else.
     Other,
+}
+
+impl TransportErrorKind {
+    /// Whether the failure means no answer came at all, so the same request may be sent
+    /// again with its idempotency key: [`Connect`](Self::Connect), [`Timeout`](Self::Timeout)
+    /// and [`Io`](Self::Io). A TLS failure, a redirect, a body too large or a refusal would
+    /// fail the same way again.
+    pub fn is_retryable(self) -> bool {
+        matches!(self, Self::Connect | Self::Timeout | Self::Io)
+    }
 }
 
 impl fmt::Display for TransportErrorKind {
@@ -353,13 +567,14 @@ impl fmt::Display for TransportErrorKind {
 /// A transport's failure to get an answer, with the transport's own error as its source.
 ///
 /// Transports build it; the core only routes it. Its text must not carry a secret.
-#[derive(Debug, thiserror::Error)]
+/// Cloning shares the source.
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{kind}: {message}")]
 pub struct TransportError {
     kind: TransportErrorKind,
     message: String,
     #[source]
-    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    source: Option<std::sync::Arc<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl TransportError {
@@ -375,7 +590,7 @@ impl TransportError {
     /// Attaches the transport's own error as the source.
     #[must_use]
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
-        self.source = Some(Box::new(source));
+        self.source = Some(std::sync::Arc::new(source));
         self
     }
 
@@ -399,10 +614,22 @@ mod tests {
         for (kind, name) in ErrorType::KNOWN {
             assert_eq!(kind.as_str(), name);
             assert_eq!(ErrorType::from(name.to_owned()), kind);
+            assert_eq!(ErrorType::from_wire(name.trim_start_matches("errors/")), kind);
         }
         assert_eq!(
             ErrorType::from("errors/brand_new".to_owned()),
             ErrorType::Other("errors/brand_new".to_owned())
         );
+        assert_eq!(
+            ErrorType::from_wire("brand_new"),
+            ErrorType::Other("errors/brand_new".to_owned())
+        );
+    }
+
+    #[test]
+    fn the_request_id_is_shown() {
+        let mut error = ApiError::bare(500);
+        error.request_id = Some("req-42".to_owned());
+        assert!(error.to_string().ends_with("[request id: req-42]"));
     }
 }

@@ -1,383 +1,282 @@
-//! The account-connection flow: the one state enum and every transition, in this file.
-//!
-//! Every rule of the contract that moves the machine is a match arm below: a reader finds
-//! them all here, and [`TRANSITIONS`] lists the moves between phases they make (a test
-//! checks the code against that list, and `docs/state-machine.md` is drawn from it).
+//! The account-connection flow: the state and the handlers that [`RULES`](crate::RULES)
+//! runs, behind one door, [`Flow::handle`].
 
 use std::borrow::Cow;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::account::{AccountId, Credentials, Provider};
-use crate::checkpoint::{Checkpoint, Solution, SolutionKind};
+use crate::account::{AccountId, Credentials};
+use crate::checkpoint::{Solution, SolutionKind};
 use crate::config::Config;
 use crate::error::{
-    ApiError, Detection, Error, ErrorType, IntentDestroyed, IntentExpired, MalformedAnswer, TransportError,
-    UsageError,
+    ApiError, Detection, Error, IntentDestroyed, IntentExpired, MalformedAnswer, Problem, UsageError,
 };
-use crate::http::{Answer, Body, Header, Method, Request, RequestKind};
-use crate::secret::SecretString;
+use crate::idempotency::IdempotencyKey;
+use crate::input::{Command, Input};
+use crate::intent::Intent;
+use crate::output::{Event, Output, Retry};
+use crate::request::{Auth, Body, Method, Request, RequestKind};
+use crate::retry::RetryCause;
+use crate::rules::{self, Outcome, Phase};
+use crate::secret::{ProxyPassword, SecretString};
 use crate::time::UnixMillis;
-use crate::wire::{self, ConnectBody, Reply, ResendBody, SolveBody};
+use crate::wire::{self, Reply};
 
-/// What the caller asks the machine to do. Each command builds one request.
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum Command {
-    /// Connect an account with its credentials (`POST /accounts`): starts over from any
-    /// phase where no request is in flight, abandoning a pending intent.
-    Connect(Credentials),
-    /// Reconnect an existing account (`POST /accounts/{account_id}`).
-    Reconnect {
-        /// The account to reconnect.
-        account_id: AccountId,
-        /// Its credentials.
-        credentials: Credentials,
-    },
-    /// Solve the pending checkpoint (`POST /accounts/checkpoint`).
-    Solve(Solution),
-    /// Ask the server to send the pending checkpoint again (`POST /accounts/checkpoint/resend`).
-    Resend,
-}
+/// A handler of [`RULES`](crate::RULES): one input in one phase.
+pub(crate) type Handler = fn(&mut Flow, UnixMillis, Input) -> Output;
 
-/// What a successful answer means.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Event {
-    /// The account is connected (`AccountCreated`).
-    Connected {
-        /// The connected account.
-        account_id: AccountId,
-    },
-    /// The account is reconnected (`AccountReconnected`).
-    Reconnected {
-        /// The reconnected account.
-        account_id: AccountId,
-    },
-    /// A checkpoint must be solved: the first of a new intent, the next of a chain, or
-    /// another way of solving the same one.
-    Checkpoint(Intent),
-    /// The server sent the checkpoint again.
-    CheckpointResent(Intent),
-}
-
-/// A pending authentication intent: the checkpoint to solve and the time left to do it.
-///
-/// It lasts [`Config::intent_ttl`] in total, counted from the moment the request that
-/// was answered by its first checkpoint was sent (the server's intent started no earlier,
-/// so this deadline is safe). Solving a checkpoint of a chain does not extend it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Intent {
-    /// The account being connected.
-    pub account_id: AccountId,
-    /// Its provider.
-    pub provider: Provider,
-    /// The checkpoint to solve now.
-    pub checkpoint: Checkpoint,
-    /// When the request that started the intent was sent.
-    pub started_at: UnixMillis,
-    /// When the intent ends: at and after this moment nothing more is sent.
-    pub deadline: UnixMillis,
-    /// Wrong codes given for the current checkpoint.
-    pub failed_attempts: u32,
-    /// Checkpoints of the chain already solved.
-    pub checkpoints_solved: u32,
-    /// Whether the intent reconnects an existing account.
-    pub reconnect: bool,
-}
-
-impl Intent {
-    /// The time left at `now`, zero once the deadline has passed.
-    pub fn remaining(&self, now: UnixMillis) -> Duration {
-        self.deadline.saturating_duration_since(now)
-    }
-
-    /// Whether the intent has ended at `now` (at or after its deadline).
-    pub fn is_expired_at(&self, now: UnixMillis) -> bool {
-        now >= self.deadline
-    }
-
-    fn expired(&self, detected_by: Detection) -> IntentExpired {
-        IntentExpired {
-            account_id: self.account_id.clone(),
-            deadline: self.deadline,
-            detected_by,
-        }
-    }
-}
-
-/// Where the machine is, without the data: what [`Flow::phase`] answers and what the
-/// state diagram draws.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum Phase {
-    /// Nothing started, or the last attempt failed: connect.
-    Idle,
-    /// A connect or reconnect request is in flight.
-    Connecting,
-    /// An intent is pending: solve or resend its checkpoint before the deadline.
-    AwaitingCheckpoint,
-    /// A solve request is in flight.
-    Solving,
-    /// A resend request is in flight.
-    Resending,
-    /// The account is connected.
-    Connected,
-    /// The intent ran out of time.
-    Expired,
-    /// The intent destroyed itself on the server.
-    Destroyed,
-}
-
-impl Phase {
-    /// Every phase, in the order of the diagram.
-    pub const ALL: [Self; 8] = [
-        Self::Idle,
-        Self::Connecting,
-        Self::AwaitingCheckpoint,
-        Self::Solving,
-        Self::Resending,
-        Self::Connected,
-        Self::Expired,
-        Self::Destroyed,
-    ];
-
-    /// Whether a request is in flight: the next input must be its answer or its failure.
-    pub fn is_in_flight(self) -> bool {
-        matches!(self, Self::Connecting | Self::Solving | Self::Resending)
-    }
-
-    /// Whether an intent is alive (pending, or with a request in flight).
-    pub fn has_intent(self) -> bool {
-        matches!(self, Self::AwaitingCheckpoint | Self::Solving | Self::Resending)
-    }
-
-    /// Whether the flow has ended: only a new connect leaves these phases.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Connected | Self::Expired | Self::Destroyed)
-    }
-}
-
-/// One move between two phases, and what makes it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Transition {
-    /// The phase before.
-    pub from: Phase,
-    /// The phase after.
-    pub to: Phase,
-    /// What makes the move, in the contract's words.
-    pub on: &'static str,
-}
-
-const fn transition(from: Phase, to: Phase, on: &'static str) -> Transition {
-    Transition { from, to, on }
-}
-
-/// Every move between two different phases the machine can make. An input that leaves
-/// the phase as it is (a misuse, a wrong code's answer…) is not listed.
-pub const TRANSITIONS: &[Transition] = &[
-    transition(Phase::Idle, Phase::Connecting, "connect / reconnect"),
-    transition(
-        Phase::Connecting,
-        Phase::Connected,
-        "201 AccountCreated / AccountReconnected",
-    ),
-    transition(
-        Phase::Connecting,
-        Phase::AwaitingCheckpoint,
-        "202 Checkpoint (the intent starts)",
-    ),
-    transition(
-        Phase::Connecting,
-        Phase::Expired,
-        "202 answered after the deadline",
-    ),
-    transition(
-        Phase::Connecting,
-        Phase::Idle,
-        "error answer, malformed answer, transport error",
-    ),
-    transition(
-        Phase::AwaitingCheckpoint,
-        Phase::Solving,
-        "solve before the deadline",
-    ),
-    transition(
-        Phase::AwaitingCheckpoint,
-        Phase::Resending,
-        "resend before the deadline",
-    ),
-    transition(Phase::AwaitingCheckpoint, Phase::Expired, "deadline passed"),
-    transition(
-        Phase::AwaitingCheckpoint,
-        Phase::Connecting,
-        "connect (abandons the intent)",
-    ),
-    transition(
-        Phase::Solving,
-        Phase::Connected,
-        "201 AccountCreated / AccountReconnected",
-    ),
-    transition(
-        Phase::Solving,
-        Phase::AwaitingCheckpoint,
-        "202 next checkpoint, 401 wrong code, other error, transport error",
-    ),
-    transition(Phase::Solving, Phase::Expired, "408, or deadline passed"),
-    transition(
-        Phase::Solving,
-        Phase::Destroyed,
-        "400, or 500 authentication_intent_error",
-    ),
-    transition(
-        Phase::Resending,
-        Phase::AwaitingCheckpoint,
-        "201 CheckpointResend, 202, error, transport error",
-    ),
-    transition(Phase::Resending, Phase::Expired, "408, or deadline passed"),
-    transition(
-        Phase::Resending,
-        Phase::Destroyed,
-        "400, or 500 authentication_intent_error",
-    ),
-    transition(Phase::Connected, Phase::Connecting, "connect / reconnect"),
-    transition(Phase::Expired, Phase::Connecting, "connect (start over)"),
-    transition(Phase::Destroyed, Phase::Connecting, "connect (start over)"),
-];
-
-/// The state diagram of [`TRANSITIONS`] in Mermaid, as `docs/state-machine.md` shows it.
-pub fn state_diagram() -> String {
-    let mut diagram = String::from("stateDiagram-v2\n    [*] --> Idle\n");
-    for t in TRANSITIONS {
-        diagram.push_str(&format!("    {:?} --> {:?}: {}\n", t.from, t.to, t.on));
-    }
-    diagram
-}
-
-/// The state, with its data. Private: callers see [`Phase`] and the accessors of [`Flow`].
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "phase", rename_all = "snake_case")]
-enum State {
+/// Where the intent's life is, whatever request is out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum Stage {
     #[default]
     Idle,
-    Connecting {
-        provider: Provider,
-        sent_at: UnixMillis,
-        reconnect: bool,
-    },
-    AwaitingCheckpoint(Intent),
-    Solving {
-        intent: Intent,
-        solution: SolutionKind,
-    },
-    Resending(Intent),
+    Pending(Intent),
     Connected {
         account_id: AccountId,
         reconnected: bool,
     },
     Expired(IntentExpired),
     Destroyed(IntentDestroyed),
+    Refused {
+        account_id: Option<AccountId>,
+        cause: ApiError,
+    },
 }
 
-impl State {
-    fn phase(&self) -> Phase {
+impl Stage {
+    pub(crate) fn phase(&self) -> Phase {
         match self {
             Self::Idle => Phase::Idle,
-            Self::Connecting { .. } => Phase::Connecting,
-            Self::AwaitingCheckpoint(_) => Phase::AwaitingCheckpoint,
-            Self::Solving { .. } => Phase::Solving,
-            Self::Resending(_) => Phase::Resending,
+            Self::Pending(_) => Phase::AwaitingCheckpoint,
             Self::Connected { .. } => Phase::Connected,
             Self::Expired(_) => Phase::Expired,
             Self::Destroyed(_) => Phase::Destroyed,
+            Self::Refused { .. } => Phase::Refused,
+        }
+    }
+}
+
+/// A logical request, with everything needed to build it again for a retry (its secret
+/// included, in memory only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outgoing {
+    Connect {
+        credentials: Credentials,
+        reconnect: Option<AccountId>,
+    },
+    Solve(Solution),
+    Resend,
+    AccountStatus(AccountId),
+}
+
+impl Outgoing {
+    fn kind(&self) -> RequestKind {
+        match self {
+            Self::Connect { reconnect: None, .. } => RequestKind::Connect,
+            Self::Connect {
+                reconnect: Some(_), ..
+            } => RequestKind::Reconnect,
+            Self::Solve(_) => RequestKind::Solve,
+            Self::Resend => RequestKind::Resend,
+            Self::AccountStatus(_) => RequestKind::AccountStatus,
         }
     }
 
-    fn intent(&self) -> Option<&Intent> {
+    fn solution_kind(&self) -> Option<SolutionKind> {
         match self {
-            Self::AwaitingCheckpoint(intent) | Self::Solving { intent, .. } | Self::Resending(intent) => {
-                Some(intent)
-            }
+            Self::Solve(solution) => Some(solution.kind()),
             _ => None,
         }
     }
 }
 
-/// The sans-IO state machine of one account connection.
+/// The request out: sent and waiting for its answer, or waiting for its retry.
+#[derive(Debug)]
+struct Exchange {
+    request: Outgoing,
+    key: IdempotencyKey,
+    /// The key the command came with, when `key` is a lost request's it sends again: if the
+    /// server answers 409 (that key went with another request), the request goes again
+    /// under this one.
+    fresh_key: Option<IdempotencyKey>,
+    first_sent_at: UnixMillis,
+    attempt: u32,
+    /// `Some(T)`: the last attempt failed and the next is sent at `T`.
+    retry_at: Option<UnixMillis>,
+}
+
+/// A request that may or may not have reached the server: its answer was lost (no answer
+/// after the retries, abandoned, or saved while out). The same command again sends it again
+/// with its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Unsettled {
+    pub(crate) kind: RequestKind,
+    pub(crate) solution: Option<SolutionKind>,
+    pub(crate) reconnect: Option<AccountId>,
+    pub(crate) key: IdempotencyKey,
+    pub(crate) first_sent_at: UnixMillis,
+    /// The request as it was, secret included, while this process holds it; `None` once
+    /// saved and resumed (the caller gives the secret again).
+    request: Option<Outgoing>,
+}
+
+impl Unsettled {
+    pub(crate) fn resumed(
+        kind: RequestKind,
+        solution: Option<SolutionKind>,
+        reconnect: Option<AccountId>,
+        key: IdempotencyKey,
+        first_sent_at: UnixMillis,
+    ) -> Self {
+        Self {
+            kind,
+            solution,
+            reconnect,
+            key,
+            first_sent_at,
+            request: None,
+        }
+    }
+
+    /// Whether `request` is this one sent again: the same request when this process still
+    /// holds it; else the same call (and kind of solution, and account) whose secret the
+    /// caller gives again. A different secret under the same key is answered 409 by the
+    /// server, and that is the caller's to fix.
+    fn is_retried_by(&self, request: &Outgoing) -> bool {
+        match &self.request {
+            Some(held) => held == request,
+            None => {
+                let reconnect = match request {
+                    Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
+                    _ => None,
+                };
+                self.kind == request.kind()
+                    && self.solution == request.solution_kind()
+                    && self.reconnect.as_ref() == reconnect
+            }
+        }
+    }
+}
+
+/// A request whose answer may have been lost, as [`Flow::unsettled`] shows it: sending the
+/// same command again sends it again with its key, so a server that acted on it answers
+/// what it answered then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct UnsettledRequest<'a> {
+    /// Which call it was.
+    pub kind: RequestKind,
+    /// The kind of solution, for a solve.
+    pub solution: Option<SolutionKind>,
+    /// The account of a reconnect.
+    pub reconnect: Option<&'a AccountId>,
+    /// Its idempotency key.
+    pub key: IdempotencyKey,
+    /// When it was first sent.
+    pub first_sent_at: UnixMillis,
+    /// Whether this process still holds its secret (else the caller gives it again).
+    pub holds_secret: bool,
+}
+
+/// The sans-IO state machine of one account connection, behind one door.
 ///
-/// Feed it [`Command`]s and [`Answer`]s, each with the time; it returns [`Request`]s to
-/// send and [`Event`]s or typed [`Error`]s. It reads no clock, does no IO and starts no
-/// thread. At most one request is in flight at a time.
+/// Every input, with the time, goes in through [`Flow::handle`]: a [`Command`] with the
+/// idempotency key of its request, the [`Answer`](crate::Answer) to the request sent, a
+/// transport failure, the driver abandoning the request out, or a tick. One [`Output`]
+/// comes out: a request to send, a retry to wait for, an event, an error, or "nothing to
+/// do until T". It reads no clock, does no IO, starts no thread and draws no random number.
+/// At most one request is out at a time. What each phase accepts, and where each input may
+/// take it, is the data of [`RULES`](crate::RULES).
 ///
 /// ```
-/// use auth_core::{Answer, Command, Config, Credentials, Event, Flow, Solution, UnixMillis};
+/// use auth_core::{Answer, Command, Config, Credentials, Event, Flow, IdempotencyKey, Input, Output, Solution, UnixMillis};
 ///
 /// let mut flow = Flow::new(Config::new("my-api-key"));
 /// let t0 = UnixMillis::from_millis(1_700_000_000_000);
+/// let key = |n| IdempotencyKey::from_random_bytes([n; 16]); // your driver's randomness
 ///
 /// // Connect: the machine builds the request, we send it however we like.
-/// let request = flow.begin(t0, Command::Connect(Credentials::messenger("bob", "pw-b")))?;
+/// let connect = Command::Connect(Credentials::messenger("bob", "pw-b"));
+/// let Output::Send(request) = flow.handle(t0, Input::command(connect, key(1))) else { unreachable!() };
 /// assert_eq!(request.path, "/accounts");
 /// let answer = Answer::new(202, r#"{"object":"Checkpoint","account_id":"acc-1","checkpoint":{"type":"2FA"}}"#);
-/// let Event::Checkpoint(intent) = flow.handle_answer(UnixMillis::from_millis(1_700_000_000_300), &answer)? else {
+/// let Output::Event(Event::Checkpoint(intent)) = flow.handle(UnixMillis::from_millis(1_700_000_000_300), Input::Answer(answer)) else {
 ///     unreachable!()
 /// };
 /// // The five minutes count from when the connect request was sent.
 /// assert_eq!(intent.deadline, UnixMillis::from_millis(1_700_000_300_000));
-/// assert_eq!(flow.next_deadline(), Some(intent.deadline));
 ///
 /// // Solve the checkpoint with the code the user typed.
-/// let request = flow.begin(UnixMillis::from_millis(1_700_000_030_000), Command::Solve(Solution::code("123456")))?;
+/// let t1 = UnixMillis::from_millis(1_700_000_030_000);
+/// let Output::Send(request) = flow.handle(t1, Input::command(Command::Solve(Solution::code("123456")), key(2))) else {
+///     unreachable!()
+/// };
 /// assert_eq!(request.path, "/accounts/checkpoint");
 /// let answer = Answer::new(201, r#"{"object":"AccountCreated","account_id":"acc-1"}"#);
-/// let event = flow.handle_answer(UnixMillis::from_millis(1_700_000_030_200), &answer)?;
-/// assert_eq!(event, Event::Connected { account_id: "acc-1".into() });
+/// let Output::Event(event) = flow.handle(t1, Input::Answer(answer)) else { unreachable!() };
+/// assert_eq!(event, Event::Connected { account_id: "acc-1".into(), after_deadline: false });
 /// assert!(flow.is_connected());
-/// # Ok::<(), auth_core::Error>(())
 /// ```
 #[derive(Debug)]
 pub struct Flow {
     config: Config,
-    state: State,
+    stage: Stage,
+    exchange: Option<Exchange>,
+    unsettled: Option<Unsettled>,
     /// The latest `now` seen: a clock that goes backwards never gives an intent more time.
     latest_now: UnixMillis,
-    /// The password or code of the request in flight, to redact from what the server
-    /// sends back. Never serialized.
-    in_flight_secret: Option<SecretString>,
+    /// The secrets of the requests already done, to scrub from later answers. Never saved.
+    earlier: Earlier,
+}
+
+/// The secrets of the requests already done: a server may echo the password of the connect
+/// in the answer to a later solve. Moved out of the requests, never copied; wiped on drop.
+#[derive(Debug, Default)]
+struct Earlier {
+    password: Option<SecretString>,
+    proxy_password: Option<SecretString>,
+    code: Option<SecretString>,
 }
 
 impl Flow {
     /// A new machine, idle.
     pub fn new(config: Config) -> Self {
+        Self::from_parts(config, Stage::Idle, None, UnixMillis::EPOCH)
+    }
+
+    pub(crate) fn from_parts(
+        config: Config,
+        stage: Stage,
+        unsettled: Option<Unsettled>,
+        latest_now: UnixMillis,
+    ) -> Self {
         Self {
             config,
-            state: State::Idle,
-            latest_now: UnixMillis::EPOCH,
-            in_flight_secret: None,
+            stage,
+            exchange: None,
+            unsettled,
+            latest_now,
+            earlier: Earlier::default(),
         }
     }
 
-    /// A machine that continues a saved [`Snapshot`], with the configuration (and so the
-    /// API key) of the process that resumes it.
-    pub fn resume(config: Config, snapshot: Snapshot) -> Self {
-        Self {
-            config,
-            state: snapshot.state,
-            latest_now: snapshot.latest_now,
-            in_flight_secret: None,
-        }
-    }
-
-    /// The state as data to save, without any secret: see [`Snapshot`].
-    pub fn snapshot(&self) -> Snapshot {
-        Snapshot {
-            version: Snapshot::VERSION,
-            state: self.state.clone(),
-            latest_now: self.latest_now,
-        }
+    /// The one door in: feeds one input at `now`, and returns the one thing to do next.
+    ///
+    /// The phase and the input are looked up in [`RULES`](crate::RULES); without a row the
+    /// input is a misuse ([`Error::Usage`]): nothing is sent and nothing changes.
+    pub fn handle(&mut self, now: UnixMillis, input: Input) -> Output {
+        let now = self.observe(now);
+        let phase = self.phase();
+        let kind = input.kind();
+        let Some(rule) = rules::rule_for(phase, kind) else {
+            return Output::Error(rules::misuse(phase, kind).into());
+        };
+        let output = (rule.run)(self, now, input);
+        debug_assert!(
+            rule.to.contains(&self.phase()),
+            "{phase:?} --{kind:?}--> {:?} is not in the rules table",
+            self.phase()
+        );
+        output
     }
 
     /// The configuration.
@@ -387,12 +286,23 @@ impl Flow {
 
     /// Where the machine is.
     pub fn phase(&self) -> Phase {
-        self.state.phase()
+        match &self.exchange {
+            Some(exchange) => match exchange.request.kind() {
+                RequestKind::Connect | RequestKind::Reconnect => Phase::Connecting,
+                RequestKind::Solve => Phase::Solving,
+                RequestKind::Resend => Phase::Resending,
+                RequestKind::AccountStatus => Phase::CheckingStatus,
+            },
+            None => self.stage.phase(),
+        }
     }
 
-    /// The live intent: pending, or with a request in flight.
+    /// The live intent: pending, or with a request out.
     pub fn intent(&self) -> Option<&Intent> {
-        self.state.intent()
+        match &self.stage {
+            Stage::Pending(intent) => Some(intent),
+            _ => None,
+        }
     }
 
     /// Whether an intent is waiting for a solve or a resend.
@@ -402,36 +312,78 @@ impl Flow {
 
     /// Whether the account is connected (or reconnected).
     pub fn is_connected(&self) -> bool {
-        self.phase() == Phase::Connected
+        matches!(self.stage, Stage::Connected { .. })
     }
 
     /// The connected account, once connected.
     pub fn connected_account(&self) -> Option<&AccountId> {
-        match &self.state {
-            State::Connected { account_id, .. } => Some(account_id),
+        match &self.stage {
+            Stage::Connected { account_id, .. } => Some(account_id),
             _ => None,
         }
     }
 
     /// How the intent expired, once it has.
     pub fn expired(&self) -> Option<&IntentExpired> {
-        match &self.state {
-            State::Expired(expired) => Some(expired),
+        match &self.stage {
+            Stage::Expired(expired) => Some(expired),
             _ => None,
         }
     }
 
     /// How the intent was destroyed, once it has been.
     pub fn destroyed(&self) -> Option<&IntentDestroyed> {
-        match &self.state {
-            State::Destroyed(destroyed) => Some(destroyed),
+        match &self.stage {
+            Stage::Destroyed(destroyed) => Some(destroyed),
             _ => None,
         }
     }
 
-    /// When the driver should call [`Flow::handle_timeout`]: the live intent's deadline.
+    /// The answer by which the provider refused the account, once it has.
+    pub fn refused(&self) -> Option<&ApiError> {
+        match &self.stage {
+            Stage::Refused { cause, .. } => Some(cause),
+            _ => None,
+        }
+    }
+
+    /// The error a flow that has ended (expired, destroyed, refused) gives to any solve or
+    /// resend: the one that ended it.
+    pub fn ended_error(&self) -> Option<Error> {
+        match &self.stage {
+            Stage::Expired(expired) => Some(expired.clone().into()),
+            Stage::Destroyed(destroyed) => Some(destroyed.clone().into()),
+            Stage::Refused { cause, .. } => Some(cause.clone().into()),
+            _ => None,
+        }
+    }
+
+    /// The request whose answer may have been lost, if any: see [`UnsettledRequest`].
+    pub fn unsettled(&self) -> Option<UnsettledRequest<'_>> {
+        self.unsettled.as_ref().map(|u| UnsettledRequest {
+            kind: u.kind,
+            solution: u.solution,
+            reconnect: u.reconnect.as_ref(),
+            key: u.key,
+            first_sent_at: u.first_sent_at,
+            holds_secret: u.request.is_some(),
+        })
+    }
+
+    /// When the driver should feed [`Input::Tick`]: the time of a retry, or the live
+    /// intent's deadline.
     pub fn next_deadline(&self) -> Option<UnixMillis> {
-        self.intent().map(|intent| intent.deadline)
+        match &self.exchange {
+            Some(Exchange {
+                retry_at: Some(at), ..
+            }) => Some(*at),
+            _ => self.intent().map(|intent| intent.deadline),
+        }
+    }
+
+    /// The latest time the machine was given: it never counts time from an earlier one.
+    pub fn latest_now(&self) -> UnixMillis {
+        self.latest_now
     }
 
     /// The live intent's time left at `now` (as the machine sees time: never more than at
@@ -441,62 +393,22 @@ impl Flow {
         self.intent().map(|intent| intent.remaining(now))
     }
 
-    /// Starts a command: returns the request to send, or an error and sends nothing.
-    ///
-    /// A solve or resend at or after the intent's deadline sends nothing: the machine moves
-    /// to [`Phase::Expired`] and returns [`Error::IntentExpired`].
-    pub fn begin(&mut self, now: UnixMillis, command: Command) -> Result<Request, Error> {
-        let now = self.observe(now);
-        let state = std::mem::take(&mut self.state);
-        let (state, result) = self.on_command(state, now, command);
-        self.state = state;
-        result
+    /// Whether the API key is a sandbox key (`pp_test_…`): nothing real is connected.
+    pub fn is_sandbox(&self) -> bool {
+        self.config.is_sandbox()
     }
 
-    /// Reads the answer to the request in flight.
-    pub fn handle_answer(&mut self, now: UnixMillis, answer: &Answer) -> Result<Event, Error> {
-        let now = self.observe(now);
-        let secret = self.in_flight_secret.take();
-        // An empty entry stands for "no secret in flight": scrubbing skips it.
-        let secrets = [
-            self.config.api_key().expose_secret(),
-            secret.as_ref().map_or("", SecretString::expose),
-        ];
-        let state = std::mem::take(&mut self.state);
-        let (state, result) = on_answer(state, now, answer, &secrets, &self.config);
-        self.state = state;
-        result
-    }
-
-    /// Records that the request in flight got no answer. A pending intent stays pending
-    /// (unless its deadline has passed), so the caller may try again.
-    pub fn handle_transport_error(&mut self, now: UnixMillis, error: TransportError) -> Error {
-        let now = self.observe(now);
-        self.in_flight_secret = None;
-        let (state, error) = match std::mem::take(&mut self.state) {
-            State::Connecting { .. } => (State::Idle, Error::Transport(error)),
-            State::Solving { intent, .. } | State::Resending(intent) => match live(intent, now) {
-                Ok(intent) => (State::AwaitingCheckpoint(intent), Error::Transport(error)),
-                Err(expired) => (State::Expired(expired.clone()), Error::IntentExpired(expired)),
-            },
-            other => (other, UsageError::NoRequestInFlight.into()),
-        };
-        self.state = state;
-        error
-    }
-
-    /// Expires the live intent if `now` is at or after its deadline; returns how, the first
-    /// time only. Extra calls are harmless.
-    pub fn handle_timeout(&mut self, now: UnixMillis) -> Option<IntentExpired> {
-        let now = self.observe(now);
-        let intent = self.intent()?;
-        if !intent.is_expired_at(now) {
-            return None;
-        }
-        let expired = intent.expired(Detection::Deadline);
-        self.state = State::Expired(expired.clone());
-        self.in_flight_secret = None;
-        Some(expired)
+    /// The state as data to save, without any secret: see [`Snapshot`](crate::Snapshot).
+    /// A request out is saved as unsettled: resumed, the same command sends it again with its
+    /// key (give its secret again), or [`Input::Abandoned`] forgets it.
+    pub fn snapshot(&self) -> crate::Snapshot {
+        let unsettled = self
+            .exchange
+            .as_ref()
+            .and_then(unsettle)
+            .or_else(|| self.unsettled.clone())
+            .map(|u| Unsettled { request: None, ..u });
+        crate::snapshot::Snapshot::new(self.stage.clone(), unsettled, self.latest_now)
     }
 
     fn observe(&mut self, now: UnixMillis) -> UnixMillis {
@@ -504,395 +416,634 @@ impl Flow {
         self.latest_now
     }
 
-    fn on_command(
-        &mut self,
-        state: State,
-        now: UnixMillis,
-        command: Command,
-    ) -> (State, Result<Request, Error>) {
-        if state.phase().is_in_flight() {
-            return (state, Err(UsageError::RequestInFlight.into()));
-        }
-        let solution = match command {
-            Command::Connect(credentials) => return self.send_connect(state, now, credentials, None),
-            Command::Reconnect {
-                account_id,
-                credentials,
-            } => return self.send_connect(state, now, credentials, Some(&account_id)),
-            Command::Solve(solution) => Some(solution),
-            Command::Resend => None,
-        };
-        match state {
-            State::AwaitingCheckpoint(intent) => match (live(intent, now), solution) {
-                (Ok(intent), Some(solution)) => self.send_solve(intent, now, solution),
-                (Ok(intent), None) => self.send_resend(intent, now),
-                (Err(expired), _) => expire(expired),
-            },
-            State::Expired(expired) => (State::Expired(expired.clone()), Err(expired.into())),
-            State::Destroyed(destroyed) => (State::Destroyed(destroyed.clone()), Err(destroyed.into())),
-            other => (other, Err(UsageError::NoPendingIntent.into())),
-        }
-    }
+    // The handlers of the rules table. Each is called only for the phases and inputs of
+    // its rows, so a shape it does not expect is a misuse, never a panic.
 
-    fn send_connect(
-        &mut self,
-        state: State,
-        now: UnixMillis,
-        credentials: Credentials,
-        account_id: Option<&AccountId>,
-    ) -> (State, Result<Request, Error>) {
-        if account_id.is_some_and(|id| id.as_str().is_empty()) {
-            return (state, Err(UsageError::Empty("account id").into()));
+    pub(crate) fn on_connect(&mut self, now: UnixMillis, input: Input) -> Output {
+        let (credentials, reconnect, key) = match input {
+            Input::Command {
+                command: Command::Connect(credentials),
+                key,
+            } => (credentials, None, key),
+            Input::Command {
+                command:
+                    Command::Reconnect {
+                        account_id,
+                        credentials,
+                    },
+                key,
+            } => (credentials, Some(account_id), key),
+            other => return self.misused(other),
+        };
+        if let Some(problem) = reconnect.as_ref().and_then(AccountId::path_problem) {
+            return Output::Error(UsageError::Invalid(problem).into());
         }
         if credentials.username().is_empty() {
-            return (state, Err(UsageError::Empty("username").into()));
+            return Output::Error(UsageError::Empty("username").into());
         }
         if credentials.password().is_empty() {
-            return (state, Err(UsageError::Empty("password").into()));
+            return Output::Error(UsageError::Empty("password").into());
         }
-        let body = wire::json_body(&ConnectBody {
-            provider: credentials.provider(),
-            username: credentials.username(),
-            password: credentials.password().expose_secret(),
-        });
-        let (kind, path) = match account_id {
-            None => (RequestKind::Connect, Cow::Borrowed("/accounts")),
-            Some(id) => (RequestKind::Reconnect, Cow::Owned(wire::reconnect_path(id))),
-        };
-        let request = self.request(kind, path, body, self.config.request_timeout());
-        let provider = credentials.provider();
-        self.in_flight_secret = Some(credentials.into_password().into_inner());
-        let state = State::Connecting {
-            provider,
-            sent_at: now,
-            reconnect: account_id.is_some(),
-        };
-        (state, Ok(request))
-    }
-
-    fn send_solve(
-        &mut self,
-        intent: Intent,
-        now: UnixMillis,
-        solution: Solution,
-    ) -> (State, Result<Request, Error>) {
-        if solution.wire_code().is_empty() {
-            return (
-                State::AwaitingCheckpoint(intent),
-                Err(UsageError::Empty("code").into()),
-            );
+        if let Err(problem) = credentials.options().check() {
+            return Output::Error(UsageError::Invalid(problem).into());
         }
-        let kind = solution.kind();
-        // The server answers an in-app validation only once the user approved: the request
-        // may take the intent's whole remaining time, and no more.
-        let timeout = match kind {
-            SolutionKind::InAppValidation => intent.remaining(now),
-            _ => self.config.request_timeout().min(intent.remaining(now)),
-        };
-        let body = wire::json_body(&SolveBody {
-            provider: intent.provider,
-            account_id: &intent.account_id,
-            code: solution.wire_code(),
-        });
-        let request = self.request(
-            RequestKind::Solve,
-            Cow::Borrowed("/accounts/checkpoint"),
-            body,
-            timeout,
-        );
-        self.in_flight_secret = solution.into_secret();
-        (
-            State::Solving {
-                intent,
-                solution: kind,
+        // Connecting starts over: a pending intent is abandoned.
+        self.stage = Stage::Idle;
+        self.start(
+            Outgoing::Connect {
+                credentials,
+                reconnect,
             },
-            Ok(request),
+            key,
+            now,
         )
     }
 
-    fn send_resend(&mut self, intent: Intent, now: UnixMillis) -> (State, Result<Request, Error>) {
-        let body = wire::json_body(&ResendBody {
-            provider: intent.provider,
-            account_id: &intent.account_id,
-        });
-        let timeout = self.config.request_timeout().min(intent.remaining(now));
-        let request = self.request(
-            RequestKind::Resend,
-            Cow::Borrowed("/accounts/checkpoint/resend"),
-            body,
-            timeout,
-        );
-        self.in_flight_secret = None;
-        (State::Resending(intent), Ok(request))
+    pub(crate) fn on_solve(&mut self, now: UnixMillis, input: Input) -> Output {
+        let Input::Command {
+            command: Command::Solve(solution),
+            key,
+        } = input
+        else {
+            return self.misused(input);
+        };
+        if let Some(expired) = self.expire_if_due(now) {
+            return Output::Error(expired.into());
+        }
+        if solution.wire_code().is_empty() {
+            return Output::Error(UsageError::Empty("code").into());
+        }
+        self.start(Outgoing::Solve(solution), key, now)
     }
 
-    fn request(&self, kind: RequestKind, path: Cow<'static, str>, body: Body, timeout: Duration) -> Request {
-        Request {
-            kind,
-            method: Method::Post,
-            path,
-            headers: vec![
-                Header::plain("accept", "application/json"),
-                Header::plain("content-type", "application/json"),
-                Header::api_key(self.config.shared_api_key()),
-            ],
-            body,
-            timeout,
+    pub(crate) fn on_resend(&mut self, now: UnixMillis, input: Input) -> Output {
+        let Input::Command {
+            command: Command::Resend,
+            key,
+        } = input
+        else {
+            return self.misused(input);
+        };
+        if let Some(expired) = self.expire_if_due(now) {
+            return Output::Error(expired.into());
+        }
+        if self
+            .intent()
+            .is_some_and(|intent| !intent.provider.supports_resend())
+        {
+            return Output::Error(
+                UsageError::Unsupported("the provider's checkpoints cannot be sent again (resend takes LINKEDIN, INSTAGRAM or MESSENGER)")
+                    .into(),
+            );
+        }
+        self.start(Outgoing::Resend, key, now)
+    }
+
+    pub(crate) fn on_account_status(&mut self, now: UnixMillis, input: Input) -> Output {
+        let Input::Command {
+            command: Command::AccountStatus(account_id),
+            key,
+        } = input
+        else {
+            return self.misused(input);
+        };
+        if let Some(problem) = account_id.path_problem() {
+            return Output::Error(UsageError::Invalid(problem).into());
+        }
+        // A GET is idempotent by itself: it carries no key, and never settles a lost POST.
+        self.exchange = Some(Exchange {
+            request: Outgoing::AccountStatus(account_id),
+            key,
+            fresh_key: None,
+            first_sent_at: now,
+            attempt: 0,
+            retry_at: None,
+        });
+        self.send(now)
+    }
+
+    pub(crate) fn on_answer(&mut self, now: UnixMillis, input: Input) -> Output {
+        let Input::Answer(answer) = input else {
+            return self.misused(input);
+        };
+        let Some(exchange) = self.take_sent() else {
+            return Output::Error(UsageError::NoRequestInFlight.into());
+        };
+        match self.read_answer(&exchange, &answer, now) {
+            Answered::Done(output) => {
+                self.remember(exchange);
+                output
+            }
+            Answered::Retry(cause, error) => self.retry_or_give_up(exchange, cause, error, now),
+            Answered::Rekey(fresh) => {
+                // The lost request's key went with another request (another code given
+                // after a resume): this one was not acted on; it goes under its own key.
+                self.exchange = Some(Exchange {
+                    key: fresh,
+                    fresh_key: None,
+                    first_sent_at: now,
+                    attempt: 0,
+                    retry_at: None,
+                    ..exchange
+                });
+                self.send(now)
+            }
         }
     }
-}
 
-/// The intent, if it is still alive at `now`; how it expired otherwise.
-fn live(intent: Intent, now: UnixMillis) -> Result<Intent, IntentExpired> {
-    if intent.is_expired_at(now) {
-        Err(intent.expired(Detection::Deadline))
-    } else {
-        Ok(intent)
-    }
-}
-
-/// The intent has expired: the state that records it, and the error that says so.
-fn expire<T>(expired: IntentExpired) -> (State, Result<T, Error>) {
-    (
-        State::Expired(expired.clone()),
-        Err(Error::IntentExpired(expired)),
-    )
-}
-
-/// Every answer to every request, in every state.
-fn on_answer(
-    state: State,
-    now: UnixMillis,
-    answer: &Answer,
-    secrets: &[&str],
-    config: &Config,
-) -> (State, Result<Event, Error>) {
-    match state {
-        State::Connecting {
-            provider,
-            sent_at,
-            reconnect,
-        } => match wire::read_answer(answer, secrets) {
-            Ok(Reply::AccountCreated(account_id)) => connected(account_id, false),
-            Ok(Reply::AccountReconnected(account_id)) => connected(account_id, true),
-            Ok(Reply::Checkpoint {
-                account_id,
-                checkpoint,
-            }) => {
-                let intent = Intent {
+    /// What the answer to the request out means, applied to the flow.
+    fn read_answer(&mut self, exchange: &Exchange, answer: &crate::Answer, now: UnixMillis) -> Answered {
+        let secrets = secrets_of(&self.config, &exchange.request, &self.earlier);
+        let reply = match wire::read_answer(answer, secrets.as_slice(), now) {
+            Ok(reply) => reply,
+            Err(malformed) => return Answered::Done(self.malformed(exchange, malformed)),
+        };
+        let outcome = rules::classify(exchange.request.kind(), answer.status, reply.word());
+        Answered::Done(match (outcome, reply) {
+            (
+                Outcome::Connected | Outcome::Reconnected,
+                Reply::AccountCreated(account_id) | Reply::AccountReconnected(account_id),
+            ) => self.connected(exchange, account_id, outcome == Outcome::Reconnected, now),
+            (
+                Outcome::Checkpoint,
+                Reply::Checkpoint {
                     account_id,
-                    provider,
                     checkpoint,
-                    started_at: sent_at,
-                    deadline: sent_at.saturating_add(config.intent_ttl()),
-                    failed_attempts: 0,
-                    checkpoints_solved: 0,
-                    reconnect,
+                },
+            ) => {
+                let intent = match (&exchange.request, &self.stage) {
+                    (
+                        Outgoing::Connect {
+                            credentials,
+                            reconnect,
+                        },
+                        _,
+                    ) => Intent {
+                        account_id,
+                        provider: credentials.provider(),
+                        checkpoint,
+                        started_at: exchange.first_sent_at,
+                        deadline: exchange.first_sent_at.saturating_add(self.config.intent_ttl()),
+                        failed_attempts: 0,
+                        checkpoints_solved: 0,
+                        reconnect: reconnect.is_some(),
+                    },
+                    (request, Stage::Pending(before)) => {
+                        let solved = matches!(
+                            request.solution_kind(),
+                            Some(SolutionKind::Code | SolutionKind::InAppValidation)
+                        );
+                        Intent {
+                            account_id,
+                            checkpoint,
+                            failed_attempts: 0,
+                            checkpoints_solved: before.checkpoints_solved.saturating_add(u32::from(solved)),
+                            ..before.clone()
+                        }
+                    }
+                    _ => {
+                        let malformed = unexpected(answer, "a Checkpoint", secrets.as_slice());
+                        return Answered::Done(self.malformed(exchange, malformed));
+                    }
                 };
-                // A 202 that took the intent's whole lifetime to arrive ends it at once.
-                match live(intent, now) {
-                    Ok(intent) => pending(intent, Event::Checkpoint),
-                    Err(expired) => expire(expired),
+                self.unsettled = None;
+                // A checkpoint whose deadline has passed can never be solved: nothing more
+                // may be sent for it.
+                if intent.is_expired_at(now) {
+                    let expired = intent.expired(Detection::Deadline);
+                    self.stage = Stage::Expired(expired.clone());
+                    return Answered::Done(Output::Error(expired.into()));
+                }
+                self.stage = Stage::Pending(intent.clone());
+                Output::Event(Event::Checkpoint(intent))
+            }
+            (Outcome::Resent | Outcome::ResendRefused, _) => {
+                self.unsettled = None;
+                match self.intent() {
+                    Some(intent) if outcome == Outcome::Resent => {
+                        Output::Event(Event::CheckpointResent(intent.clone()))
+                    }
+                    Some(intent) => Output::Event(Event::ResendRefused(intent.clone())),
+                    None => Output::Error(UsageError::NoPendingIntent.into()),
                 }
             }
-            Ok(reply @ Reply::CheckpointResend) => {
-                (State::Idle, Err(unexpected(answer, &reply, secrets).into()))
+            (Outcome::AccountStatus, Reply::Account(account)) => {
+                Output::Event(Event::AccountStatus(*account))
             }
-            Ok(Reply::Error(error)) => (State::Idle, Err(error.into())),
-            Err(malformed) => (State::Idle, Err(malformed.into())),
-        },
-        State::Solving { intent, solution } => on_intent_answer(intent, Some(solution), now, answer, secrets),
-        State::Resending(intent) => on_intent_answer(intent, None, now, answer, secrets),
-        other => (other, Err(UsageError::NoRequestInFlight.into())),
+            (Outcome::Expired, Reply::Error(mut cause)) => {
+                cause.problem = Problem::IntentEnded;
+                self.unsettled = None;
+                match self.intent() {
+                    Some(intent) => {
+                        let expired = intent.expired(Detection::Server);
+                        self.stage = Stage::Expired(expired.clone());
+                        Output::Error(expired.into())
+                    }
+                    None => Output::Error(cause.into()),
+                }
+            }
+            (Outcome::Destroyed, Reply::Error(mut cause)) => {
+                cause.problem = Problem::IntentEnded;
+                self.unsettled = None;
+                match self.intent() {
+                    Some(intent) => {
+                        let destroyed = IntentDestroyed {
+                            account_id: intent.account_id.clone(),
+                            cause,
+                        };
+                        self.stage = Stage::Destroyed(destroyed.clone());
+                        Output::Error(destroyed.into())
+                    }
+                    None => Output::Error(cause.into()),
+                }
+            }
+            (Outcome::Refused, Reply::Error(mut cause)) => {
+                cause.problem = Problem::AccountRefused;
+                self.settle(exchange);
+                if exchange.request.kind() != RequestKind::AccountStatus {
+                    self.stage = Stage::Refused {
+                        account_id: self.intent().map(|intent| intent.account_id.clone()),
+                        cause: cause.clone(),
+                    };
+                }
+                Output::Error(cause.into())
+            }
+            (Outcome::Failed(problem), Reply::Error(mut cause)) => {
+                cause.problem = problem;
+                if let (Problem::IdempotencyConflict, Some(fresh)) = (problem, exchange.fresh_key) {
+                    return Answered::Rekey(fresh);
+                }
+                if matches!(problem, Problem::RateLimited | Problem::ServerFailure) {
+                    let retry = RetryCause::Status {
+                        status: cause.status,
+                        retry_after: cause.retry_after,
+                    };
+                    return Answered::Retry(retry, Error::from(cause));
+                }
+                if let (Problem::WrongCode, Stage::Pending(intent)) = (problem, &mut self.stage) {
+                    intent.failed_attempts = intent.failed_attempts.saturating_add(1);
+                }
+                // The server refused the request without acting on it.
+                self.settle(exchange);
+                Output::Error(cause.into())
+            }
+            (_, reply) => {
+                let object = match reply {
+                    Reply::AccountCreated(_) => "AccountCreated",
+                    Reply::AccountReconnected(_) => "AccountReconnected",
+                    Reply::Checkpoint { .. } => "a Checkpoint",
+                    Reply::CheckpointResend { .. } => "CheckpointResend",
+                    Reply::Account(_) => "an Account",
+                    Reply::Error(_) => "an error",
+                };
+                let malformed = unexpected(answer, object, secrets.as_slice());
+                self.malformed(exchange, malformed)
+            }
+        })
     }
-}
 
-/// The answer to a solve (`solution` is its kind) or a resend (`None`) of a live intent.
-fn on_intent_answer(
-    intent: Intent,
-    solution: Option<SolutionKind>,
-    now: UnixMillis,
-    answer: &Answer,
-    secrets: &[&str],
-) -> (State, Result<Event, Error>) {
-    // An answer that comes at or after the deadline came past the request's time budget:
-    // the intent is over, whatever the answer says.
-    let intent = match live(intent, now) {
-        Ok(intent) => intent,
-        Err(expired) => return expire(expired),
-    };
-    let reply = match wire::read_answer(answer, secrets) {
-        Ok(reply) => reply,
-        Err(malformed) => return (State::AwaitingCheckpoint(intent), Err(malformed.into())),
-    };
-    match (reply, solution) {
-        (Reply::AccountCreated(account_id), Some(_)) => connected(account_id, false),
-        (Reply::AccountReconnected(account_id), Some(_)) => connected(account_id, true),
-        (
-            Reply::Checkpoint {
-                account_id,
-                checkpoint,
-            },
-            solution,
-        ) => {
-            let solved = matches!(solution, Some(SolutionKind::Code | SolutionKind::InAppValidation));
-            let next = Intent {
-                account_id,
-                checkpoint,
-                failed_attempts: 0,
-                checkpoints_solved: intent.checkpoints_solved.saturating_add(u32::from(solved)),
-                ..intent
-            };
-            pending(next, Event::Checkpoint)
-        }
-        (Reply::CheckpointResend, None) => pending(intent, Event::CheckpointResent),
-        (Reply::Error(error), solution) => on_intent_error(intent, solution, error),
-        (reply, _) => {
-            let error = unexpected(answer, &reply, secrets);
-            (State::AwaitingCheckpoint(intent), Err(error.into()))
-        }
-    }
-}
-
-/// An error answer against a live intent: the contract's rules of expiry and destruction.
-fn on_intent_error(
-    mut intent: Intent,
-    solution: Option<SolutionKind>,
-    error: ApiError,
-) -> (State, Result<Event, Error>) {
-    let destroyed = |intent: Intent, cause: ApiError| {
-        let destroyed = IntentDestroyed {
-            account_id: intent.account_id,
-            cause,
+    pub(crate) fn on_failed(&mut self, now: UnixMillis, input: Input) -> Output {
+        let Input::Failed(failure) = input else {
+            return self.misused(input);
         };
-        (State::Destroyed(destroyed.clone()), Err(destroyed.into()))
-    };
-    match error.status {
-        // The first request against an intent older than its lifetime.
-        408 => expire(intent.expired(Detection::Server)),
-        // A malformed request leaves the intent alive; any other 400 means it destroyed itself.
-        400 if !error.is_malformed_request() => destroyed(intent, error),
-        500 if error.kind == Some(ErrorType::AuthenticationIntentError) => destroyed(intent, error),
-        _ => {
-            if solution.is_some() && error.is_wrong_code() {
-                intent.failed_attempts = intent.failed_attempts.saturating_add(1);
+        let Some(exchange) = self.take_sent() else {
+            return Output::Error(UsageError::NoRequestInFlight.into());
+        };
+        let cause = RetryCause::NoAnswer(failure.kind());
+        self.retry_or_give_up(exchange, cause, Error::Transport(failure), now)
+    }
+
+    pub(crate) fn on_abandoned(&mut self, _now: UnixMillis, _input: Input) -> Output {
+        match self.exchange.take() {
+            Some(exchange) => {
+                self.unsettled = unsettle(&exchange).or(self.unsettled.take());
+                self.remember(exchange);
             }
-            (State::AwaitingCheckpoint(intent), Err(error.into()))
+            None => self.unsettled = None,
         }
+        Output::Wait(self.next_deadline())
+    }
+
+    pub(crate) fn on_tick(&mut self, now: UnixMillis, _input: Input) -> Output {
+        match &self.exchange {
+            Some(Exchange {
+                retry_at: Some(at), ..
+            }) => {
+                if now < *at {
+                    return Output::Wait(Some(*at));
+                }
+                // Nothing is sent at or after the deadline.
+                if self.intent().is_some_and(|intent| intent.is_expired_at(now)) {
+                    if let Some(exchange) = self.exchange.take() {
+                        self.unsettled = unsettle(&exchange);
+                        self.remember(exchange);
+                    }
+                    let expired = self.expire_if_due(now);
+                    return expired.map_or(Output::Wait(None), |expired| Output::Error(expired.into()));
+                }
+                self.send(now)
+            }
+            // A request is out: its answer (or its failure) comes next.
+            Some(_) => Output::Wait(None),
+            None => match self.expire_if_due(now) {
+                Some(expired) => Output::Error(expired.into()),
+                None => Output::Wait(self.next_deadline()),
+            },
+        }
+    }
+
+    pub(crate) fn on_ended(&mut self, _now: UnixMillis, input: Input) -> Output {
+        match self.ended_error() {
+            Some(error) => Output::Error(error),
+            None => self.misused(input),
+        }
+    }
+
+    /// A misuse by an input that reached a handler it does not belong to.
+    fn misused(&self, input: Input) -> Output {
+        Output::Error(rules::misuse(self.phase(), input.kind()).into())
+    }
+
+    /// Expires the pending intent if `now` is at or after its deadline, nothing sent; says
+    /// how. A request whose answer was lost makes it [`Detection::Unanswered`].
+    fn expire_if_due(&mut self, now: UnixMillis) -> Option<IntentExpired> {
+        let intent = self.intent().filter(|intent| intent.is_expired_at(now))?;
+        let detected_by = if self.unsettled.is_some() {
+            Detection::Unanswered
+        } else {
+            Detection::Deadline
+        };
+        let expired = intent.expired(detected_by);
+        self.stage = Stage::Expired(expired.clone());
+        self.exchange = None;
+        self.unsettled = None;
+        Some(expired)
+    }
+
+    /// Starts a logical request: with the key of the lost one it sends again, else `key`.
+    fn start(&mut self, request: Outgoing, key: IdempotencyKey, now: UnixMillis) -> Output {
+        let (key, fresh_key, first_sent_at) = match self.unsettled.take() {
+            Some(lost) if lost.is_retried_by(&request) => (lost.key, Some(key), lost.first_sent_at),
+            _ => (key, None, now),
+        };
+        self.exchange = Some(Exchange {
+            request,
+            key,
+            fresh_key,
+            first_sent_at,
+            attempt: 0,
+            retry_at: None,
+        });
+        self.send(now)
+    }
+
+    /// Sends the next attempt of the request out.
+    fn send(&mut self, now: UnixMillis) -> Output {
+        let config = &self.config;
+        let intent = match &self.stage {
+            Stage::Pending(intent) => Some(intent),
+            _ => None,
+        };
+        let Some(exchange) = self.exchange.as_mut() else {
+            return Output::Error(UsageError::NoRequestInFlight.into());
+        };
+        exchange.attempt = exchange.attempt.saturating_add(1);
+        exchange.retry_at = None;
+        let remaining = intent.map_or(config.request_timeout(), |intent| intent.remaining(now));
+        let ordinary = config.request_timeout().min(remaining);
+        let (path, body, timeout) = match &exchange.request {
+            Outgoing::Connect {
+                credentials,
+                reconnect,
+            } => (
+                reconnect.as_ref().map_or(Cow::Borrowed("/accounts"), |id| {
+                    Cow::Owned(wire::account_path(id))
+                }),
+                wire::connect_body(credentials),
+                config.request_timeout(),
+            ),
+            Outgoing::Solve(solution) => {
+                let Some(intent) = intent else {
+                    return Output::Error(UsageError::NoPendingIntent.into());
+                };
+                // The server answers an in-app validation only once the user approved: the
+                // request may take the intent's whole remaining time, and no more.
+                let timeout = match solution.kind() {
+                    SolutionKind::InAppValidation => remaining,
+                    _ => ordinary,
+                };
+                (
+                    Cow::Borrowed("/accounts/checkpoint"),
+                    wire::solve_body(intent.provider, &intent.account_id, solution.wire_code()),
+                    timeout,
+                )
+            }
+            Outgoing::Resend => {
+                let Some(intent) = intent else {
+                    return Output::Error(UsageError::NoPendingIntent.into());
+                };
+                (
+                    Cow::Borrowed("/accounts/checkpoint/resend"),
+                    wire::resend_body(intent.provider, &intent.account_id),
+                    ordinary,
+                )
+            }
+            Outgoing::AccountStatus(account_id) => (
+                Cow::Owned(wire::account_path(account_id)),
+                Body::default(),
+                config.request_timeout(),
+            ),
+        };
+        let (name, value) = config.auth_header();
+        let post = !matches!(exchange.request, Outgoing::AccountStatus(_));
+        Output::Send(Request {
+            kind: exchange.request.kind(),
+            method: if post { Method::Post } else { Method::Get },
+            path,
+            body,
+            timeout,
+            idempotency_key: post.then_some(exchange.key),
+            attempt: exchange.attempt,
+            auth: Auth { name, value },
+        })
+    }
+
+    /// Keeps the secrets of a request that is done, to scrub them from later answers.
+    fn remember(&mut self, exchange: Exchange) {
+        match exchange.request {
+            Outgoing::Connect { credentials, .. } => {
+                let (password, proxy_password) = credentials.into_secrets();
+                self.earlier.password = Some(password);
+                self.earlier.proxy_password = proxy_password;
+            }
+            Outgoing::Solve(solution) => {
+                if let Some(code) = solution.into_secret() {
+                    self.earlier.code = Some(code);
+                }
+            }
+            Outgoing::Resend | Outgoing::AccountStatus(_) => {}
+        }
+    }
+
+    /// The request out was answered: a request whose answer was lost before is settled too
+    /// (an account's status settles nothing).
+    fn settle(&mut self, exchange: &Exchange) {
+        if exchange.request.kind() != RequestKind::AccountStatus {
+            self.unsettled = None;
+        }
+    }
+
+    /// The request out, if it was sent and waits for its answer (not for its retry).
+    fn take_sent(&mut self) -> Option<Exchange> {
+        match &self.exchange {
+            Some(exchange) if exchange.retry_at.is_none() => self.exchange.take(),
+            _ => None,
+        }
+    }
+
+    /// After an attempt that failed with `cause`: schedules the next one if the policy says
+    /// so, before the deadline; else gives up, keeping the request as unsettled (the server
+    /// may have acted on it), and returns `error`.
+    fn retry_or_give_up(
+        &mut self,
+        mut exchange: Exchange,
+        cause: RetryCause,
+        error: Error,
+        now: UnixMillis,
+    ) -> Output {
+        let deadline = match (&exchange.request, self.intent()) {
+            (Outgoing::Solve(_) | Outgoing::Resend, Some(intent)) => intent.deadline,
+            _ => exchange.first_sent_at.saturating_add(self.config.intent_ttl()),
+        };
+        if let Some(at) =
+            self.config
+                .retry_policy()
+                .next_attempt(cause, exchange.attempt, now, deadline, &exchange.key)
+        {
+            exchange.retry_at = Some(at);
+            let attempt = exchange.attempt.saturating_add(1);
+            self.exchange = Some(exchange);
+            return Output::Retry(Retry {
+                at,
+                attempt,
+                cause: error,
+            });
+        }
+        self.unsettled = unsettle(&exchange).or(self.unsettled.take());
+        self.remember(exchange);
+        match self.expire_if_due(now) {
+            Some(expired) => Output::Error(expired.into()),
+            None => Output::Error(error),
+        }
+    }
+
+    /// A success that connected the account: the server's word, whenever it came.
+    fn connected(
+        &mut self,
+        exchange: &Exchange,
+        account_id: AccountId,
+        reconnected: bool,
+        now: UnixMillis,
+    ) -> Output {
+        let (reconnected, after_deadline) = match (&exchange.request, self.intent()) {
+            (Outgoing::Solve(_), Some(intent)) => {
+                (reconnected || intent.reconnect, intent.is_expired_at(now))
+            }
+            _ => (reconnected, false),
+        };
+        self.stage = Stage::Connected {
+            account_id: account_id.clone(),
+            reconnected,
+        };
+        self.unsettled = None;
+        Output::Event(if reconnected {
+            Event::Reconnected {
+                account_id,
+                after_deadline,
+            }
+        } else {
+            Event::Connected {
+                account_id,
+                after_deadline,
+            }
+        })
+    }
+
+    /// An answer outside the contract: the flow stays where it was (a connect goes back to
+    /// idle); the request is kept as unsettled, since the server answered something.
+    fn malformed(&mut self, exchange: &Exchange, malformed: MalformedAnswer) -> Output {
+        self.unsettled = unsettle(exchange).or(self.unsettled.take());
+        Output::Error(malformed.into())
     }
 }
 
-fn connected(account_id: AccountId, reconnected: bool) -> (State, Result<Event, Error>) {
-    let event = if reconnected {
-        Event::Reconnected {
-            account_id: account_id.clone(),
-        }
-    } else {
-        Event::Connected {
-            account_id: account_id.clone(),
-        }
-    };
-    (
-        State::Connected {
-            account_id,
-            reconnected,
-        },
-        Ok(event),
-    )
+/// What an answer led to: an output, or a retry of the request to decide.
+enum Answered {
+    Done(Output),
+    Retry(RetryCause, Error),
+    /// A 409 to a lost request's key reused: send the request again under the command's key.
+    Rekey(IdempotencyKey),
 }
 
-/// A live intent now waits for its checkpoint; the event that says so.
-fn pending(intent: Intent, event: fn(Intent) -> Event) -> (State, Result<Event, Error>) {
-    (State::AwaitingCheckpoint(intent.clone()), Ok(event(intent)))
+/// The request out as a request whose answer may be lost (`None` for a GET, which needs no
+/// settling).
+fn unsettle(exchange: &Exchange) -> Option<Unsettled> {
+    let reconnect = match &exchange.request {
+        Outgoing::AccountStatus(_) => return None,
+        Outgoing::Connect { reconnect, .. } => reconnect.clone(),
+        _ => None,
+    };
+    Some(Unsettled {
+        kind: exchange.request.kind(),
+        solution: exchange.request.solution_kind(),
+        reconnect,
+        key: exchange.key,
+        first_sent_at: exchange.first_sent_at,
+        request: Some(exchange.request.clone()),
+    })
+}
+
+/// The secrets to redact from what the server sends back: the API key, the password, the
+/// proxy's password or the code of the request answered, and those of the requests before it.
+struct Secrets<'a>([&'a str; 6]);
+
+impl<'a> Secrets<'a> {
+    fn as_slice(&self) -> &[&'a str] {
+        &self.0
+    }
+}
+
+fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing, earlier: &'a Earlier) -> Secrets<'a> {
+    // An empty entry stands for "no secret": scrubbing skips it.
+    let (first, second) = match request {
+        Outgoing::Connect { credentials, .. } => (
+            credentials.password().expose_secret(),
+            credentials
+                .options()
+                .proxy
+                .as_ref()
+                .and_then(|proxy| proxy.password.as_ref())
+                .map_or("", ProxyPassword::expose_secret),
+        ),
+        Outgoing::Solve(solution) => (solution.secret().unwrap_or(""), ""),
+        Outgoing::Resend | Outgoing::AccountStatus(_) => ("", ""),
+    };
+    let known = |secret: &'a Option<SecretString>| secret.as_ref().map_or("", SecretString::expose);
+    Secrets([
+        config.api_key().expose_secret(),
+        first,
+        second,
+        known(&earlier.password),
+        known(&earlier.proxy_password),
+        known(&earlier.code),
+    ])
 }
 
 /// A success object of the contract that does not answer the request that was sent.
-fn unexpected(answer: &Answer, reply: &Reply, secrets: &[&str]) -> MalformedAnswer {
-    let object = match reply {
-        Reply::AccountCreated(_) => "AccountCreated",
-        Reply::AccountReconnected(_) => "AccountReconnected",
-        Reply::Checkpoint { .. } => "Checkpoint",
-        Reply::CheckpointResend => "CheckpointResend",
-        Reply::Error(_) => "an error",
-    };
+fn unexpected(answer: &crate::Answer, object: &str, secrets: &[&str]) -> MalformedAnswer {
     MalformedAnswer {
         status: answer.status,
         reason: format!("{object} does not answer the request that was sent"),
         excerpt: wire::excerpt(&answer.body, secrets),
-    }
-}
-
-/// A flow's state as data, to keep a pending intent between two requests of a user and
-/// resume it in another process with [`Flow::resume`].
-///
-/// It is versioned (`"version": 1`) and tagged by phase, and holds no secret: no password,
-/// no code, no API key. A snapshot taken while a request is in flight resumes in flight;
-/// take snapshots between requests.
-///
-/// ```
-/// use auth_core::{Answer, Command, Config, Credentials, Flow, Phase, Snapshot, UnixMillis};
-///
-/// let mut flow = Flow::new(Config::new("secret-key"));
-/// flow.begin(UnixMillis::from_millis(0), Command::Connect(Credentials::messenger("bob", "pw-b")))?;
-/// let answer = Answer::new(202, r#"{"object":"Checkpoint","account_id":"a1","checkpoint":{"type":"OTP"}}"#);
-/// flow.handle_answer(UnixMillis::from_millis(100), &answer)?;
-///
-/// let saved = serde_json::to_string(&flow.snapshot()).unwrap();
-/// assert!(!saved.contains("secret-key") && !saved.contains("pw-b"));
-///
-/// // Later, in another process:
-/// let snapshot: Snapshot = serde_json::from_str(&saved).unwrap();
-/// let flow = Flow::resume(Config::new("secret-key"), snapshot);
-/// assert_eq!(flow.phase(), Phase::AwaitingCheckpoint);
-/// # Ok::<(), auth_core::Error>(())
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "RawSnapshot")]
-pub struct Snapshot {
-    version: u32,
-    state: State,
-    latest_now: UnixMillis,
-}
-
-impl Snapshot {
-    /// The format version this build writes and reads.
-    pub const VERSION: u32 = 1;
-
-    /// The phase the saved flow is in.
-    pub fn phase(&self) -> Phase {
-        self.state.phase()
-    }
-
-    /// The saved live intent, if any.
-    pub fn intent(&self) -> Option<&Intent> {
-        self.state.intent()
-    }
-}
-
-/// A snapshot as read, before its version is checked.
-#[derive(Deserialize)]
-struct RawSnapshot {
-    version: u32,
-    state: State,
-    latest_now: UnixMillis,
-}
-
-/// A snapshot in a format this build does not read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unsupported snapshot version {0}: this build reads version {VERSION}", VERSION = Snapshot::VERSION)]
-pub struct UnsupportedSnapshotVersion(pub u32);
-
-impl TryFrom<RawSnapshot> for Snapshot {
-    type Error = UnsupportedSnapshotVersion;
-
-    fn try_from(raw: RawSnapshot) -> Result<Self, Self::Error> {
-        if raw.version != Self::VERSION {
-            return Err(UnsupportedSnapshotVersion(raw.version));
-        }
-        Ok(Self {
-            version: raw.version,
-            state: raw.state,
-            latest_now: raw.latest_now,
-        })
     }
 }

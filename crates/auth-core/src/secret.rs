@@ -1,7 +1,10 @@
 //! Secrets: the API key, a password, a checkpoint code.
 //!
-//! Each is a newtype whose `Debug` and `Display` print `<redacted>`, which has no
-//! `Serialize`, and whose bytes are overwritten with zeros when it is dropped.
+//! Each is a newtype whose `Debug` prints `<redacted>`, which has neither `Display` nor
+//! `Serialize` (so `key.to_string()` or a `{}` in a format string does not compile, and can
+//! never quietly send or log the text `<redacted>`, as oauth2-rs's secrets do), and whose
+//! bytes are overwritten with zeros when it is dropped. The one way to the value is
+//! `expose_secret()`, for the one place that must send it.
 
 use std::fmt;
 
@@ -112,11 +115,14 @@ macro_rules! secret_type {
             }
         }
 
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(REDACTED)
+        impl PartialEq for $name {
+            /// Compares the secrets themselves (to tell a retry of the same request from a new one).
+            fn eq(&self, other: &Self) -> bool {
+                self.0.expose() == other.0.expose()
             }
         }
+
+        impl Eq for $name {}
 
         impl From<String> for $name {
             fn from(value: String) -> Self {
@@ -133,13 +139,20 @@ macro_rules! secret_type {
 }
 
 secret_type!(
-    /// The API key sent as `X-API-KEY` with every request.
+    /// The API key sent as `X-API-KEY` (or `Authorization: Bearer`) with every request.
     ///
     /// ```
     /// use auth_core::ApiKey;
-    /// let key = ApiKey::new("sk-live-123");
-    /// assert_eq!(format!("{key:?} {key}"), "ApiKey(<redacted>) <redacted>");
-    /// assert_eq!(key.expose_secret(), "sk-live-123");
+    /// let key = ApiKey::new("pp_live_123");
+    /// assert_eq!(format!("{key:?}"), "ApiKey(<redacted>)");
+    /// assert_eq!(key.expose_secret(), "pp_live_123");
+    /// ```
+    ///
+    /// It has no `Display`, so it cannot be formatted into a text by mistake:
+    ///
+    /// ```compile_fail
+    /// let key = auth_core::ApiKey::new("pp_live_123");
+    /// let header = format!("Bearer {key}");
     /// ```
     ApiKey
 );
@@ -154,6 +167,24 @@ secret_type!(
     CheckpointCode
 );
 
+secret_type!(
+    /// The password of the proxy a connect asks the provider to use.
+    ProxyPassword
+);
+
+impl ApiKey {
+    /// Whether this is a postpress sandbox key (`pp_test_…`): its traffic is sandboxed and
+    /// connects no real account. Worth showing wherever a person sees the result.
+    ///
+    /// ```
+    /// assert!(auth_core::ApiKey::new("pp_test_abc").is_sandbox());
+    /// assert!(!auth_core::ApiKey::new("pp_live_abc").is_sandbox());
+    /// ```
+    pub fn is_sandbox(&self) -> bool {
+        self.expose_secret().starts_with("pp_test_")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,9 +193,10 @@ mod tests {
     fn secrets_print_redacted() {
         let password = Password::new("hunter2");
         assert_eq!(format!("{password:?}"), "Password(<redacted>)");
-        assert_eq!(password.to_string(), "<redacted>");
         let code = CheckpointCode::new("123456");
-        assert!(!format!("{code:?}{code}").contains("123456"));
+        assert!(!format!("{code:?}").contains("123456"));
+        assert_eq!(code, CheckpointCode::new("123456"));
+        assert_ne!(code, CheckpointCode::new("123457"));
     }
 
     #[test]

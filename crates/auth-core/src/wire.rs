@@ -1,63 +1,143 @@
-//! The contract's JSON on the wire: request bodies out, answers in.
+//! The contract's JSON on the wire: request bodies out, answers in (both error envelopes).
 //!
 //! Reading an answer never panics, whatever the bytes: anything outside the contract
 //! becomes a [`MalformedAnswer`] with a bounded, scrubbed excerpt of the body.
 
+use std::net::Ipv4Addr;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::account::{AccountId, Provider};
+use crate::account::{AccountId, ConnectOptions, Credentials, Provider, ProxyProtocol, SyncFrom};
+use crate::answer::Answer;
 use crate::checkpoint::Checkpoint;
 use crate::error::{ApiError, ErrorType, MalformedAnswer};
-use crate::http::{Answer, Body};
+use crate::request::Body;
+use crate::retry::parse_retry_after;
 use crate::secret::{MAX_ESCAPE_GROWTH, scrub};
+use crate::status::AccountStatus;
+use crate::time::UnixMillis;
 
-/// `POST /accounts` and `POST /accounts/{account_id}`.
+/// `POST /accounts` and `POST /accounts/{account_id}`: the credentials and the optional
+/// fields that are set.
 #[derive(Serialize)]
-pub(crate) struct ConnectBody<'a> {
-    pub(crate) provider: Provider,
-    pub(crate) username: &'a str,
-    pub(crate) password: &'a str,
+struct ConnectBody<'a> {
+    provider: Provider,
+    username: &'a str,
+    password: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    proxy: Option<ProxyBody<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    country: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<Ipv4Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sync_limit: Option<SyncLimitBody<'a>>,
+}
+
+#[derive(Serialize)]
+struct ProxyBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<ProxyProtocol>,
+    host: &'a str,
+    port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    username: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct SyncLimitBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    chats: Option<&'a SyncFrom>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<&'a SyncFrom>,
 }
 
 /// `POST /accounts/checkpoint`.
 #[derive(Serialize)]
-pub(crate) struct SolveBody<'a> {
-    pub(crate) provider: Provider,
-    pub(crate) account_id: &'a AccountId,
-    pub(crate) code: &'a str,
+struct SolveBody<'a> {
+    provider: Provider,
+    account_id: &'a AccountId,
+    code: &'a str,
 }
 
 /// `POST /accounts/checkpoint/resend`.
 #[derive(Serialize)]
-pub(crate) struct ResendBody<'a> {
-    pub(crate) provider: Provider,
-    pub(crate) account_id: &'a AccountId,
+struct ResendBody<'a> {
+    provider: Provider,
+    account_id: &'a AccountId,
 }
 
-/// Serializes a request body. These bodies hold only strings, so this cannot fail.
-pub(crate) fn json_body(body: &impl Serialize) -> Body {
+/// The body of a connect or reconnect.
+pub(crate) fn connect_body(credentials: &Credentials) -> Body {
+    let options: &ConnectOptions = credentials.options();
+    json_body(&ConnectBody {
+        provider: credentials.provider(),
+        username: credentials.username(),
+        password: credentials.password().expose_secret(),
+        proxy: options.proxy.as_ref().map(|proxy| ProxyBody {
+            protocol: proxy.protocol,
+            host: &proxy.host,
+            port: proxy.port,
+            username: proxy.username.as_deref(),
+            password: proxy.password.as_ref().map(|p| p.expose_secret()),
+        }),
+        country: options.country_code(),
+        ip: options.ip,
+        user_agent: options.user_agent.as_deref(),
+        sync_limit: options.sync_limit.as_ref().map(|limit| SyncLimitBody {
+            chats: limit.chats.as_ref(),
+            messages: limit.messages.as_ref(),
+        }),
+    })
+}
+
+/// The body of a solve.
+pub(crate) fn solve_body(provider: Provider, account_id: &AccountId, code: &str) -> Body {
+    json_body(&SolveBody {
+        provider,
+        account_id,
+        code,
+    })
+}
+
+/// The body of a resend.
+pub(crate) fn resend_body(provider: Provider, account_id: &AccountId) -> Body {
+    json_body(&ResendBody { provider, account_id })
+}
+
+/// Serializes a request body. These bodies hold only strings and numbers, so this cannot fail.
+fn json_body(body: &impl Serialize) -> Body {
     let mut bytes = Vec::with_capacity(128);
-    // Serializing a struct of strings into a Vec has no failure case.
+    // Serializing a struct of strings and numbers into a Vec has no failure case.
     let _ = serde_json::to_writer(&mut bytes, body);
     Body::new(bytes)
 }
 
-/// The path of `POST /accounts/{account_id}`, the id percent-encoded as one segment.
-pub(crate) fn reconnect_path(account_id: &AccountId) -> String {
+/// The path `/accounts/{account_id}` (reconnect, account status), the id percent-encoded as
+/// one segment.
+pub(crate) fn account_path(account_id: &AccountId) -> String {
     let mut path = String::with_capacity(10 + account_id.as_str().len());
     path.push_str("/accounts/");
     for byte in account_id.as_str().bytes() {
         if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
             path.push(char::from(byte));
         } else {
-            path.push_str(&format!("%{byte:02X}"));
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            path.push('%');
+            for nibble in [byte >> 4, byte & 0x0f] {
+                path.push(char::from(HEX.get(usize::from(nibble)).copied().unwrap_or(b'0')));
+            }
         }
     }
     path
 }
 
-/// An answer read in the contract's terms.
+/// An answer read in the contract's terms: a success object, or an error in either envelope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Reply {
     /// `{"object":"AccountCreated","account_id":…}`.
@@ -69,10 +149,32 @@ pub(crate) enum Reply {
         account_id: AccountId,
         checkpoint: Checkpoint,
     },
-    /// `{"object":"CheckpointResend"}`.
-    CheckpointResend,
-    /// Any 4xx or 5xx.
+    /// `{"object":"CheckpointResend","account_id":…,"success":…}`; a missing `success`
+    /// reads as `true` (the first edition's simulator and Unipile's examples leave it out).
+    CheckpointResend {
+        /// Whether the provider acknowledged the resend.
+        success: bool,
+    },
+    /// `{"object":"Account",…}`.
+    Account(Box<AccountStatus>),
+    /// Any 4xx or 5xx, in either envelope (its [`ApiError::problem`] is not set yet).
     Error(ApiError),
+}
+
+impl Reply {
+    /// The word the answer table matches: the success's `object` (`CheckpointResend` split
+    /// by its `success`), or the error's `type`.
+    pub(crate) fn word(&self) -> &str {
+        match self {
+            Self::AccountCreated(_) => "AccountCreated",
+            Self::AccountReconnected(_) => "AccountReconnected",
+            Self::Checkpoint { .. } => "Checkpoint",
+            Self::CheckpointResend { success: true } => "CheckpointResend",
+            Self::CheckpointResend { success: false } => "CheckpointResend(success:false)",
+            Self::Account(_) => "Account",
+            Self::Error(error) => error.kind.as_ref().map_or("", ErrorType::as_str),
+        }
+    }
 }
 
 /// The body of any success answer.
@@ -81,6 +183,7 @@ struct SuccessBody {
     object: ObjectName,
     account_id: Option<AccountId>,
     checkpoint: Option<Checkpoint>,
+    success: Option<bool>,
 }
 
 /// The `object` of a success answer.
@@ -90,6 +193,7 @@ enum ObjectName {
     AccountReconnected,
     Checkpoint,
     CheckpointResend,
+    Account,
     Unknown,
 }
 
@@ -108,6 +212,7 @@ impl<'de> Deserialize<'de> for ObjectName {
                     "AccountReconnected" => ObjectName::AccountReconnected,
                     "Checkpoint" => ObjectName::Checkpoint,
                     "CheckpointResend" => ObjectName::CheckpointResend,
+                    "Account" => ObjectName::Account,
                     _ => ObjectName::Unknown,
                 })
             }
@@ -116,8 +221,12 @@ impl<'de> Deserialize<'de> for ObjectName {
     }
 }
 
-/// Reads an answer, redacting `secrets` from any text of the server's it keeps.
-pub(crate) fn read_answer(answer: &Answer, secrets: &[&str]) -> Result<Reply, MalformedAnswer> {
+/// Reads an answer at `now`, redacting `secrets` from any text of the server's it keeps.
+pub(crate) fn read_answer(
+    answer: &Answer,
+    secrets: &[&str],
+    now: UnixMillis,
+) -> Result<Reply, MalformedAnswer> {
     let malformed = |reason: &str| malformed(answer, reason, secrets);
     match answer.status {
         200..=299 => {
@@ -144,32 +253,46 @@ pub(crate) fn read_answer(answer: &Answer, secrets: &[&str]) -> Result<Reply, Ma
                         checkpoint,
                     })
                 }
-                ObjectName::CheckpointResend => Ok(Reply::CheckpointResend),
+                ObjectName::CheckpointResend => Ok(Reply::CheckpointResend {
+                    success: body.success.unwrap_or(true),
+                }),
+                ObjectName::Account => serde_json::from_slice::<AccountStatus>(&answer.body)
+                    .ok()
+                    .filter(|account| !account.account_id.as_str().is_empty())
+                    .map(|account| Reply::Account(Box::new(account)))
+                    .ok_or_else(|| malformed("an Account without its id and sources")),
                 ObjectName::Unknown => Err(malformed("unexpected object")),
             }
         }
-        400..=599 => Ok(Reply::Error(read_error(answer, secrets))),
+        400..=599 => Ok(Reply::Error(read_error(answer, secrets, now))),
         status => Err(malformed(&format!("unexpected status {status}"))),
     }
 }
 
-/// Reads an error answer. Its status alone is meaningful, so a body that is not the
-/// contract's JSON still gives an [`ApiError`], with an excerpt instead of its fields.
-fn read_error(answer: &Answer, secrets: &[&str]) -> ApiError {
-    let mut error = ApiError {
-        status: answer.status,
-        kind: None,
-        title: None,
-        detail: None,
-        instance: None,
-        excerpt: None,
-    };
+/// Reads an error answer in either envelope the docs describe: the endpoint pages'
+/// `{"status","type","title","detail","instance"}` or the quickstart's
+/// `{"error":{"code","message","request_id"}}`. Its status alone is meaningful, so a body
+/// that is neither still gives an [`ApiError`], with an excerpt instead of its fields.
+fn read_error(answer: &Answer, secrets: &[&str], now: UnixMillis) -> ApiError {
+    let mut error = ApiError::bare(answer.status);
     match serde_json::from_slice::<Map<String, Value>>(&answer.body) {
         Ok(mut fields) => {
+            let quickstart = match fields.remove("error") {
+                Some(Value::Object(inner)) => Some(inner),
+                Some(other) => {
+                    fields.insert("error".to_owned(), other);
+                    None
+                }
+                None => None,
+            };
+            let (mut fields, type_field, title_field) = match quickstart {
+                Some(inner) => (inner, "code", "message"),
+                None => (fields, "type", "title"),
+            };
             // A known type is matched before any scrubbing: a one-letter secret must not
             // turn `errors/invalid_checkpoint_solution` into something unrecognisable.
-            error.kind = match fields.remove("type") {
-                Some(Value::String(name)) => Some(match ErrorType::from(name) {
+            error.kind = match fields.remove(type_field) {
+                Some(Value::String(name)) => Some(match ErrorType::from_wire(&name) {
                     ErrorType::Other(mut name) => {
                         scrub(&mut name, secrets);
                         ErrorType::Other(name)
@@ -185,14 +308,36 @@ fn read_error(answer: &Answer, secrets: &[&str]) -> ApiError {
                 }
                 _ => None,
             };
-            error.title = text("title");
+            error.title = text(title_field);
             error.detail = text("detail");
-            error.instance = text("instance");
+            error.request_id = text("request_id").or_else(|| text("instance"));
+            if error.kind.is_none() && error.title.is_none() && error.detail.is_none() {
+                error.excerpt = Some(excerpt(&answer.body, secrets));
+            }
         }
         Err(_) if answer.body.is_empty() => {}
         Err(_) => error.excerpt = Some(excerpt(&answer.body, secrets)),
     }
+    if error.request_id.is_none() {
+        error.request_id = answer.header("x-request-id").map(|id| {
+            let mut id = bounded(id, MalformedAnswer::EXCERPT_LIMIT);
+            scrub(&mut id, secrets);
+            id
+        });
+    }
+    error.retry_after = answer
+        .header("retry-after")
+        .and_then(|value| parse_retry_after(value, now));
     error
+}
+
+/// At most `limit` bytes of a text, cut on a character boundary.
+fn bounded(text: &str, limit: usize) -> String {
+    let mut end = limit.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.get(..end).unwrap_or_default().to_owned()
 }
 
 fn malformed(answer: &Answer, reason: &str, secrets: &[&str]) -> MalformedAnswer {
@@ -230,7 +375,7 @@ mod tests {
     use super::*;
 
     fn read(status: u16, body: &str) -> Result<Reply, MalformedAnswer> {
-        read_answer(&Answer::new(status, body), &["hunter2"])
+        read_answer(&Answer::new(status, body), &["hunter2"], UnixMillis::EPOCH)
     }
 
     #[test]
@@ -244,8 +389,18 @@ mod tests {
             Ok(Reply::AccountReconnected(AccountId::new("a1")))
         );
         assert_eq!(
-            read(201, r#"{"object":"CheckpointResend"}"#),
-            Ok(Reply::CheckpointResend)
+            read(
+                200,
+                r#"{"object":"CheckpointResend","account_id":"a1","success":true}"#
+            ),
+            Ok(Reply::CheckpointResend { success: true })
+        );
+        assert_eq!(
+            read(
+                200,
+                r#"{"object":"CheckpointResend","account_id":"a1","success":false}"#
+            ),
+            Ok(Reply::CheckpointResend { success: false })
         );
         assert!(matches!(
             read(
@@ -303,12 +458,13 @@ mod tests {
     #[test]
     fn a_short_secret_never_hides_a_known_error_type() {
         let body = r#"{"type":"errors/invalid_checkpoint_solution","title":"Wrong code"}"#;
-        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["o", "p"]) else {
+        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["o", "p"], UnixMillis::EPOCH)
+        else {
             panic!("not an error reply");
         };
-        assert!(error.is_wrong_code());
+        assert_eq!(error.kind, Some(ErrorType::InvalidCheckpointSolution));
         let body = r#"{"type":"errors/echo-pw"}"#;
-        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["pw"]) else {
+        let Ok(Reply::Error(error)) = read_answer(&Answer::new(401, body), &["pw"], UnixMillis::EPOCH) else {
             panic!("not an error reply");
         };
         assert_eq!(
@@ -342,14 +498,58 @@ mod tests {
     }
 
     #[test]
-    fn reconnect_paths_encode_the_id_as_one_segment() {
+    fn account_paths_encode_the_id_as_one_segment() {
         assert_eq!(
-            reconnect_path(&AccountId::new("abc-1_2.3~")),
+            account_path(&AccountId::new("abc-1_2.3~")),
             "/accounts/abc-1_2.3~"
         );
         assert_eq!(
-            reconnect_path(&AccountId::new("a/b?c d")),
+            account_path(&AccountId::new("a/b?c d")),
             "/accounts/a%2Fb%3Fc%20d"
         );
+    }
+
+    #[test]
+    fn both_error_envelopes_are_read_with_their_request_id() {
+        let Ok(Reply::Error(error)) = read(
+            400,
+            r#"{"error":{"code":"invalid_parameters","message":"One or more parameters are invalid.","request_id":"0e1f3a8a"}}"#,
+        ) else {
+            panic!("not an error reply");
+        };
+        assert_eq!(error.kind, Some(ErrorType::InvalidParameters));
+        assert_eq!(
+            error.title.as_deref(),
+            Some("One or more parameters are invalid.")
+        );
+        assert_eq!(error.request_id.as_deref(), Some("0e1f3a8a"));
+        let Ok(Reply::Error(error)) = read(
+            401,
+            r#"{"status":401,"type":"errors/expired_credentials","title":"Expired","instance":"req-7"}"#,
+        ) else {
+            panic!("not an error reply");
+        };
+        assert_eq!(error.kind, Some(ErrorType::ExpiredCredentials));
+        assert_eq!(error.request_id.as_deref(), Some("req-7"));
+        let answer = Answer::new(503, "")
+            .with_header("X-Request-Id", "req-h")
+            .with_header("Retry-After", "3");
+        let Ok(Reply::Error(error)) = read_answer(&answer, &[], UnixMillis::EPOCH) else {
+            panic!("not an error reply");
+        };
+        assert_eq!(error.request_id.as_deref(), Some("req-h"));
+        assert_eq!(error.retry_after, Some(std::time::Duration::from_secs(3)));
+    }
+
+    #[test]
+    fn an_account_is_read_with_its_sources() {
+        let Ok(Reply::Account(account)) = read(
+            200,
+            r#"{"object":"Account","id":"a1","type":"MESSENGER","name":"Bob","created_at":"2025-01-01T00:00:00.000Z","sources":[{"id":"s1","status":"OK"}]}"#,
+        ) else {
+            panic!("not an account");
+        };
+        assert!(account.is_ok());
+        assert!(read(200, r#"{"object":"Account"}"#).is_err());
     }
 }

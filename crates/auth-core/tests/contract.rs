@@ -1,4 +1,5 @@
-//! One test per row of `shared/api-contract.md`, named after it.
+//! One test per row of `shared/api-contract.md`, named after it: where requests go, what
+//! they carry, and what every answer of the answer table means.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -11,9 +12,10 @@ mod support;
 use std::time::Duration;
 
 use auth_core::{
-    AccountId, Answer, Checkpoint, Command, Config, ContractOption, Credentials, Detection, Error, ErrorType,
-    Event, Fault, Flow, Phase, Provider, RequestKind, Snapshot, Solution, TwoFactorSource, UnixMillis,
-    UsageError,
+    ANSWER_RULES, AccountId, Answer, AuthScheme, Checkpoint, Command, Config, ConnectOptions, ContractOption,
+    Credentials, Detection, Error, ErrorType, Event, Fault, Method, Output, Phase, Problem, Provider, Proxy,
+    ProxyProtocol, RequestKind, Solution, SourceStatus, SyncFrom, SyncLimit, TwoFactorSource, UsageError,
+    answer_rule,
 };
 use serde_json::{Value, json};
 use support::*;
@@ -25,378 +27,723 @@ fn body_json(request: &auth_core::Request) -> Value {
 }
 
 fn header<'r>(request: &'r auth_core::Request, name: &str) -> Option<&'r str> {
-    request
-        .headers
-        .iter()
-        .find(|h| h.name() == name)
-        .map(|h| h.value())
+    request.headers().find(|h| h.name() == name).map(|h| h.value())
 }
 
-// ## Where requests go, and the endpoints
+// ## Where requests go, and what they carry
 
 #[test]
-fn connect_posts_accounts_with_provider_username_and_password() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    let request = flow.begin(at(0), connect_messenger()).unwrap();
-    assert_eq!((request.method.as_str(), &*request.path), ("POST", "/accounts"));
+fn connect_posts_accounts_with_provider_username_password_and_an_idempotency_key() {
+    let mut harness = Harness::new(config());
+    let request = sent(harness.command(0, connect_messenger()));
+    assert_eq!((request.method, &*request.path), (Method::Post, "/accounts"));
     assert_eq!(request.kind, RequestKind::Connect);
     assert_eq!(
         body_json(&request),
-        json!({"provider":"MESSENGER","username":"bob","password":PASSWORD})
+        json!({"provider": "MESSENGER", "username": "bob", "password": PASSWORD})
     );
     assert_eq!(header(&request, "X-API-KEY"), Some(API_KEY));
     assert_eq!(header(&request, "accept"), Some("application/json"));
     assert_eq!(header(&request, "content-type"), Some("application/json"));
+    assert_eq!(header(&request, "Idempotency-Key"), Some(key(1).as_str()));
+    assert_eq!(request.idempotency_key, Some(key(1)));
+    assert_eq!(request.attempt, 1);
     assert_eq!(request.timeout, Config::DEFAULT_REQUEST_TIMEOUT);
-    assert_eq!(flow.phase(), Phase::Connecting);
+}
+
+#[test]
+fn the_optional_connect_fields_are_sent_when_set_and_the_proxy_password_is_a_secret() {
+    let credentials = Credentials::messenger("bob", PASSWORD).with_options(
+        ConnectOptions::new()
+            .proxy(
+                Proxy::new("proxy.example.com", 3128)
+                    .protocol(ProxyProtocol::Socks5)
+                    .auth("pu", "proxy-pw-9"),
+            )
+            .country("fr")
+            .ip("203.0.113.7".parse().unwrap())
+            .user_agent("Mozilla/5.0 (X11)")
+            .sync_limit(
+                SyncLimit::new()
+                    .chats(SyncFrom::Count(0))
+                    .messages(SyncFrom::Since("2026-01-01T00:00:00.000Z".into())),
+            ),
+    );
+    let mut harness = Harness::new(config());
+    let request = sent(harness.command(0, Command::Connect(credentials)));
+    assert_eq!(
+        body_json(&request),
+        json!({
+            "provider": "MESSENGER", "username": "bob", "password": PASSWORD,
+            "proxy": {"protocol": "socks5", "host": "proxy.example.com", "port": 3128, "username": "pu", "password": "proxy-pw-9"},
+            "country": "FR", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11)",
+            "sync_limit": {"chats": 0, "messages": "2026-01-01T00:00:00.000Z"},
+        })
+    );
+    let shown = format!("{request:?} {}", request.body.redacted());
+    assert!(
+        !shown.contains("proxy-pw-9") && !shown.contains(PASSWORD),
+        "{shown}"
+    );
+    // The proxy's password is scrubbed from what the server sends back, like the account's.
+    let echo = error(400, "errors/invalid_parameters");
+    let echo = Answer::new(
+        400,
+        String::from_utf8(echo.body)
+            .unwrap()
+            .replace("Detail of", "proxy-pw-9 is wrong;"),
+    );
+    let error = failure(harness.answer(1, echo));
+    assert!(!format!("{error} {error:?}").contains("proxy-pw-9"));
+}
+
+#[test]
+fn optional_fields_a_server_would_refuse_are_refused_before_sending() {
+    for options in [
+        ConnectOptions::new().country("France"),
+        ConnectOptions::new().proxy(Proxy::new("", 80)),
+        ConnectOptions::new().proxy(Proxy::new("proxy", 0)),
+        ConnectOptions::new().user_agent(" "),
+    ] {
+        let mut harness = Harness::new(config());
+        let credentials = Credentials::messenger("bob", PASSWORD).with_options(options.clone());
+        let error = failure(harness.command(0, Command::Connect(credentials)));
+        assert!(
+            matches!(error, Error::Usage(UsageError::Invalid(_))),
+            "{options:?}: {error}"
+        );
+        assert_eq!(harness.flow.phase(), Phase::Idle);
+    }
 }
 
 #[test]
 fn solve_posts_accounts_checkpoint_with_account_id_and_code() {
-    let (mut flow, _) = pending_flow(0);
-    let request = flow.begin(at(1_000), solve("123456")).unwrap();
-    assert_eq!(request.path, "/accounts/checkpoint");
+    let (mut harness, _) = pending(0);
+    let request = sent(harness.command(1_000, solve("123456")));
+    assert_eq!(
+        (request.method, &*request.path),
+        (Method::Post, "/accounts/checkpoint")
+    );
     assert_eq!(
         body_json(&request),
-        json!({"provider":"MESSENGER","account_id":"acc-1","code":"123456"})
+        json!({"provider": "MESSENGER", "account_id": "acc-1", "code": "123456"})
     );
-    assert_eq!(header(&request, "X-API-KEY"), Some(API_KEY));
+    assert_eq!(
+        request.idempotency_key,
+        Some(key(2)),
+        "a new logical request, a new key"
+    );
 }
 
 #[test]
-fn resend_posts_accounts_checkpoint_resend() {
-    let (mut flow, _) = pending_flow(0);
-    let request = flow.begin(at(1_000), Command::Resend).unwrap();
-    assert_eq!(request.path, "/accounts/checkpoint/resend");
+fn resend_posts_accounts_checkpoint_resend_and_twitter_has_none() {
+    let (mut harness, _) = pending(0);
+    let request = sent(harness.command(1_000, Command::Resend));
+    assert_eq!(
+        (request.method, &*request.path),
+        (Method::Post, "/accounts/checkpoint/resend")
+    );
     assert_eq!(
         body_json(&request),
-        json!({"provider":"MESSENGER","account_id":"acc-1"})
+        json!({"provider": "MESSENGER", "account_id": "acc-1"})
     );
-    let event = flow.handle_answer(at(1_100), &resent()).unwrap();
-    assert!(matches!(event, Event::CheckpointResent(intent) if intent.account_id.as_str() == "acc-1"));
-    assert!(flow.is_pending());
+
+    let mut harness = Harness::new(config());
+    sent(harness.command(
+        0,
+        Command::Connect(Credentials::new(Provider::Twitter, "bob", PASSWORD)),
+    ));
+    event(harness.answer(1, two_factor("acc-1")));
+    let error = failure(harness.command(2, Command::Resend));
+    assert!(
+        matches!(error, Error::Usage(UsageError::Unsupported(_))),
+        "{error}"
+    );
+    assert!(harness.flow.is_pending(), "nothing sent, the intent pending");
 }
 
 #[test]
-fn reconnect_posts_accounts_account_id() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    let request = flow
-        .begin(
-            at(0),
-            Command::Reconnect {
-                account_id: AccountId::new("acc-9"),
-                credentials: Credentials::messenger("bob", PASSWORD),
-            },
-        )
-        .unwrap();
-    assert_eq!(request.path, "/accounts/acc-9");
-    assert_eq!(request.kind, RequestKind::Reconnect);
+fn reconnect_posts_accounts_account_id_and_refuses_dot_segments() {
+    let mut harness = Harness::new(config());
+    let reconnect = |id: &str| Command::Reconnect {
+        account_id: AccountId::new(id),
+        credentials: Credentials::messenger("bob", PASSWORD),
+    };
+    let request = sent(harness.command(0, reconnect("acc/1 x")));
     assert_eq!(
-        body_json(&request),
-        json!({"provider":"MESSENGER","username":"bob","password":PASSWORD})
+        (request.kind, &*request.path),
+        (RequestKind::Reconnect, "/accounts/acc%2F1%20x")
     );
+    for id in ["", ".", ".."] {
+        let mut harness = Harness::new(config());
+        let error = failure(harness.command(0, reconnect(id)));
+        assert!(matches!(error, Error::Usage(_)), "{id:?}: {error}");
+    }
+}
+
+#[test]
+fn account_status_gets_accounts_account_id_without_a_body_or_a_key() {
+    let mut harness = Harness::new(config());
+    let request = sent(harness.command(0, Command::AccountStatus(AccountId::new("acc-1"))));
+    assert_eq!((request.method, &*request.path), (Method::Get, "/accounts/acc-1"));
+    assert!(request.body.is_empty());
+    assert_eq!(request.idempotency_key, None);
+    assert_eq!(header(&request, "Idempotency-Key"), None);
+    assert_eq!(header(&request, "content-type"), None);
+    assert_eq!(harness.flow.phase(), Phase::CheckingStatus);
+    let Event::AccountStatus(account) = event(harness.answer(1, account("CONNECTING"))) else {
+        panic!("not a status");
+    };
+    assert_eq!(account.status(), SourceStatus::Connecting);
+    assert_eq!(harness.flow.phase(), Phase::Idle, "back where it was asked from");
+}
+
+#[test]
+fn the_api_key_goes_as_x_api_key_or_authorization_bearer() {
+    let mut harness = Harness::new(config().with_auth_scheme(AuthScheme::Bearer));
+    let request = sent(harness.command(0, connect_messenger()));
+    assert_eq!(
+        header(&request, "Authorization"),
+        Some(format!("Bearer {API_KEY}").as_str())
+    );
+    assert_eq!(header(&request, "X-API-KEY"), None);
+    let shown = format!("{request:?}");
+    assert!(!shown.contains(API_KEY), "{shown}");
+}
+
+#[test]
+fn a_pp_test_key_is_flagged_as_sandboxed() {
+    assert!(Config::new("pp_test_abc").is_sandbox());
+    assert!(!Config::new("pp_live_abc").is_sandbox());
+    assert!(Harness::new(Config::new("pp_test_abc")).flow.is_sandbox());
 }
 
 #[test]
 fn linkedin_instagram_and_twitter_share_the_flow() {
-    for provider in [Provider::Linkedin, Provider::Instagram, Provider::Twitter] {
-        let mut flow = Flow::new(Config::new(API_KEY));
-        let request = flow
-            .begin(at(0), Command::Connect(Credentials::new(provider, "u", "p")))
-            .unwrap();
+    for provider in Provider::ALL {
+        let mut harness = Harness::new(config());
+        let request = sent(harness.command(0, Command::Connect(Credentials::new(provider, "u", PASSWORD))));
         assert_eq!(body_json(&request)["provider"], provider.as_str());
-        flow.handle_answer(at(1), &two_factor("acc-1")).unwrap();
-        let request = flow.begin(at(2), solve("1")).unwrap();
+        event(harness.answer(1, two_factor("acc-1")));
+        let request = sent(harness.command(2, solve("1")));
+        assert_eq!(body_json(&request)["provider"], provider.as_str());
+    }
+}
+
+// ## The answer table: one example per row
+
+/// One example answer per row of `ANSWER_RULES`, the request it answers, and what it must do.
+struct Example {
+    request: RequestKind,
+    answer: Answer,
+    phase: Phase,
+    result: fn(&Output) -> bool,
+}
+
+fn example(request: RequestKind, answer: Answer, phase: Phase, result: fn(&Output) -> bool) -> Example {
+    Example {
+        request,
+        answer,
+        phase,
+        result,
+    }
+}
+
+fn problem(output: &Output, expected: Problem) -> bool {
+    matches!(output, Output::Error(Error::Api(error)) if error.problem == expected)
+}
+
+fn examples() -> Vec<Example> {
+    use Phase as P;
+    use RequestKind as R;
+    vec![
+        example(R::Connect, created("acc-1"), P::Connected, |o| {
+            matches!(o, Output::Event(Event::Connected { .. }))
+        }),
+        example(R::Reconnect, reconnected(200, "acc-1"), P::Connected, |o| {
+            matches!(o, Output::Event(Event::Reconnected { .. }))
+        }),
+        example(R::Reconnect, created("acc-1"), P::Connected, |o| {
+            matches!(o, Output::Event(Event::Reconnected { .. }))
+        }),
+        example(R::Connect, two_factor("acc-1"), P::AwaitingCheckpoint, |o| {
+            matches!(o, Output::Event(Event::Checkpoint(_)))
+        }),
+        example(
+            R::Resend,
+            checkpoint("acc-1", r#"{"type":"OTP"}"#),
+            P::AwaitingCheckpoint,
+            |o| matches!(o, Output::Event(Event::Checkpoint(_))),
+        ),
+        example(R::Resend, resent(true), P::AwaitingCheckpoint, |o| {
+            matches!(o, Output::Event(Event::CheckpointResent(_)))
+        }),
+        example(R::Resend, resent(false), P::AwaitingCheckpoint, |o| {
+            matches!(o, Output::Event(Event::ResendRefused(_)))
+        }),
+        example(R::AccountStatus, account("OK"), P::Idle, |o| {
+            matches!(o, Output::Event(Event::AccountStatus(_)))
+        }),
+        example(R::Solve, resent(true), P::AwaitingCheckpoint, |o| {
+            matches!(o, Output::Error(Error::Malformed(_)))
+        }),
+        example(
+            R::Solve,
+            error(401, "errors/invalid_checkpoint_solution"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::WrongCode),
+        ),
+        example(
+            R::Connect,
+            error(401, "errors/invalid_credentials"),
+            P::Idle,
+            |o| problem(o, Problem::WrongCredentials),
+        ),
+        example(
+            R::Solve,
+            error(401, "errors/invalid_credentials"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::ApiKey),
+        ),
+        example(
+            R::Connect,
+            quickstart_error(401, "expired_credentials"),
+            P::Idle,
+            |o| problem(o, Problem::ApiKey),
+        ),
+        example(
+            R::Solve,
+            error(401, "errors/disconnected_account"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::Other),
+        ),
+        example(
+            R::Solve,
+            error(403, "errors/account_restricted"),
+            P::Refused,
+            |o| problem(o, Problem::AccountRefused),
+        ),
+        example(
+            R::Solve,
+            bare(408),
+            P::Expired,
+            |o| matches!(o, Output::Error(Error::IntentExpired(e)) if e.detected_by == Detection::Server),
+        ),
+        example(
+            R::Solve,
+            quickstart_error(400, "too_many_characters"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::InvalidRequest),
+        ),
+        example(R::Solve, error(400, "errors/intent_gone"), P::Destroyed, |o| {
+            matches!(o, Output::Error(Error::IntentDestroyed(_)))
+        }),
+        example(
+            R::Solve,
+            error(409, "errors/idempotency_conflict"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::IdempotencyConflict),
+        ),
+        example(
+            R::AccountStatus,
+            error(404, "errors/resource_not_found"),
+            P::Idle,
+            |o| problem(o, Problem::NotFound),
+        ),
+        example(
+            R::Solve,
+            error(429, "errors/too_many_requests"),
+            P::AwaitingCheckpoint,
+            |o| problem(o, Problem::RateLimited),
+        ),
+        example(
+            R::Resend,
+            error(500, "errors/authentication_intent_error"),
+            P::Destroyed,
+            |o| matches!(o, Output::Error(Error::IntentDestroyed(_))),
+        ),
+        example(
+            R::Connect,
+            Answer::new(502, "<html>Bad Gateway</html>"),
+            P::Idle,
+            |o| problem(o, Problem::ServerFailure),
+        ),
+        example(R::Connect, error(418, "errors/teapot"), P::Idle, |o| {
+            problem(o, Problem::Other)
+        }),
+    ]
+}
+
+/// A harness with a request of `kind` out (the retry policy off, so an answer ends it).
+fn waiting_for(kind: RequestKind) -> Harness {
+    let (mut harness, _) = pending(0);
+    let command = match kind {
+        RequestKind::Connect => connect_messenger(),
+        RequestKind::Reconnect => Command::Reconnect {
+            account_id: AccountId::new("acc-1"),
+            credentials: Credentials::messenger("bob", PASSWORD),
+        },
+        RequestKind::Solve => solve("123456"),
+        RequestKind::Resend => Command::Resend,
+        _ => {
+            harness = Harness::new(config());
+            Command::AccountStatus(AccountId::new("acc-1"))
+        }
+    };
+    sent(harness.command(1_000, command));
+    harness
+}
+
+#[test]
+fn every_row_of_the_answer_table_has_an_example_that_does_what_it_says() {
+    let examples = examples();
+    for (index, rule) in ANSWER_RULES.iter().enumerate() {
+        let matching: Vec<&Example> = examples
+            .iter()
+            .filter(|e| {
+                answer_rule(e.request, e.answer.status, &word_of(&e.answer))
+                    .is_some_and(|r| std::ptr::eq(r, rule))
+            })
+            .collect();
+        assert!(
+            !matching.is_empty(),
+            "row {index} ({}) has no example",
+            rule.source
+        );
+    }
+    for example in examples {
+        let mut harness = waiting_for(example.request);
+        let output = harness.answer(2_000, example.answer.clone());
+        assert!(
+            (example.result)(&output),
+            "{:?} to {:?}: {output:?}",
+            example.answer,
+            example.request
+        );
         assert_eq!(
-            body_json(&request)["provider"],
-            provider.as_str(),
-            "solve keeps the provider"
+            harness.flow.phase(),
+            example.phase,
+            "{:?} to {:?}",
+            example.answer,
+            example.request
         );
     }
 }
 
-// ## Answers
-
-#[test]
-fn answer_201_account_created_connects_from_connect() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let event = flow.handle_answer(at(10), &created("acc-1")).unwrap();
-    assert_eq!(
-        event,
-        Event::Connected {
-            account_id: AccountId::new("acc-1")
+/// The word the answer table matches an answer by, as the machine reads it.
+fn word_of(answer: &Answer) -> String {
+    let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+    if (200..300).contains(&answer.status) {
+        let object = body["object"].as_str().unwrap_or_default();
+        if object == "CheckpointResend" && body["success"] == json!(false) {
+            return "CheckpointResend(success:false)".to_owned();
         }
-    );
-    assert_eq!(flow.connected_account(), Some(&AccountId::new("acc-1")));
-    assert_eq!(flow.next_deadline(), None);
-}
-
-#[test]
-fn answer_201_account_created_connects_from_the_last_solve() {
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("123456")).unwrap();
-    let event = flow.handle_answer(at(1_100), &created("acc-1")).unwrap();
-    assert_eq!(
-        event,
-        Event::Connected {
-            account_id: AccountId::new("acc-1")
-        }
-    );
-    assert!(flow.is_connected());
-}
-
-#[test]
-fn answer_200_or_201_account_reconnected_reconnects() {
-    for status in [200, 201] {
-        let mut flow = Flow::new(Config::new(API_KEY));
-        flow.begin(
-            at(0),
-            Command::Reconnect {
-                account_id: "acc-9".into(),
-                credentials: Credentials::messenger("bob", PASSWORD),
-            },
-        )
-        .unwrap();
-        let event = flow.handle_answer(at(10), &reconnected(status, "acc-9")).unwrap();
-        assert_eq!(
-            event,
-            Event::Reconnected {
-                account_id: "acc-9".into()
-            }
-        );
-        assert!(flow.is_connected());
+        return object.to_owned();
     }
+    let kind = body["type"]
+        .as_str()
+        .or(body["error"]["code"].as_str())
+        .unwrap_or_default();
+    if kind.is_empty() || kind.starts_with("errors/") {
+        kind.to_owned()
+    } else {
+        format!("errors/{kind}")
+    }
+}
+
+#[test]
+fn answer_201_account_created_connects_from_connect_and_from_the_last_solve() {
+    let mut harness = Harness::new(config());
+    sent(harness.command(0, connect_messenger()));
+    assert_eq!(
+        event(harness.answer(1, created("acc-9"))),
+        Event::Connected {
+            account_id: "acc-9".into(),
+            after_deadline: false
+        }
+    );
+    let (mut harness, _) = pending(0);
+    sent(harness.command(1_000, solve("123456")));
+    assert!(matches!(
+        event(harness.answer(1_100, created("acc-1"))),
+        Event::Connected { .. }
+    ));
+    assert_eq!(
+        harness.flow.connected_account().map(AccountId::as_str),
+        Some("acc-1")
+    );
+}
+
+#[test]
+fn a_late_201_connects_and_says_it_came_after_the_deadline() {
+    let (mut harness, intent) = pending(0);
+    sent(harness.command(FIVE_MINUTES - 1_000, Command::Solve(Solution::InAppValidation)));
+    // The answer arrives after the (deliberately early) local deadline: the server's word wins.
+    let late = intent.deadline.as_millis() + 200;
+    assert_eq!(
+        event(harness.answer(late, created("acc-1"))),
+        Event::Connected {
+            account_id: "acc-1".into(),
+            after_deadline: true
+        }
+    );
+    assert!(harness.flow.is_connected());
+}
+
+#[test]
+fn a_solve_of_a_reconnect_intent_reconnects() {
+    let mut harness = Harness::new(config());
+    sent(harness.command(
+        0,
+        Command::Reconnect {
+            account_id: "acc-1".into(),
+            credentials: Credentials::messenger("bob", PASSWORD),
+        },
+    ));
+    let Event::Checkpoint(intent) = event(harness.answer(1, two_factor("acc-1"))) else {
+        panic!()
+    };
+    assert!(intent.reconnect);
+    sent(harness.command(2, solve("1")));
+    assert!(matches!(
+        event(harness.answer(3, created("acc-1"))),
+        Event::Reconnected { .. }
+    ));
 }
 
 #[test]
 fn answer_202_checkpoint_starts_an_intent_counted_from_the_request_sent() {
-    let (flow, intent) = pending_flow(1_000);
-    assert_eq!(intent.checkpoint, Checkpoint::TwoFactor { source: None });
-    assert_eq!(
-        intent.started_at,
-        at(1_000),
-        "from the send, not the answer at 1_250"
-    );
-    assert_eq!(intent.deadline, at(1_000 + FIVE_MINUTES));
-    assert_eq!(flow.next_deadline(), Some(at(1_000 + FIVE_MINUTES)));
-    assert_eq!(
-        flow.remaining(at(1_250)),
-        Some(Duration::from_millis(FIVE_MINUTES - 250))
-    );
-}
-
-#[test]
-fn answer_201_checkpoint_resend_keeps_the_intent_and_its_deadline() {
-    let (mut flow, intent) = pending_flow(0);
-    flow.begin(at(5_000), Command::Resend).unwrap();
-    let Event::CheckpointResent(after) = flow.handle_answer(at(5_100), &resent()).unwrap() else {
-        panic!("not resent");
+    let mut harness = Harness::new(config());
+    sent(harness.command(1_000, connect_messenger()));
+    let Event::Checkpoint(intent) = event(harness.answer(4_000, two_factor("acc-1"))) else {
+        panic!()
     };
-    assert_eq!(after.deadline, intent.deadline);
+    assert_eq!(intent.started_at, at(1_000));
+    assert_eq!(intent.deadline, at(1_000 + FIVE_MINUTES));
+    assert_eq!(harness.flow.next_deadline(), Some(intent.deadline));
 }
 
 #[test]
-fn answer_401_invalid_credentials_is_typed_and_the_flow_can_start_again() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let error = flow
-        .handle_answer(at(10), &error(401, "errors/invalid_credentials"))
-        .unwrap_err();
-    let api = error.api_error().unwrap();
+fn resend_success_false_is_its_own_outcome_and_the_intent_stays() {
+    let (mut harness, intent) = pending(0);
+    sent(harness.command(1_000, Command::Resend));
     assert_eq!(
-        (api.status, api.kind.clone()),
-        (401, Some(ErrorType::InvalidCredentials))
+        event(harness.answer(1_100, resent(false))),
+        Event::ResendRefused(intent.clone())
     );
-    assert_eq!(api.title.as_deref(), Some("Title of errors/invalid_credentials"));
+    sent(harness.command(1_200, Command::Resend));
     assert_eq!(
-        api.detail.as_deref(),
-        Some("Detail of errors/invalid_credentials")
+        event(harness.answer(1_300, resent(true))),
+        Event::CheckpointResent(intent)
     );
-    assert_eq!(error.fault(), Fault::Server);
-    assert_eq!(flow.phase(), Phase::Idle);
-    assert!(
-        flow.begin(at(20), connect_messenger()).is_ok(),
-        "the flow can start again"
-    );
-}
-
-#[test]
-fn answer_401_missing_credentials_is_typed_and_the_flow_can_start_again() {
-    let mut flow = Flow::new(Config::new("wrong-key"));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let error = flow
-        .handle_answer(at(10), &error(401, "errors/missing_credentials"))
-        .unwrap_err();
-    assert_eq!(
-        error.api_error().unwrap().kind,
-        Some(ErrorType::MissingCredentials)
-    );
-    assert_eq!(flow.phase(), Phase::Idle);
+    assert!(harness.flow.is_pending());
 }
 
 #[test]
 fn answer_401_invalid_checkpoint_solution_keeps_the_intent_and_counts_attempts() {
-    let (mut flow, intent) = pending_flow(0);
+    let (mut harness, _) = pending(0);
     for attempt in 1..=3 {
-        flow.begin(at(attempt * 1_000), solve("000000")).unwrap();
-        let error = flow
-            .handle_answer(
-                at(attempt * 1_000 + 50),
-                &error(401, "errors/invalid_checkpoint_solution"),
-            )
-            .unwrap_err();
+        sent(harness.command(1_000, solve("000000")));
+        let error = failure(harness.answer(1_100, error(401, "errors/invalid_checkpoint_solution")));
         assert!(error.api_error().unwrap().is_wrong_code());
-        assert!(flow.is_pending());
-        assert_eq!(
-            flow.intent().unwrap().failed_attempts,
-            u32::try_from(attempt).unwrap()
-        );
-        assert_eq!(flow.intent().unwrap().deadline, intent.deadline);
+        assert!(error.is_retryable_by_user());
+        assert_eq!(error.fault(), Fault::User);
+        assert_eq!(harness.flow.intent().unwrap().failed_attempts, attempt);
     }
-    flow.begin(at(10_000), solve("123456")).unwrap();
+}
+
+#[test]
+fn invalid_credentials_on_connect_is_the_users_and_says_both_readings() {
+    let mut harness = Harness::new(config());
+    sent(harness.command(0, connect_messenger()));
+    let error = failure(harness.answer(1, error(401, "errors/invalid_credentials")));
+    assert_eq!(error.fault(), Fault::User);
+    let text = error.to_string();
     assert!(
-        flow.handle_answer(at(10_050), &created("acc-1")).is_ok(),
-        "the right code still connects"
+        text.contains("username or password") && text.contains("API key"),
+        "{text}"
     );
+    assert_eq!(harness.flow.phase(), Phase::Idle, "connect again");
+}
+
+#[test]
+fn api_key_problems_are_the_configurations_never_the_password() {
+    for (request, answer) in [
+        (RequestKind::Connect, error(401, "errors/missing_credentials")),
+        (RequestKind::Connect, quickstart_error(401, "expired_credentials")),
+        (RequestKind::Connect, error(401, "errors/insufficient_privileges")),
+        (RequestKind::Connect, quickstart_error(401, "key_missing")),
+        (RequestKind::Solve, error(401, "errors/invalid_credentials")),
+        (RequestKind::Resend, error(401, "errors/expired_credentials")),
+        (
+            RequestKind::AccountStatus,
+            error(401, "errors/invalid_credentials"),
+        ),
+    ] {
+        let mut harness = waiting_for(request);
+        let error = failure(harness.answer(2_000, answer.clone()));
+        assert_eq!(error.fault(), Fault::Configuration, "{answer:?} to {request:?}");
+        assert!(!error.to_string().contains("password was refused"), "{error}");
+        if matches!(request, RequestKind::Solve | RequestKind::Resend) {
+            assert!(
+                harness.flow.is_pending(),
+                "the intent is still alive: fix the key and go on"
+            );
+        }
+    }
+}
+
+#[test]
+fn answer_403_ends_the_attempt_and_every_later_solve_says_so() {
+    for kind in [
+        "errors/account_restricted",
+        "errors/account_mismatch",
+        "errors/some_new_refusal",
+    ] {
+        let (mut harness, _) = pending(0);
+        sent(harness.command(1_000, solve("123456")));
+        let error = failure(harness.answer(1_100, error(403, kind)));
+        assert_eq!(error.fault(), Fault::Account, "{kind}");
+        assert_eq!(harness.flow.phase(), Phase::Refused);
+        assert_eq!(
+            harness.flow.refused().and_then(|e| e.kind.clone()),
+            Some(ErrorType::from(kind.to_owned()))
+        );
+        let again = failure(harness.command(1_200, solve("123456")));
+        assert_eq!(again.fault(), Fault::Account, "no code will help");
+        assert!(
+            sent(harness.command(1_300, connect_messenger())).path == "/accounts",
+            "connect starts over"
+        );
+    }
 }
 
 #[test]
 fn answer_408_is_the_first_request_against_an_old_intent_expired() {
-    let (mut flow, intent) = pending_flow(0);
-    flow.begin(at(1_000), solve("123456")).unwrap();
-    let error = flow.handle_answer(at(1_050), &bare(408)).unwrap_err();
-    let Error::IntentExpired(expired) = &error else {
-        panic!("{error:?}")
+    let (mut harness, intent) = pending(0);
+    sent(harness.command(1_000, solve("123456")));
+    let Error::IntentExpired(expired) = failure(harness.answer(1_100, bare(408))) else {
+        panic!()
     };
-    assert_eq!(expired.detected_by, Detection::Server);
-    assert_eq!(expired.deadline, intent.deadline);
-    assert_eq!(error.fault(), Fault::IntentEnded);
-    assert_eq!(flow.phase(), Phase::Expired);
-    assert_eq!(flow.next_deadline(), None);
+    assert_eq!(
+        (expired.detected_by, expired.deadline),
+        (Detection::Server, intent.deadline)
+    );
+    assert_eq!(harness.flow.phase(), Phase::Expired);
 }
 
 #[test]
 fn answer_400_after_expiry_means_the_intent_destroyed_itself() {
-    // Another process saw the 408; this one resumes the intent and gets the 400.
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("123456")).unwrap();
-    let error = flow
-        .handle_answer(at(1_050), &error(400, "errors/invalid_request"))
-        .unwrap_err();
-    let Error::IntentDestroyed(destroyed) = &error else {
-        panic!("{error:?}")
+    let (mut harness, _) = pending(0);
+    sent(harness.command(1_000, solve("123456")));
+    let Error::IntentDestroyed(destroyed) =
+        failure(harness.answer(1_100, Answer::new(400, "<html>gone</html>")))
+    else {
+        panic!()
     };
-    assert_eq!(destroyed.cause.status, 400);
-    assert_eq!(flow.phase(), Phase::Destroyed);
-    // A 400 that is not JSON at all means the same.
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), Command::Resend).unwrap();
-    assert!(matches!(
-        flow.handle_answer(at(1_050), &bare(400)),
-        Err(Error::IntentDestroyed(_))
-    ));
+    assert_eq!(destroyed.account_id.as_str(), "acc-1");
+    assert_eq!(destroyed.cause.problem, Problem::IntentEnded);
+    assert_eq!(harness.flow.phase(), Phase::Destroyed);
+}
+
+#[test]
+fn the_documented_400_validation_types_keep_a_live_intent() {
+    for kind in auth_core::VALIDATION_TYPES {
+        for answer in [
+            error(400, kind),
+            quickstart_error(400, kind.trim_start_matches("errors/")),
+        ] {
+            let (mut harness, _) = pending(0);
+            sent(harness.command(1_000, solve("(+33)0612")));
+            let error = failure(harness.answer(1_100, answer));
+            assert!(error.api_error().unwrap().is_invalid_request(), "{kind}");
+            assert!(error.is_retryable_by_user());
+            assert!(harness.flow.is_pending(), "{kind}: the intent is alive");
+        }
+    }
 }
 
 #[test]
 fn answer_500_authentication_intent_error_destroys_the_intent() {
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("123456")).unwrap();
-    let error = flow
-        .handle_answer(at(1_050), &error(500, "errors/authentication_intent_error"))
-        .unwrap_err();
-    assert!(
-        matches!(&error, Error::IntentDestroyed(d) if d.cause.kind == Some(ErrorType::AuthenticationIntentError))
-    );
-    assert_eq!(flow.phase(), Phase::Destroyed);
-    assert!(
-        matches!(flow.begin(at(2_000), solve("1")), Err(Error::IntentDestroyed(_))),
-        "absorbing"
-    );
+    let (mut harness, _) = pending(0);
+    sent(harness.command(1_000, solve("123456")));
+    let output = harness.answer(1_100, error(500, "errors/authentication_intent_error"));
+    assert!(matches!(failure(output), Error::IntentDestroyed(_)));
 }
 
 #[test]
-fn answer_400_malformed_request_types_keep_the_intent() {
-    for kind in [
-        "errors/invalid_parameters",
-        "errors/missing_parameters",
-        "errors/malformed_request",
-    ] {
-        let (mut flow, _) = pending_flow(0);
-        flow.begin(at(1_000), solve("not-a-phone")).unwrap();
-        let error = flow.handle_answer(at(1_050), &error(400, kind)).unwrap_err();
-        assert!(error.api_error().unwrap().is_malformed_request(), "{kind}");
-        assert!(flow.is_pending(), "{kind}");
-    }
-}
+fn both_error_envelopes_are_read_and_the_request_id_is_shown() {
+    let (mut harness, _) = pending(0);
+    sent(harness.command(1_000, solve("123456")));
+    let first = failure(harness.answer(1_100, quickstart_error(401, "invalid_checkpoint_solution")));
+    let api = first.api_error().unwrap();
+    assert_eq!(api.kind, Some(ErrorType::InvalidCheckpointSolution));
+    assert_eq!(
+        api.title.as_deref(),
+        Some("Message of invalid_checkpoint_solution")
+    );
+    assert_eq!(first.request_id(), Some("rq-invalid_checkpoint_solution"));
+    assert!(
+        first
+            .to_string()
+            .contains("[request id: rq-invalid_checkpoint_solution]"),
+        "{first}"
+    );
 
-#[test]
-fn error_bodies_may_miss_detail_and_instance_and_need_not_be_json() {
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("1")).unwrap();
+    sent(harness.command(1_200, solve("123456")));
+    let second = failure(harness.answer(1_300, error(401, "errors/invalid_checkpoint_solution")));
+    assert_eq!(second.request_id(), Some("req-401"), "from `instance`");
+
+    sent(harness.command(1_400, solve("123456")));
     let answer = Answer::new(
         401,
-        r#"{"status":401,"type":"errors/invalid_checkpoint_solution","title":"Wrong"}"#,
-    );
-    let error = flow.handle_answer(at(1_010), &answer).unwrap_err();
-    let api = error.api_error().unwrap();
-    assert_eq!((api.detail.as_ref(), api.instance.as_ref()), (None, None));
-
-    flow.begin(at(2_000), solve("1")).unwrap();
-    let mut answer = Answer::new(503, "<html><body>upstream unavailable</body></html>");
-    answer
-        .headers
-        .push(("content-type".into(), "application/problem+json".into()));
-    let error = flow.handle_answer(at(2_010), &answer).unwrap_err();
-    let api = error.api_error().unwrap();
-    assert_eq!((api.status, api.kind.as_ref()), (503, None));
-    assert!(api.excerpt.as_deref().unwrap().contains("upstream unavailable"));
-    assert!(
-        flow.is_pending(),
-        "a 5xx keeps the intent: the caller may try again"
+        r#"{"type":"errors/invalid_checkpoint_solution","title":"Wrong"}"#,
+    )
+    .with_header("X-Request-Id", "hdr-7");
+    assert_eq!(
+        failure(harness.answer(1_500, answer)).request_id(),
+        Some("hdr-7"),
+        "from the header"
     );
 }
 
 #[test]
-fn other_documented_error_types_are_typed() {
-    for (name, kind) in [
-        ("errors/checkpoint_error", ErrorType::CheckpointError),
-        ("errors/expired_credentials", ErrorType::ExpiredCredentials),
-        ("errors/multiple_sessions", ErrorType::MultipleSessions),
-        ("errors/disconnected_account", ErrorType::DisconnectedAccount),
-        (
-            "errors/insufficient_privileges",
-            ErrorType::InsufficientPrivileges,
-        ),
-        ("errors/wrong_account", ErrorType::WrongAccount),
+fn error_bodies_need_no_detail_no_instance_and_no_json() {
+    for body in [
+        "",
+        "<html>oops</html>",
+        r#"{"status":401,"type":"errors/invalid_checkpoint_solution","title":"t"}"#,
     ] {
-        let mut flow = Flow::new(Config::new(API_KEY));
-        flow.begin(at(0), connect_messenger()).unwrap();
-        let error = flow.handle_answer(at(1), &error(403, name)).unwrap_err();
-        assert_eq!(error.api_error().unwrap().kind, Some(kind));
+        let (mut harness, _) = pending(0);
+        sent(harness.command(1_000, solve("123456")));
+        let output = harness.answer(1_100, Answer::new(401, body));
+        assert!(
+            matches!(output, Output::Error(Error::Api(_))),
+            "{body:?}: {output:?}"
+        );
+        assert!(harness.flow.is_pending());
     }
 }
 
 #[test]
-fn unknown_answers_are_typed_as_malformed_and_the_flow_can_start_again() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let error = flow
-        .handle_answer(at(1), &Answer::new(200, "surprise"))
-        .unwrap_err();
-    assert!(matches!(&error, Error::Malformed(m) if m.status == 200 && m.excerpt == "surprise"));
-    assert_eq!(error.fault(), Fault::Protocol);
-    assert_eq!(flow.phase(), Phase::Idle);
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("1")).unwrap();
-    assert!(matches!(
-        flow.handle_answer(at(1_001), &Answer::new(302, "")),
-        Err(Error::Malformed(_))
-    ));
-    assert!(flow.is_pending(), "a malformed answer loses no intent");
+fn unknown_answers_are_malformed_and_lose_no_intent() {
+    for answer in [
+        Answer::new(200, "not json"),
+        Answer::new(201, r#"{"object":"Surprise","account_id":"a"}"#),
+        Answer::new(201, "[1,2,3]"),
+        Answer::new(302, ""),
+        Answer::new(101, ""),
+    ] {
+        let (mut harness, _) = pending(0);
+        sent(harness.command(1_000, solve("123456")));
+        let error = failure(harness.answer(1_100, answer.clone()));
+        assert!(matches!(error, Error::Malformed(_)), "{answer:?}");
+        assert_eq!(error.fault(), Fault::Protocol);
+        assert!(harness.flow.is_pending(), "a malformed answer loses no intent");
+    }
 }
 
-// ## Checkpoint types
+// ## Checkpoint types and special codes
 
 #[test]
 fn every_checkpoint_type_is_typed_with_its_extra_fields() {
@@ -440,10 +787,10 @@ fn every_checkpoint_type_is_typed_with_its_extra_fields() {
         ),
     ];
     for (json, expected) in cases {
-        let mut flow = Flow::new(Config::new(API_KEY));
-        flow.begin(at(0), connect_messenger()).unwrap();
-        let Event::Checkpoint(intent) = flow.handle_answer(at(1), &checkpoint("acc-1", json)).unwrap() else {
-            panic!("{json}");
+        let mut harness = Harness::new(config());
+        sent(harness.command(0, connect_messenger()));
+        let Event::Checkpoint(intent) = event(harness.answer(1, checkpoint("acc-1", json))) else {
+            panic!("{json}")
         };
         assert_eq!(intent.checkpoint, expected, "{json}");
     }
@@ -451,256 +798,199 @@ fn every_checkpoint_type_is_typed_with_its_extra_fields() {
 
 #[test]
 fn an_unknown_checkpoint_type_is_kept_by_name_and_solvable_by_code() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let answer = checkpoint("acc-1", r#"{"type":"FACE_SCAN","hint":"smile"}"#);
-    let Event::Checkpoint(intent) = flow.handle_answer(at(1), &answer).unwrap() else {
+    let mut harness = Harness::new(config());
+    sent(harness.command(0, connect_messenger()));
+    let Event::Checkpoint(intent) =
+        event(harness.answer(1, checkpoint("acc-1", r#"{"type":"FACE_SCAN","hint":"smile"}"#)))
+    else {
         panic!()
     };
     assert_eq!(intent.checkpoint.kind(), "FACE_SCAN");
-    assert!(intent.checkpoint.to_string().contains("FACE_SCAN"));
-    let request = flow.begin(at(2), solve("smiled")).unwrap();
+    let request = sent(harness.command(2, solve("smiled")));
     assert_eq!(body_json(&request)["code"], "smiled");
-    assert!(flow.handle_answer(at(3), &created("acc-1")).is_ok());
+    assert!(matches!(
+        event(harness.answer(3, created("acc-1"))),
+        Event::Connected { .. }
+    ));
 }
-
-// ## Special codes
 
 #[test]
 fn in_app_validation_may_take_the_intents_whole_remaining_time() {
-    let (mut flow, intent) = pending_flow(0);
-    let request = flow
-        .begin(at(60_000), Command::Solve(Solution::InAppValidation))
-        .unwrap();
+    let (mut harness, intent) = pending(0);
+    let request = sent(harness.command(60_000, Command::Solve(Solution::InAppValidation)));
     assert_eq!(body_json(&request)["code"], "in_app_validation");
     assert_eq!(request.timeout, intent.remaining(at(60_000)));
-    assert!(request.timeout > Config::DEFAULT_REQUEST_TIMEOUT);
-    // A held request that outlives the intent ends it: nothing may arrive after the deadline.
-    let error = flow
-        .handle_answer(intent.deadline, &created("acc-1"))
-        .unwrap_err();
-    assert!(matches!(error, Error::IntentExpired(e) if e.detected_by == Detection::Deadline));
 }
 
 #[test]
 fn ordinary_requests_never_outlive_the_intent() {
-    let (mut flow, intent) = pending_flow(0);
-    let near_the_end = intent.deadline.as_millis() - 2_000;
-    let request = flow.begin(at(near_the_end), solve("123456")).unwrap();
+    let (mut harness, intent) = pending(0);
+    let late = intent.deadline.as_millis() - 2_000;
+    let request = sent(harness.command(late, solve("123456")));
     assert_eq!(request.timeout, Duration::from_millis(2_000));
 }
 
 #[test]
 fn try_another_way_is_answered_by_a_new_checkpoint_with_the_same_deadline() {
-    let (mut flow, intent) = pending_flow(0);
-    let request = flow.begin(at(1_000), solve("TRY_ANOTHER_WAY")).unwrap();
+    let (mut harness, intent) = pending(0);
+    let request = sent(harness.command(1_000, Command::Solve(Solution::TryAnotherWay)));
     assert_eq!(body_json(&request)["code"], "TRY_ANOTHER_WAY");
-    let Event::Checkpoint(next) = flow
-        .handle_answer(at(1_100), &checkpoint("acc-1", r#"{"type":"OTP"}"#))
-        .unwrap()
+    let Event::Checkpoint(next) = event(harness.answer(1_100, checkpoint("acc-1", r#"{"type":"OTP"}"#)))
     else {
         panic!()
     };
-    assert_eq!(next.checkpoint, Checkpoint::Otp);
-    assert_eq!(next.deadline, intent.deadline);
-    assert_eq!(next.checkpoints_solved, 0, "another way solves nothing");
+    assert_eq!((next.deadline, next.checkpoints_solved), (intent.deadline, 0));
 }
-
-// ## The authentication intent
 
 #[test]
 fn chained_checkpoints_keep_the_first_deadline() {
-    let (mut flow, intent) = pending_flow(0);
-    flow.begin(at(100_000), solve("111111")).unwrap();
-    let Event::Checkpoint(otp) = flow
-        .handle_answer(at(100_100), &checkpoint("acc-1", r#"{"type":"OTP"}"#))
-        .unwrap()
+    let (mut harness, intent) = pending(0);
+    sent(harness.command(1_000, solve("111111")));
+    let Event::Checkpoint(next) = event(harness.answer(1_100, checkpoint("acc-1", r#"{"type":"OTP"}"#)))
     else {
         panic!()
     };
-    assert_eq!(otp.deadline, intent.deadline, "solving one does not extend it");
-    assert_eq!(otp.checkpoints_solved, 1);
-    flow.begin(at(200_000), solve("222222")).unwrap();
-    assert!(flow.handle_answer(at(200_100), &created("acc-1")).is_ok());
-}
-
-#[test]
-fn a_solve_at_the_deadline_sends_nothing_and_expires() {
-    let (mut flow, intent) = pending_flow(0);
-    let error = flow.begin(intent.deadline, solve("123456")).unwrap_err();
-    let Error::IntentExpired(expired) = error else {
-        panic!()
-    };
-    assert_eq!(expired.detected_by, Detection::Deadline);
-    assert_eq!(flow.phase(), Phase::Expired);
-    // One millisecond earlier, it is sent.
-    let (mut flow, intent) = pending_flow(0);
-    assert!(
-        flow.begin(at(intent.deadline.as_millis() - 1), solve("123456"))
-            .is_ok()
+    assert_eq!(
+        (next.checkpoint.clone(), next.deadline, next.checkpoints_solved),
+        (Checkpoint::Otp, intent.deadline, 1)
     );
 }
 
+// ## The intent's time
+
 #[test]
-fn handle_timeout_expires_exactly_at_the_deadline_and_extra_calls_are_harmless() {
-    let (mut flow, intent) = pending_flow(0);
-    assert_eq!(flow.handle_timeout(at(intent.deadline.as_millis() - 1)), None);
-    assert!(flow.is_pending());
-    let expired = flow.handle_timeout(intent.deadline).unwrap();
-    assert_eq!(expired.deadline, intent.deadline);
-    assert_eq!(flow.handle_timeout(at(intent.deadline.as_millis() + 1)), None);
-    assert_eq!(flow.phase(), Phase::Expired);
+fn a_solve_at_the_deadline_sends_nothing_and_expires() {
+    let (mut harness, intent) = pending(0);
+    let Error::IntentExpired(expired) = failure(harness.command(intent.deadline.as_millis(), solve("1")))
+    else {
+        panic!()
+    };
+    assert_eq!(expired.detected_by, Detection::Deadline);
+    assert_eq!(harness.flow.phase(), Phase::Expired);
+    assert!(matches!(
+        failure(harness.command(intent.deadline.as_millis() + 1, solve("1"))),
+        Error::IntentExpired(_)
+    ));
+}
+
+#[test]
+fn a_tick_expires_exactly_at_the_deadline_and_extra_ticks_are_harmless() {
+    let (mut harness, intent) = pending(0);
+    let deadline = intent.deadline.as_millis();
+    assert!(matches!(harness.tick(deadline - 1), Output::Wait(Some(d)) if d == intent.deadline));
+    assert!(harness.flow.is_pending());
+    assert!(matches!(failure(harness.tick(deadline)), Error::IntentExpired(_)));
+    assert!(matches!(harness.tick(deadline + 5), Output::Wait(None)));
+    assert_eq!(harness.flow.phase(), Phase::Expired);
 }
 
 #[test]
 fn a_clock_that_goes_backwards_revives_nothing() {
-    let (mut flow, intent) = pending_flow(10_000);
-    flow.handle_timeout(intent.deadline);
+    let (mut harness, intent) = pending(0);
+    let deadline = intent.deadline.as_millis();
+    failure(harness.tick(deadline));
     assert!(matches!(
-        flow.begin(at(0), solve("1")),
-        Err(Error::IntentExpired(_))
+        failure(harness.command(0, solve("1"))),
+        Error::IntentExpired(_)
     ));
-    assert_eq!(flow.phase(), Phase::Expired);
-    // Nor gives a pending intent more time than the latest clock reading left it.
-    let (mut flow, intent) = pending_flow(10_000);
-    let late = intent.deadline.as_millis() - 1_000;
-    flow.handle_timeout(at(late));
-    assert_eq!(flow.remaining(at(0)), Some(Duration::from_millis(1_000)));
-    let request = flow.begin(at(0), solve("1")).unwrap();
-    assert_eq!(request.timeout, Duration::from_millis(1_000));
-}
-
-#[test]
-fn a_new_intent_starts_after_expired_or_destroyed_with_the_same_configuration() {
-    let config = Config::new(API_KEY).with_intent_ttl(Duration::from_secs(60));
-    let mut flow = Flow::new(config);
-    flow.begin(at(0), connect_messenger()).unwrap();
-    flow.handle_answer(at(10), &two_factor("acc-1")).unwrap();
-    flow.handle_timeout(at(60_000));
-    assert_eq!(flow.phase(), Phase::Expired);
-    flow.begin(at(70_000), connect_messenger()).unwrap();
-    let Event::Checkpoint(intent) = flow.handle_answer(at(70_010), &two_factor("acc-2")).unwrap() else {
-        panic!()
-    };
+    let (mut harness, _) = pending(0);
+    harness.tick(deadline - 10);
+    // Time "goes back" a minute: the remaining time is counted from the latest time seen.
     assert_eq!(
-        intent.deadline,
-        at(130_000),
-        "the configured lifetime still applies"
+        harness.flow.remaining(at(deadline - 60_000)),
+        Some(Duration::from_millis(10))
     );
-    flow.begin(at(71_000), solve("1")).unwrap();
-    flow.handle_answer(at(71_010), &error(500, "errors/authentication_intent_error"))
-        .unwrap_err();
-    assert_eq!(flow.phase(), Phase::Destroyed);
-    flow.begin(at(72_000), connect_messenger()).unwrap();
-    assert!(flow.handle_answer(at(72_010), &created("acc-3")).is_ok());
 }
 
 #[test]
 fn a_202_answered_after_the_deadline_expires_at_once() {
-    let mut flow = Flow::new(Config::new(API_KEY).with_intent_ttl(Duration::from_secs(1)));
-    flow.begin(at(0), connect_messenger()).unwrap();
+    let mut harness = Harness::new(config());
+    sent(harness.command(0, connect_messenger()));
     assert!(matches!(
-        flow.handle_answer(at(1_000), &two_factor("acc-1")),
-        Err(Error::IntentExpired(_))
+        failure(harness.answer(FIVE_MINUTES, two_factor("acc-1"))),
+        Error::IntentExpired(_)
     ));
+    assert_eq!(harness.flow.phase(), Phase::Expired);
 }
 
 #[test]
-fn a_transport_error_keeps_a_pending_intent_pending() {
-    let (mut flow, _) = pending_flow(0);
-    flow.begin(at(1_000), solve("1")).unwrap();
-    let error = flow.handle_transport_error(
-        at(2_000),
-        auth_core::TransportError::new(auth_core::TransportErrorKind::Timeout, "timed out"),
-    );
-    assert_eq!(error.fault(), Fault::Network);
-    assert!(flow.is_pending());
-    assert!(flow.begin(at(3_000), solve("1")).is_ok(), "and solvable again");
+fn a_new_intent_starts_after_an_end_with_the_same_configuration() {
+    let (mut harness, intent) = pending(0);
+    failure(harness.tick(intent.deadline.as_millis()));
+    let request = sent(harness.command(FIVE_MINUTES + 10, connect_messenger()));
+    assert_eq!(request.path, "/accounts");
+    let Event::Checkpoint(next) = event(harness.answer(FIVE_MINUTES + 20, two_factor("acc-2"))) else {
+        panic!()
+    };
+    assert_eq!(next.started_at, at(FIVE_MINUTES + 10));
 }
 
-// ## Misuse by the caller
+// ## Misuse
 
 #[test]
-fn misuse_is_a_caller_error_that_changes_nothing() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    assert!(matches!(
-        flow.begin(at(0), solve("1")),
-        Err(Error::Usage(UsageError::NoPendingIntent))
-    ));
-    assert!(matches!(
-        flow.begin(at(0), Command::Resend),
-        Err(Error::Usage(UsageError::NoPendingIntent))
-    ));
-    assert!(matches!(
-        flow.handle_answer(at(0), &created("acc-1")),
-        Err(Error::Usage(UsageError::NoRequestInFlight))
-    ));
-    flow.begin(at(0), connect_messenger()).unwrap();
-    let second = flow.begin(at(1), connect_messenger()).unwrap_err();
-    assert!(matches!(second, Error::Usage(UsageError::RequestInFlight)));
-    assert_eq!(second.fault(), Fault::Caller);
-    assert_eq!(flow.phase(), Phase::Connecting);
-    assert!(matches!(
-        flow.begin(at(0), Command::Connect(Credentials::messenger("", "p"))),
-        Err(Error::Usage(UsageError::RequestInFlight))
-    ));
-    let mut idle = Flow::new(Config::new(API_KEY));
-    assert!(matches!(
-        idle.begin(at(0), Command::Connect(Credentials::messenger("", "p"))),
-        Err(Error::Usage(UsageError::Empty("username")))
-    ));
-    assert_eq!(idle.phase(), Phase::Idle);
-}
-
-// ## Saved state
-
-#[test]
-fn a_pending_intent_is_saved_without_secrets_and_resumed_elsewhere() {
-    let (mut flow, intent) = pending_flow(0);
-    flow.begin(at(1_000), solve("654321")).unwrap();
-    flow.handle_answer(at(1_100), &error(401, "errors/invalid_checkpoint_solution"))
-        .unwrap_err();
-    let saved = serde_json::to_string(&flow.snapshot()).unwrap();
-    for secret in [API_KEY, PASSWORD, "654321"] {
-        assert!(!saved.contains(secret), "{secret} in {saved}");
+fn every_phase_and_input_without_a_rule_is_a_misuse_that_changes_nothing() {
+    let (mut harness, _) = pending(0);
+    // A solve out: commands are misuse.
+    sent(harness.command(1_000, solve("1")));
+    for command in [
+        connect_messenger(),
+        solve("2"),
+        Command::Resend,
+        Command::AccountStatus("a".into()),
+    ] {
+        let error = failure(harness.command(1_100, command));
+        assert!(
+            matches!(error, Error::Usage(UsageError::RequestInFlight)),
+            "{error}"
+        );
+        assert_eq!(error.fault(), Fault::Caller);
+        assert_eq!(harness.flow.phase(), Phase::Solving);
     }
-    let value: Value = serde_json::from_str(&saved).unwrap();
-    assert_eq!(value["version"], 1);
-    assert_eq!(value["state"]["phase"], "awaiting_checkpoint");
-
-    let snapshot: Snapshot = serde_json::from_str(&saved).unwrap();
-    let mut expected = intent.clone();
-    expected.failed_attempts = 1;
-    assert_eq!(snapshot.intent(), Some(&expected));
-    let mut resumed = Flow::resume(Config::new(API_KEY), snapshot);
-    let request = resumed.begin(at(2_000), solve("123456")).unwrap();
-    assert_eq!(body_json(&request)["account_id"], "acc-1");
-    assert!(resumed.handle_answer(at(2_100), &created("acc-1")).is_ok());
-}
-
-#[test]
-fn a_snapshot_of_another_version_is_refused() {
-    let (flow, _) = pending_flow(0);
-    let mut value = serde_json::to_value(flow.snapshot()).unwrap();
-    value["version"] = json!(2);
-    let error = serde_json::from_value::<Snapshot>(value).unwrap_err();
-    assert!(
-        error.to_string().contains("unsupported snapshot version 2"),
-        "{error}"
-    );
+    // Nothing out: answers and failures are misuse.
+    let mut idle = Harness::new(config());
+    assert!(matches!(
+        failure(idle.answer(0, created("a"))),
+        Error::Usage(UsageError::NoRequestInFlight)
+    ));
+    assert!(matches!(
+        failure(idle.fail(0, io_failure())),
+        Error::Usage(UsageError::NoRequestInFlight)
+    ));
+    assert!(matches!(
+        failure(idle.command(0, solve("1"))),
+        Error::Usage(UsageError::NoPendingIntent)
+    ));
+    assert!(matches!(
+        failure(idle.command(0, Command::Resend)),
+        Error::Usage(UsageError::NoPendingIntent)
+    ));
+    let (mut waiting, _) = pending(0);
+    assert!(matches!(
+        failure(waiting.command(1, Command::AccountStatus("a".into()))),
+        Error::Usage(UsageError::IntentPending)
+    ));
+    let mut connected = Harness::new(config());
+    sent(connected.command(0, connect_messenger()));
+    event(connected.answer(1, created("acc-1")));
+    assert!(matches!(
+        failure(connected.command(2, solve("1"))),
+        Error::Usage(UsageError::NoPendingIntent)
+    ));
+    assert!(connected.flow.is_connected());
+    let (mut empty, _) = pending(0);
+    assert!(matches!(
+        failure(empty.command(1, solve(""))),
+        Error::Usage(UsageError::Empty("code"))
+    ));
+    assert!(empty.flow.is_pending());
 }
 
 #[test]
 fn secrets_never_reach_debug_output() {
-    let mut flow = Flow::new(Config::new(API_KEY));
-    let request = flow.begin(at(0), connect_messenger()).unwrap();
-    let printed = format!(
-        "{request:?} {flow:?} {:?}",
-        Credentials::messenger("bob", PASSWORD)
-    );
-    assert!(
-        !printed.contains(API_KEY) && !printed.contains(PASSWORD),
-        "{printed}"
-    );
-    let _ = UnixMillis::EPOCH;
+    let (mut harness, _) = pending(0);
+    let request = sent(harness.command(1_000, solve("998877")));
+    let shown = format!("{:?} {:?} {request:?}", harness.flow, harness.flow.snapshot());
+    for secret in [API_KEY, PASSWORD, "998877"] {
+        assert!(!shown.contains(secret), "{secret} in {shown}");
+    }
 }

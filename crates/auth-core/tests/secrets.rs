@@ -1,11 +1,12 @@
-//! Secret hygiene, with random secrets: no password, code or API key appears in the
-//! `Debug` or `Display` of any public type, in any error's text, or in the saved state,
-//! along whole flows whose server echoes the secret of each request back in its answers.
+//! Secret hygiene, with random secrets: no password, proxy password, code or API key
+//! appears in the `Debug` of any public type, in any error's text, or in the saved state,
+//! along whole flows whose server echoes the secret of each request back in its answers, in
+//! either error envelope or in bodies that are not JSON.
 #![allow(clippy::unwrap_used, clippy::panic, reason = "tests fail loudly")]
 
 use auth_core::{
-    Answer, Command, Config, Credentials, Error, Event, Flow, Request, Solution, TransportError,
-    TransportErrorKind, UnixMillis,
+    Answer, AuthScheme, Command, Config, ConnectOptions, Credentials, Flow, IdempotencyKey, Input, Output,
+    Proxy, RetryPolicy, Solution, TransportError, TransportErrorKind, UnixMillis,
 };
 use proptest::prelude::*;
 
@@ -15,26 +16,31 @@ fn secret() -> impl Strategy<Value = String> {
     "[ -~]{8,24}"
 }
 
-/// An answer that echoes `echo` in every free-text place of the contract's error shape,
-/// or in a body that is not JSON at all.
-fn echoing(status: u16, kind: &str, echo: &str, json: bool) -> Answer {
-    if json {
-        let body = serde_json::json!({"status": status, "type": kind, "title": echo, "detail": format!("got {echo}"), "instance": echo});
-        Answer::new(status, body.to_string())
-    } else {
-        Answer::new(status, format!("<html>{echo}</html>"))
+/// An answer that echoes `echo` in every free-text place of an error envelope, or in a body
+/// that is not JSON at all.
+fn echoing(status: u16, kind: &str, echo: &str, shape: u8) -> Answer {
+    match shape % 3 {
+        0 => {
+            let body = serde_json::json!({"status": status, "type": kind, "title": echo, "detail": format!("got {echo}"), "instance": echo});
+            Answer::new(status, body.to_string())
+        }
+        1 => {
+            let body = serde_json::json!({"error": {"code": kind.trim_start_matches("errors/"), "message": echo, "request_id": echo}});
+            Answer::new(status, body.to_string()).with_header("x-request-id", echo)
+        }
+        _ => Answer::new(status, format!("<html>{echo}</html>")).with_header("x-request-id", echo),
     }
 }
 
-fn texts_of_result<T: std::fmt::Debug>(result: &Result<T, Error>) -> String {
-    match result {
-        Ok(value) => format!("{value:?}"),
-        Err(error) => format!("{error} | {error:?} | {:?}", error.api_error()),
+/// Everything an output shows a person or a log.
+fn shown(output: &Output) -> String {
+    match output {
+        Output::Send(request) => format!("{request:?} {}", request.body.redacted()),
+        Output::Retry(retry) => format!("{} | {:?}", retry.cause, retry.cause),
+        Output::Wait(until) => format!("{until:?}"),
+        Output::Event(event) => format!("{event:?}"),
+        Output::Error(error) => format!("{error} | {error:?} | {:?}", error.api_error()),
     }
-}
-
-fn request_text(request: &Request) -> String {
-    format!("{request:?} {}", request.body.redacted())
 }
 
 proptest! {
@@ -44,56 +50,62 @@ proptest! {
     fn no_secret_in_any_output_of_a_whole_flow(
         api_key in secret(),
         password in secret(),
+        proxy_password in secret(),
         code in secret(),
-        json_errors in any::<bool>(),
+        shape in any::<u8>(),
+        bearer in any::<bool>(),
     ) {
         let mut printed = Vec::new();
-        let config = Config::new(api_key.as_str());
+        let scheme = if bearer { AuthScheme::Bearer } else { AuthScheme::ApiKeyHeader };
+        let config = Config::new(api_key.as_str()).with_auth_scheme(scheme).with_retry_policy(RetryPolicy::never());
         printed.push(format!("{config:?}"));
-        let credentials = Credentials::messenger("bob", password.as_str());
+        let credentials = Credentials::messenger("bob", password.as_str())
+            .with_options(ConnectOptions::new().proxy(Proxy::new("proxy", 8080).auth("u", proxy_password.as_str())));
         printed.push(format!("{credentials:?}"));
         let solution = Solution::code(code.as_str());
         printed.push(format!("{solution:?}"));
         let mut flow = Flow::new(config);
-        let at = UnixMillis::from_millis;
+        let mut n = 0u8;
+        let step = |flow: &mut Flow, at: u64, input: Input| {
+            let output = flow.handle(UnixMillis::from_millis(at), input);
+            shown(&output)
+        };
+        let mut command = |command: Command| {
+            n = n.wrapping_add(1);
+            Input::command(command, IdempotencyKey::from_random_bytes([n; 16]))
+        };
 
-        // Wrong credentials, echoing the password.
-        let request = flow.begin(at(0), Command::Connect(credentials.clone())).unwrap();
-        printed.push(request_text(&request));
-        let answer = echoing(401, "errors/invalid_credentials", &password, json_errors);
-        printed.push(texts_of_result(&flow.handle_answer(at(1), &answer)));
+        // Wrong credentials, echoing the password and the proxy's.
+        printed.push(step(&mut flow, 0, command(Command::Connect(credentials.clone()))));
+        let answer = echoing(401, "errors/invalid_credentials", &format!("{password} {proxy_password}"), shape);
+        printed.push(step(&mut flow, 1, Input::Answer(answer)));
 
         // A checkpoint, then a wrong code echoing the code and a 5xx echoing the key.
-        flow.begin(at(2), Command::Connect(credentials.clone())).unwrap();
+        printed.push(step(&mut flow, 2, command(Command::Connect(credentials.clone()))));
         let checkpoint = Answer::new(202, r#"{"object":"Checkpoint","account_id":"a1","checkpoint":{"type":"2FA"}}"#);
-        printed.push(texts_of_result(&flow.handle_answer(at(3), &checkpoint)));
-        let request = flow.begin(at(4), Command::Solve(solution.clone())).unwrap();
-        printed.push(request_text(&request));
-        let answer = echoing(401, "errors/invalid_checkpoint_solution", &code, json_errors);
-        printed.push(texts_of_result(&flow.handle_answer(at(5), &answer)));
-        flow.begin(at(6), Command::Solve(solution.clone())).unwrap();
-        let answer = echoing(503, "errors/unavailable", &api_key, json_errors);
-        printed.push(texts_of_result(&flow.handle_answer(at(7), &answer)));
+        printed.push(step(&mut flow, 3, Input::Answer(checkpoint)));
+        printed.push(step(&mut flow, 4, command(Command::Solve(solution.clone()))));
+        printed.push(step(&mut flow, 5, Input::Answer(echoing(401, "errors/invalid_checkpoint_solution", &code, shape))));
+        printed.push(step(&mut flow, 6, command(Command::Solve(solution.clone()))));
+        printed.push(step(&mut flow, 7, Input::Answer(echoing(503, "errors/unavailable", &api_key, shape))));
         // A malformed success echoing the code, and a transport failure.
-        flow.begin(at(8), Command::Solve(solution.clone())).unwrap();
-        printed.push(texts_of_result(&flow.handle_answer(at(9), &Answer::new(200, code.clone()))));
-        flow.begin(at(10), Command::Solve(solution.clone())).unwrap();
+        printed.push(step(&mut flow, 8, command(Command::Solve(solution.clone()))));
+        printed.push(step(&mut flow, 9, Input::Answer(Answer::new(200, code.clone()))));
+        printed.push(step(&mut flow, 10, command(Command::Solve(solution.clone()))));
         let failure = TransportError::new(TransportErrorKind::Timeout, "timed out");
-        printed.push(format!("{}", flow.handle_transport_error(at(11), failure)));
+        printed.push(step(&mut flow, 11, Input::Failed(failure)));
         printed.push(format!("{flow:?}"));
         printed.push(serde_json::to_string(&flow.snapshot()).unwrap());
 
-        // The intent destroyed, echoing the code; then expired.
-        flow.begin(at(12), Command::Solve(solution.clone())).unwrap();
-        let answer = echoing(500, "errors/authentication_intent_error", &code, json_errors);
-        printed.push(texts_of_result(&flow.handle_answer(at(13), &answer)));
-        printed.push(texts_of_result(&flow.begin(at(14), Command::Solve(solution))));
+        // The intent destroyed, echoing the code; then the same error again.
+        printed.push(step(&mut flow, 12, command(Command::Solve(solution.clone()))));
+        printed.push(step(&mut flow, 13, Input::Answer(echoing(500, "errors/authentication_intent_error", &code, shape))));
+        printed.push(step(&mut flow, 14, command(Command::Solve(solution))));
         printed.push(format!("{flow:?}"));
         printed.push(serde_json::to_string(&flow.snapshot()).unwrap());
-        let _: Option<Event> = None;
 
         let all = printed.join("\n");
-        for secret in [&api_key, &password, &code] {
+        for secret in [&api_key, &password, &proxy_password, &code] {
             prop_assert!(!all.contains(secret.as_str()), "{secret:?} leaked in:\n{all}");
         }
     }

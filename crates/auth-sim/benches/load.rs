@@ -12,7 +12,11 @@
 //!
 //! Every request is `POST /v1/accounts/checkpoint/resend` for a pending intent picked at
 //! random: the full path of a request (JSON body parsed and checked, intent looked up,
-//! JSON answer written) that leaves the number of pending intents unchanged.
+//! JSON answer written) that leaves the number of pending intents unchanged. Every
+//! request, the connects that create the intents included, carries an `Idempotency-Key`
+//! of its own, as a client following the docs sends: the simulator keeps a record of
+//! each answer (for the intent's lifetime plus the forget grace, 15 minutes by default),
+//! so the memory per pending intent includes its connect's record.
 //!
 //! Two simulators run side by side: A holds 1,000 pending intents, B 100,000 (the
 //! simulator's default cap). Measured rounds alternate between them, so that whatever
@@ -21,16 +25,18 @@
 //! created, minus before, over 99,000 (both readings after a warm-up round that filled
 //! the simulator's request log and connection buffers).
 //!
-//! Run: `cargo bench -p auth-sim --bench load`. Goals: at least 20,000 requests per
+//! Run: `cargo bench -p auth-sim --bench load` (add `-- --without-keys` to send no
+//! `Idempotency-Key`, the baseline for what the records cost). Goals: at least 20,000 requests per
 //! second; at most 1 KiB per pending intent; B's rate within 10% of A's (the median ratio
 //! of rounds run one beside the other). Without `--bench` (as `cargo test --all-targets`
 //! runs it) it only sends a few requests, as a check.
 
 use std::error::Error;
+use std::io::Write as _;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -119,13 +125,48 @@ fn process_cpu(tasks: &str) -> BenchResult<Duration> {
     Ok(Duration::from_nanos(total))
 }
 
-fn request(port: u16, path: &str, body: &str) -> Vec<u8> {
-    format!(
-        "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\
-         content-type: application/json\r\nx-api-key: {KEY}\r\ncontent-length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
+/// A request written in advance, but for its `Idempotency-Key` (unique per request).
+struct Template {
+    head: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+/// The number in every `Idempotency-Key`: no two requests of a run share one.
+static NEXT_KEY: AtomicU64 = AtomicU64::new(0);
+
+/// `--without-keys`: requests carry no `Idempotency-Key` (the baseline).
+static WITHOUT_KEYS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+impl Template {
+    fn new(port: u16, path: &str, body: &str) -> Template {
+        let keyed = !WITHOUT_KEYS.load(Ordering::Relaxed);
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\naccept: application/json\r\n\
+             content-type: application/json\r\nx-api-key: {KEY}\r\n{}",
+            if keyed { "idempotency-key: " } else { "" }
+        );
+        let tail = format!(
+            "{}content-length: {}\r\n\r\n{body}",
+            if keyed { "\r\n" } else { "" },
+            body.len()
+        );
+        Template {
+            head: head.into_bytes(),
+            tail: tail.into_bytes(),
+        }
+    }
+
+    /// The request, with a new key (`bench-` and 16 hex digits, like a client's UUID
+    /// in length), into `out`.
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.clear();
+        out.extend_from_slice(&self.head);
+        if !WITHOUT_KEYS.load(Ordering::Relaxed) {
+            let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+            let _ = write!(out, "bench-{key:016x}-0000-4000-8000-000000000000");
+        }
+        out.extend_from_slice(&self.tail);
+    }
 }
 
 /// One keep-alive connection of the load generator.
@@ -186,7 +227,7 @@ impl Connection {
 
 /// Creates `count` pending intents (connects of bob, 2FA) over 64 connections; their ids.
 async fn create_intents(port: u16, count: usize) -> BenchResult<Vec<String>> {
-    let connect = Arc::new(request(
+    let connect = Arc::new(Template::new(
         port,
         "/v1/accounts",
         r#"{"provider":"MESSENGER","username":"bob","password":"pw-b"}"#,
@@ -199,8 +240,10 @@ async fn create_intents(port: u16, count: usize) -> BenchResult<Vec<String>> {
             let mut connection = Connection::open(port).await?;
             let mut ids = Vec::new();
             let mut body = Vec::new();
+            let mut request = Vec::with_capacity(512);
             while next.fetch_add(1, Ordering::Relaxed) < count {
-                let status = connection.exchange(&connect, Some(&mut body)).await?;
+                connect.write_to(&mut request);
+                let status = connection.exchange(&request, Some(&mut body)).await?;
                 let text = std::str::from_utf8(&body)?;
                 let id = text
                     .split_once(r#""account_id":""#)
@@ -241,7 +284,7 @@ impl Round {
 /// `max_requests` were sent.
 async fn load(
     sim: &Sim,
-    requests: Arc<Vec<Vec<u8>>>,
+    requests: Arc<Vec<Template>>,
     duration: Duration,
     max_requests: usize,
 ) -> BenchResult<Round> {
@@ -258,6 +301,7 @@ async fn load(
         let (requests, sent) = (Arc::clone(&requests), Arc::clone(&sent));
         tasks.spawn(async move {
             let mut latencies = Vec::with_capacity(1 << 16);
+            let mut bytes = Vec::with_capacity(512);
             let mut random = 0x9e37_79b9_7f4a_7c15_u64 ^ (i as u64 + 1);
             while sent.fetch_add(1, Ordering::Relaxed) < max_requests && Instant::now() < deadline {
                 // xorshift64: a random pending intent.
@@ -267,8 +311,9 @@ async fn load(
                 let index = usize::try_from(random % requests.len() as u64).unwrap_or(0);
                 let request = requests.get(index).ok_or("no request")?;
                 let begun = Instant::now();
-                let status = connection.exchange(request, None).await?;
-                if status != 201 {
+                request.write_to(&mut bytes);
+                let status = connection.exchange(&bytes, None).await?;
+                if status != 200 {
                     return Err(format!("a resend answered {status}").into());
                 }
                 latencies.push(u32::try_from(begun.elapsed().as_micros()).unwrap_or(u32::MAX));
@@ -291,11 +336,11 @@ async fn load(
     })
 }
 
-fn resends(port: u16, ids: &[String]) -> Arc<Vec<Vec<u8>>> {
+fn resends(port: u16, ids: &[String]) -> Arc<Vec<Template>> {
     Arc::new(
         ids.iter()
             .map(|id| {
-                request(
+                Template::new(
                     port,
                     "/v1/accounts/checkpoint/resend",
                     &format!(r#"{{"provider":"MESSENGER","account_id":"{id}"}}"#),
@@ -352,7 +397,7 @@ async fn check() -> BenchResult {
     let ids = create_intents(sim.port, 100).await?;
     let round = load(&sim, resends(sim.port, &ids), Duration::from_secs(5), 500).await?;
     println!(
-        "load: {} intents, {} resends from {CLIENTS} clients, all answered 201",
+        "load: {} intents, {} resends from {CLIENTS} clients, each with its own Idempotency-Key, all answered 200",
         ids.len(),
         round.requests
     );
@@ -386,6 +431,7 @@ async fn bench() -> BenchResult {
     let per_intent = after.saturating_sub(before) as f64 / added;
     let many_requests = resends(many.port, &many_ids);
 
+    let few_before_rounds = few.rss()?;
     let mut few_rounds = Vec::new();
     let mut many_rounds = Vec::new();
     for i in 0..ROUNDS {
@@ -400,6 +446,10 @@ async fn bench() -> BenchResult {
     }
     let (few_end, many_end) = (few.rss()?, many.rss()?);
     let across = many_end.saturating_sub(few_end) as f64 / added;
+    // A's pending intents do not change during the rounds: what grows is one
+    // idempotency record per resend (and whatever the allocator keeps).
+    let few_requests_sent: usize = few_rounds.iter().map(|r| r.requests).sum();
+    let per_record = few_end.saturating_sub(few_before_rounds) as f64 / few_requests_sent.max(1) as f64;
 
     let few_median = median_round(&few_rounds).ok_or("no round")?;
     let many_median = median_round(&many_rounds).ok_or("no round")?;
@@ -452,8 +502,26 @@ async fn bench() -> BenchResult {
         "(informative)",
         true,
     );
+    let keys = if WITHOUT_KEYS.load(Ordering::Relaxed) {
+        "without a key"
+    } else {
+        "each with its own key"
+    };
+    println!(
+        "  idempotency records: {few_requests_sent} resends to A during the rounds, {keys}; \
+         A grew {:.1} MiB: {per_record:.0} bytes per resend",
+        few_end.saturating_sub(few_before_rounds) as f64 / 1048576.0,
+    );
     row(
-        "resident memory per pending intent",
+        "resident memory per idempotency record (A, during the rounds)",
+        &format!("{per_record:.0} B"),
+        "-",
+        "-",
+        "(informative)",
+        true,
+    );
+    row(
+        "resident memory per pending intent, its connect's record included",
         &format!("{per_intent:.0} B"),
         &format!("{:.1} MiB at {FEW}", before as f64 / 1048576.0),
         "-",
@@ -492,6 +560,10 @@ fn main() -> BenchResult {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if std::env::args().any(|arg| arg == "--without-keys") {
+        WITHOUT_KEYS.store(true, Ordering::Relaxed);
+        println!("(--without-keys: no Idempotency-Key on any request)");
+    }
     if std::env::args().any(|arg| arg == "--bench") {
         runtime.block_on(bench())
     } else {

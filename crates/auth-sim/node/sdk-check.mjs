@@ -6,7 +6,8 @@
 //   SIM_ORIGIN=http://127.0.0.1:PORT SIM_API_KEY=KEY node sdk-check.mjs
 //   node sdk-check.mjs            # starts postpress-sim itself (SIM_BIN, or `cargo run`)
 // Optional: SIM_SHORT_TTL_ORIGIN, a second simulator (same key, demo accounts) whose
-// intents live SIM_SHORT_TTL_MS milliseconds, for the 408-then-400 check.
+// intents live SIM_SHORT_TTL_MS milliseconds, for the 408-then-400 check;
+// SIM_QUICKSTART_ORIGIN, a third one answering errors in the quickstart's envelope.
 //
 // The simulator must serve the demo accounts (alice, bob, carol, dave).
 
@@ -47,8 +48,12 @@ async function expectError(promise, status, type) {
   assert.equal(error.body?.status, status, `error.body = ${JSON.stringify(error.body)}`);
   assert.equal(error.body?.type, type, `error.body = ${JSON.stringify(error.body)}`);
   assert.equal(typeof error.body?.title, 'string');
+  // The request id for support, in `instance` ("Request identifier for support").
+  assert.match(String(error.body?.instance), /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   return error;
 }
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function startSimulator(apiKey) {
   const [command, args] = process.env.SIM_BIN
@@ -150,12 +155,39 @@ async function main() {
     assert.equal(done.object, 'AccountCreated');
   });
 
-  await check('wrong API key: 401 errors/missing_credentials', async () => {
+  await check('unknown API key: 401 errors/invalid_credentials', async () => {
     const stranger = new UnipileClient(origin, 'not-the-key', OPTIONS);
     await expectError(
       stranger.account.connectMessenger({ username: 'alice', password: 'pw-a' }),
-      401, 'errors/missing_credentials',
+      401, 'errors/invalid_credentials',
     );
+  });
+
+  await check('account.getOne: the connected account, CONNECTING for a moment, then OK', async () => {
+    const connected = await client.account.connectMessenger({ username: 'alice', password: 'pw-a' });
+    assert.equal(connected.object, 'AccountCreated');
+    // The SDK validates the answer against its own MESSENGER Account schema.
+    const first = await client.account.getOne(connected.account_id);
+    assert.equal(first.object, 'Account');
+    assert.equal(first.type, 'MESSENGER');
+    assert.equal(first.id, connected.account_id);
+    assert.equal(first.name, 'alice');
+    assert.ok(['CONNECTING', 'OK'].includes(first.sources[0].status), JSON.stringify(first));
+    // The simulator reports CONNECTING for 200 ms (its default); well after, OK.
+    await sleep(400);
+    const later = await client.account.getOne(connected.account_id);
+    assert.equal(later.sources[0].status, 'OK');
+    assert.equal(later.created_at, first.created_at);
+  });
+
+  await check('account.getOne with ?port= in the query (extra_params), as postpress accepts', async () => {
+    const connected = await client.account.connectMessenger({ username: 'alice', password: 'pw-a' });
+    const account = await client.account.getOne(connected.account_id, { extra_params: { port: '13443' } });
+    assert.equal(account.id, connected.account_id);
+  });
+
+  await check('account.getOne of an unknown account: 404 errors/resource_not_found', async () => {
+    await expectError(client.account.getOne('0000000000000000000000'), 404, 'errors/resource_not_found');
   });
 
   await check('unknown intent (never issued): 400 errors/invalid_parameters', async () => {
@@ -182,6 +214,28 @@ async function main() {
     });
   } else {
     console.log('# skipped the expiry check: SIM_SHORT_TTL_ORIGIN is not set');
+  }
+
+  const quickstartOrigin = process.env.SIM_QUICKSTART_ORIGIN;
+  if (quickstartOrigin) {
+    await check('quickstart envelope: error.body is {"error":{"code","message","request_id"}}', async () => {
+      const quick = new UnipileClient(quickstartOrigin, apiKey, OPTIONS);
+      let error;
+      try {
+        await quick.account.connectMessenger({ username: 'bob', password: 'nope' });
+      } catch (e) {
+        error = e;
+      }
+      assert.ok(error instanceof UnipileError, `not an UnipileError: ${error}`);
+      assert.equal(error.body?.error?.code, 'invalid_credentials', JSON.stringify(error.body));
+      assert.equal(typeof error.body?.error?.message, 'string');
+      assert.match(String(error.body?.error?.request_id), /^[0-9a-f-]{36}$/);
+      // The same simulator still answers successes as the SDK expects.
+      const connected = await quick.account.connectMessenger({ username: 'alice', password: 'pw-a' });
+      assert.equal(connected.object, 'AccountCreated');
+    });
+  } else {
+    console.log('# skipped the quickstart envelope check: SIM_QUICKSTART_ORIGIN is not set');
   }
 
   stop();

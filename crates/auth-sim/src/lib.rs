@@ -5,8 +5,15 @@
 //! (`/v1/accounts…`) and Unipile (`/api/v1/accounts…`) — from a [`Fixture`] of accounts
 //! and checkpoints. Its intent clock can be driven by hand ([`SimulatorBuilder::manual_clock`],
 //! [`Simulator::advance`]) so expiry tests take no wall time; faults (delays, forced
-//! statuses, non-JSON bodies, connections closed mid-answer…) are fixture fields
-//! ([`Fault`]); every request it received is in [`Simulator::requests`].
+//! statuses, non-JSON bodies, connections closed mid-answer, answers lost after acting…)
+//! are fixture fields ([`Fault`]); every request it received is in [`Simulator::requests`].
+//!
+//! It plays the postpress API as its reference pages describe it: either error envelope
+//! ([`ErrorEnvelope`]) with a request id in every error and in the `x-request-id` header;
+//! API keys in `X-API-KEY` or `Authorization: Bearer`, with the documented 401 for a
+//! missing, unknown, expired or out-of-scope key; `Idempotency-Key` replays; per-key rate
+//! limits ([`RateLimit`]); `GET /accounts/{id}` with the account's status. The crate README
+//! says which of these behaviours postpress documents and which the simulator infers.
 //!
 //! The simulator runs its own tokio runtime on its own thread, so it works from plain
 //! `#[test]` functions and from inside other async runtimes. Dropping the [`Simulator`]
@@ -63,11 +70,18 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod api_keys;
 mod body;
 mod clock;
+mod error_types;
 mod fixture;
+mod idempotency;
 mod ids;
 mod log;
+mod rate_limit;
+mod reply;
+mod request;
+mod request_id;
 mod server;
 mod state;
 
@@ -80,14 +94,20 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 pub use crate::fixture::{
-    Account, Checkpoint, ContractOption, DEMO_JSON, Fault, Fixture, FixtureError, IN_APP_VALIDATION,
-    MAX_OVERSIZED_BODY_BYTES, Provider, TRY_ANOTHER_WAY,
+    Account, ApiKey, ApiKeyStatus, Checkpoint, ContractOption, DEMO_JSON, Fault, FaultTarget, Fixture,
+    FixtureError, IN_APP_VALIDATION, MAX_OVERSIZED_BODY_BYTES, Provider, SourceStatus, TRY_ANOTHER_WAY,
 };
 pub use crate::log::LoggedRequest;
+pub use crate::rate_limit::RateLimit;
+pub use crate::reply::ErrorEnvelope;
 pub use crate::state::ConnectedAccount;
 
+use crate::api_keys::ApiKeys;
 use crate::clock::Clock;
+use crate::idempotency::Records;
 use crate::log::RequestLog;
+use crate::rate_limit::Buckets;
+use crate::request_id::RequestIds;
 use crate::server::Shared;
 use crate::state::{Limits, State};
 
@@ -118,7 +138,11 @@ pub enum StartError {
 #[derive(Debug, Clone)]
 #[must_use]
 pub struct SimulatorBuilder {
-    api_key: Option<String>,
+    api_keys: Vec<ApiKey>,
+    envelope: ErrorEnvelope,
+    rate_limit: Option<RateLimit>,
+    connecting_for: Duration,
+    max_idempotency_records: usize,
     ttl: Duration,
     fixture: Fixture,
     manual_clock: bool,
@@ -134,7 +158,11 @@ pub struct SimulatorBuilder {
 impl Default for SimulatorBuilder {
     fn default() -> Self {
         SimulatorBuilder {
-            api_key: None,
+            api_keys: Vec::new(),
+            envelope: ErrorEnvelope::Endpoint,
+            rate_limit: None,
+            connecting_for: Duration::from_millis(200),
+            max_idempotency_records: 1_000_000,
             ttl: Duration::from_secs(300),
             fixture: Fixture::demo(),
             manual_clock: false,
@@ -150,9 +178,65 @@ impl Default for SimulatorBuilder {
 }
 
 impl SimulatorBuilder {
-    /// The API key every request must carry in `X-API-KEY` (default: any non-empty key).
+    /// Adds a valid API key; call it once per key. Requests carry a key in `X-API-KEY` or
+    /// `Authorization: Bearer`; once a valid key is declared, any other key answers 401
+    /// `errors/invalid_credentials` (default: no key declared, any non-empty key is
+    /// accepted). Idempotency records and rate limits are per key.
     pub fn api_key(mut self, key: impl Into<String>) -> Self {
-        self.api_key = Some(key.into());
+        self.api_keys.push(ApiKey::valid(key));
+        self
+    }
+
+    /// Adds several valid API keys (see [`SimulatorBuilder::api_key`]).
+    pub fn api_keys<I, K>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: Into<String>,
+    {
+        self.api_keys.extend(keys.into_iter().map(ApiKey::valid));
+        self
+    }
+
+    /// Declares an expired key: 401 `errors/expired_credentials`.
+    pub fn expired_api_key(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(ApiKey::expired(key));
+        self
+    }
+
+    /// Declares a key without the scope: 401 `errors/insufficient_privileges`.
+    pub fn api_key_without_scope(mut self, key: impl Into<String>) -> Self {
+        self.api_keys.push(ApiKey::out_of_scope(key));
+        self
+    }
+
+    /// The shape of every error body (default [`ErrorEnvelope::Endpoint`]).
+    pub fn error_envelope(mut self, envelope: ErrorEnvelope) -> Self {
+        self.envelope = envelope;
+        self
+    }
+
+    /// A token bucket per API key: `per_second` tokens a second, up to `burst`; past it,
+    /// requests answer 429 `errors/too_many_requests` with `Retry-After` (default: no
+    /// limit). The buckets fill on the simulator's clock, so a manual clock refills them
+    /// only with [`Simulator::advance`].
+    pub fn rate_limit(mut self, per_second: f64, burst: u32) -> Self {
+        self.rate_limit = Some(RateLimit::new(per_second, burst));
+        self
+    }
+
+    /// How long a newly connected (or reconnected) account reports `CONNECTING` in
+    /// `GET /accounts/{id}` before its settled status (default 200 ms of the simulator's
+    /// clock).
+    pub fn account_connecting_for(mut self, moment: Duration) -> Self {
+        self.connecting_for = moment;
+        self
+    }
+
+    /// At most this many `Idempotency-Key` records are kept (default 1 000 000); past it
+    /// the oldest are forgotten first. Each is otherwise kept for the intent TTL plus
+    /// [`SimulatorBuilder::forget_expired_after`] from its answer.
+    pub fn max_idempotency_records(mut self, max: usize) -> Self {
+        self.max_idempotency_records = max;
         self
     }
 
@@ -214,8 +298,8 @@ impl SimulatorBuilder {
         self
     }
 
-    /// Prints one line per answered request (`METHOD PATH -> STATUS`) on stderr; never
-    /// headers or bodies.
+    /// Prints one line per answered request (`METHOD PATH -> STATUS [REQUEST ID]`) on
+    /// stderr; never headers (API keys) or bodies (passwords).
     pub fn trace_requests(mut self, on: bool) -> Self {
         self.trace_requests = on;
         self
@@ -227,13 +311,20 @@ impl SimulatorBuilder {
         if self.ttl.is_zero() {
             return Err(StartError::Config("the intent TTL must be positive".to_owned()));
         }
+        if let Some(limit) = &self.rate_limit {
+            limit.check().map_err(StartError::Config)?;
+        }
+        let keys =
+            ApiKeys::new(self.api_keys.iter().chain(self.fixture.api_keys())).map_err(StartError::Config)?;
         let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
         let limits = Limits {
             ttl_ms: ms(self.ttl),
             forget_after_ms: ms(self.forget_after),
             max_intents: self.max_pending_intents,
             max_accounts: self.max_connected_accounts,
+            connecting_ms: ms(self.connecting_for),
         };
+        let record_lifetime_ms = limits.ttl_ms.saturating_add(limits.forget_after_ms);
         let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, self.port))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -243,7 +334,11 @@ impl SimulatorBuilder {
             log: RequestLog::new(self.request_log_capacity),
             connections: AtomicU64::new(0),
             held: AtomicUsize::new(0),
-            api_key: self.api_key,
+            keys,
+            envelope: self.envelope,
+            request_ids: RequestIds::new(),
+            records: Records::new(record_lifetime_ms, self.max_idempotency_records),
+            buckets: self.rate_limit.map(|limit| Mutex::new(Buckets::new(limit))),
             trace: self.trace_requests,
         });
         let sweep_every = (!self.manual_clock).then(|| Duration::from_secs(1));
@@ -313,7 +408,8 @@ impl std::fmt::Debug for Simulator {
 }
 
 impl Simulator {
-    /// Settings, starting from the defaults (demo fixture, any API key, real clock, TTL 300 s).
+    /// Settings, starting from the defaults (demo fixture, any API key, real clock, TTL
+    /// 300 s, endpoint error envelope, no rate limit).
     pub fn builder() -> SimulatorBuilder {
         SimulatorBuilder::default()
     }
@@ -348,8 +444,7 @@ impl Simulator {
     /// expire, and intents past their grace period are forgotten.
     pub fn advance(&self, by: Duration) {
         self.shared.clock.advance(by);
-        let now = self.shared.clock.now_ms();
-        lock(&self.shared.state).sweep(now);
+        self.shared.sweep();
     }
 
     /// The simulator's clock: time since start (frozen for a manual clock) plus advances.
@@ -393,6 +488,18 @@ impl Simulator {
         lock(&self.shared.state).connected_accounts()
     }
 
+    /// The status `GET /accounts/{account_id}` would report now (`None`: 404, not a
+    /// connected account).
+    pub fn account_status(&self, account_id: &str) -> Option<SourceStatus> {
+        let now = self.shared.clock.now_ms();
+        lock(&self.shared.state).account_status(account_id, now)
+    }
+
+    /// `Idempotency-Key` records kept right now (answers a retry would get again).
+    pub fn idempotency_records(&self) -> usize {
+        self.shared.records.len()
+    }
+
     /// Stops the simulator now (the same as dropping it).
     pub fn shutdown(self) {
         drop(self);
@@ -434,6 +541,26 @@ mod tests {
         let bad = Fixture::new().account(Account::new("", "pw"));
         let refused = Simulator::builder().fixture(bad).start();
         assert!(matches!(refused, Err(StartError::Fixture(_))));
+    }
+
+    #[test]
+    fn conflicting_keys_or_a_bad_rate_limit_do_not_start() {
+        let twice = Simulator::builder()
+            .api_key("k")
+            .fixture(Fixture::new().api_key(ApiKey::expired("k")))
+            .start();
+        assert!(matches!(twice, Err(StartError::Config(_))));
+        let limit = Simulator::builder().rate_limit(0.0, 1).start();
+        assert!(matches!(limit, Err(StartError::Config(_))));
+    }
+
+    #[test]
+    fn builder_debug_hides_the_api_keys() {
+        let builder = Simulator::builder()
+            .api_key("sk-visible-1")
+            .expired_api_key("sk-visible-2");
+        let shown = format!("{builder:?}");
+        assert!(!shown.contains("sk-visible"), "{shown}");
     }
 
     #[test]

@@ -45,18 +45,16 @@ impl LoggedRequest {
     }
 }
 
-/// `Debug` hides the value of `x-api-key`, so a logged request can be printed safely.
+/// `Debug` hides the values of `x-api-key` and `authorization` (the API key), so a logged
+/// request's headers can be printed safely. The body is shown as sent.
 impl fmt::Debug for LoggedRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let headers: Vec<(&str, &str)> = self
             .headers
             .iter()
             .map(|(n, v)| {
-                let shown = if n.eq_ignore_ascii_case("x-api-key") {
-                    "<redacted>"
-                } else {
-                    v.as_str()
-                };
+                let secret = n.eq_ignore_ascii_case("x-api-key") || n.eq_ignore_ascii_case("authorization");
+                let shown = if secret { "<redacted>" } else { v.as_str() };
                 (n.as_str(), shown)
             })
             .collect();

@@ -1,4 +1,6 @@
-//! The HTTP side: accepting connections, parsing requests, faults, holds, writing answers.
+//! The HTTP side: accepting connections, and for each request the pipeline of the crate
+//! README's "Order of checks": API key, rate limit, route, size, `Idempotency-Key`, body,
+//! then faults, holds and the answer, recorded for replays.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -8,22 +10,27 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response, StatusCode};
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use serde::Serialize;
-use serde_json::{Map, Value};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
+use crate::api_keys::ApiKeys;
 use crate::body::SimBody;
 use crate::clock::Clock;
-use crate::fixture::{Fault, Provider, WireObject};
+use crate::error_types as kinds;
+use crate::fixture::Fault;
+use crate::idempotency::{Begin, Claim, Records, Stored};
 use crate::log::{LoggedRequest, RequestLog};
-use crate::state::{Decision, Operation, Reply, State, kinds};
+use crate::rate_limit::Buckets;
+use crate::reply::{ErrorEnvelope, RenderContext, Reply, render};
+use crate::request::{Route, idempotency_key, parse_operation, route};
+use crate::request_id::{RequestId, RequestIds};
+use crate::state::{Decision, Operation, State};
 
 /// The largest request body the simulator reads; larger ones answer 413.
 pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -34,6 +41,13 @@ const DRAIN_LIMIT_BYTES: u64 = 16 * 1024 * 1024;
 /// The body of a `non_json_body` fault.
 const NON_JSON_BODY: &str = "<html><body><h1>502 Bad Gateway</h1>oops</body></html>";
 
+/// The request id of every answer (the same as in an error body's `instance` or
+/// `request_id`).
+pub(crate) const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// Set on an answer replayed from an `Idempotency-Key` record (the simulator's own header).
+pub(crate) const REPLAYED_HEADER: &str = "idempotent-replayed";
+
 /// Everything the connection tasks share with the [`crate::Simulator`] handle.
 pub(crate) struct Shared {
     pub(crate) state: Mutex<State>,
@@ -42,8 +56,30 @@ pub(crate) struct Shared {
     pub(crate) connections: AtomicU64,
     /// Requests currently held open for an in-app validation.
     pub(crate) held: AtomicUsize,
-    pub(crate) api_key: Option<String>,
+    pub(crate) keys: ApiKeys,
+    pub(crate) envelope: ErrorEnvelope,
+    pub(crate) request_ids: RequestIds,
+    pub(crate) records: Records,
+    /// Per-key token buckets; `None`: no rate limit (the default).
+    pub(crate) buckets: Option<Mutex<Buckets>>,
     pub(crate) trace: bool,
+}
+
+impl Shared {
+    /// Forgets intents and idempotency records whose time has come.
+    pub(crate) fn sweep(&self) {
+        let now = self.clock.now_ms();
+        crate::lock(&self.state).sweep(now);
+        self.records.sweep(now);
+    }
+
+    fn context(&self, request_id: RequestId) -> RenderContext {
+        RenderContext {
+            request_id,
+            envelope: self.envelope,
+            epoch_unix_ms: self.clock.epoch_unix_ms(),
+        }
+    }
 }
 
 /// Closing the connection without (the rest of) an answer: hyper drops the connection
@@ -66,8 +102,7 @@ pub(crate) async fn serve(
             let mut ticks = tokio::time::interval(period);
             loop {
                 ticks.tick().await;
-                let now = shared.clock.now_ms();
-                crate::lock(&shared.state).sweep(now);
+                shared.sweep();
             }
         });
     }
@@ -115,7 +150,7 @@ async fn handle(
     request: Request<Incoming>,
 ) -> Result<Response<SimBody>, Abort> {
     let (parts, body) = request.into_parts();
-    let path = parts.uri.path().to_owned();
+    let request_id = shared.request_ids.next_id();
     let declared = parts
         .headers
         .get(header::CONTENT_LENGTH)
@@ -129,7 +164,7 @@ async fn handle(
     shared.log.push(LoggedRequest {
         connection,
         method: parts.method.as_str().to_owned(),
-        path: path.clone(),
+        path: parts.uri.path().to_owned(),
         query: parts.uri.query().map(str::to_owned),
         headers: parts
             .headers
@@ -144,13 +179,21 @@ async fn handle(
         body: bytes.to_vec(),
         received_at: Duration::from_millis(shared.clock.now_ms()),
     });
-    let outcome = answer(&shared, &parts, &path, &bytes, too_large).await;
+    let outcome = answer(&shared, &parts, &bytes, too_large, request_id).await;
     if shared.trace {
+        // Method, path and status only: never a header (API keys) or a body (passwords).
         let status = match &outcome {
+            Ok(response) if response.headers().contains_key(REPLAYED_HEADER) => {
+                format!("{} (replayed)", response.status().as_u16())
+            }
             Ok(response) => response.status().as_u16().to_string(),
             Err(_) => "connection closed".to_owned(),
         };
-        eprintln!("postpress-sim: {} {path} -> {status}", parts.method);
+        eprintln!(
+            "postpress-sim: {} {} -> {status} [{request_id}]",
+            parts.method,
+            parts.uri.path()
+        );
     }
     outcome
 }
@@ -180,63 +223,173 @@ async fn read_body(mut body: Incoming) -> Result<(Bytes, bool), Abort> {
     Ok((Bytes::from(kept), total > MAX_BODY_BYTES as u64))
 }
 
+/// One answer, before it is written.
+struct Answer {
+    status: u16,
+    body: Vec<u8>,
+    request_id: RequestId,
+    retry_after: Option<u32>,
+}
+
+impl Answer {
+    fn of(shared: &Shared, reply: &Reply, request_id: RequestId) -> Answer {
+        Answer {
+            status: reply.status(),
+            body: render(reply, &shared.context(request_id)),
+            request_id,
+            retry_after: None,
+        }
+    }
+
+    fn retry_after(mut self, seconds: Option<u32>) -> Answer {
+        self.retry_after = seconds;
+        self
+    }
+
+    /// The record a retry with the same `Idempotency-Key` replays, if this answer is one
+    /// to keep: anything below 500 but 429. A 429 or a 5xx says the request may not have
+    /// been acted on, so a retry with the same key is acted on anew.
+    fn to_record(&self) -> Option<Stored> {
+        (self.status < 500 && self.status != 429).then(|| Stored {
+            status: self.status,
+            request_id: self.request_id,
+            retry_after: self.retry_after,
+            body: self.body.as_slice().into(),
+        })
+    }
+}
+
 async fn answer(
     shared: &Shared,
     parts: &Parts,
-    path: &str,
     body: &[u8],
     too_large: bool,
+    request_id: RequestId,
 ) -> Result<Response<SimBody>, Abort> {
-    if let Err(reply) = check_api_key(shared.api_key.as_deref(), &parts.headers) {
-        return Ok(write(&reply, path, &Fault::default()));
+    let answer_now = |reply: Reply| Ok(write(Answer::of(shared, &reply, request_id), &Fault::default()));
+    let api_key = match shared.keys.authenticate(&parts.headers) {
+        Ok(key) => key,
+        Err(reply) => return answer_now(reply),
+    };
+    if let Some(buckets) = &shared.buckets {
+        let now = shared.clock.now_ms();
+        let taken = crate::lock(buckets).take(api_key, now);
+        if let Err(seconds) = taken {
+            let reply = Reply::error(
+                429,
+                kinds::TOO_MANY_REQUESTS,
+                format!("this API key's rate limit is reached; retry in {seconds} s"),
+            );
+            let answer = Answer::of(shared, &reply, request_id).retry_after(Some(seconds));
+            return Ok(write(answer, &Fault::default()));
+        }
     }
-    let route = match route(&parts.method, path) {
+    let route = match route(&parts.method, parts.uri.path()) {
         Ok(route) => route,
-        Err(reply) => {
-            let mut response = write(&reply, path, &Fault::default());
-            if reply.status() == 405 {
+        Err(refused) => {
+            let mut response = write(Answer::of(shared, &refused.reply, request_id), &Fault::default());
+            if let Some(allow) = refused.allow {
                 response
                     .headers_mut()
-                    .insert(header::ALLOW, HeaderValue::from_static("POST"));
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
             }
             return Ok(response);
         }
     };
+    let post = match route {
+        Route::GetAccount(account_id) => {
+            let now = shared.clock.now_ms();
+            let reply = crate::lock(&shared.state).account(&account_id, now);
+            return answer_now(reply);
+        }
+        Route::Post(post) => post,
+    };
     if too_large {
-        let reply = Reply::error(
+        return answer_now(Reply::error(
             413,
             kinds::CONTENT_TOO_LARGE,
             format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-        );
-        return Ok(write(&reply, path, &Fault::default()));
+        ));
     }
+    let idempotency = match idempotency_key(&parts.headers) {
+        Ok(key) => key,
+        Err(reply) => return answer_now(reply),
+    };
+    // Only an idempotent request needs its endpoint's name (its fingerprint).
+    let endpoint = idempotency.map(|_| post.endpoint()).unwrap_or_default();
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let operation = match parse_operation(route, content_type, body) {
+    let operation = match parse_operation(post, content_type, body) {
         Ok(operation) => operation,
-        Err(reply) => return Ok(write(&reply, path, &Fault::default())),
+        Err(reply) => return answer_now(reply),
     };
+    let Some(idempotency) = idempotency else {
+        return act(shared, &operation, request_id, None).await;
+    };
+    let records = &shared.records;
+    let key = records.key(api_key, idempotency);
+    let fingerprint = records.fingerprint(&endpoint, body);
+    loop {
+        // Armed before asking, so that a claim ending in between still wakes this wait.
+        let changed = records.changed().notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        match records.begin(key, fingerprint, shared.clock.now_ms()) {
+            Begin::Replay(stored) => return Ok(replay(&stored)),
+            Begin::Conflict => {
+                return answer_now(Reply::error(
+                    409,
+                    kinds::IDEMPOTENCY_CONFLICT,
+                    "this Idempotency-Key was already used with another request; use a new key",
+                ));
+            }
+            Begin::Wait => changed.await,
+            Begin::Run(claim) => return act(shared, &operation, request_id, Some(claim)).await,
+        }
+    }
+}
 
+/// Acts on a valid request: faults, the state's answer (holding it for an in-app
+/// approval), the idempotency record, then the answer as the faults say to write it.
+async fn act(
+    shared: &Shared,
+    operation: &Operation,
+    request_id: RequestId,
+    claim: Option<Claim<'_>>,
+) -> Result<Response<SimBody>, Abort> {
     let now = shared.clock.now_ms();
     let fault = crate::lock(&shared.state)
-        .take_fault(&operation, now)
+        .take_fault(operation, now)
         .unwrap_or_default();
     if let Some(delay) = fault.delay_duration() {
         tokio::time::sleep(delay).await;
     }
+    // Dropping the claim on the two paths below frees the key: nothing was acted on.
     if fault.is_close_without_answer() {
         return Err(Abort);
     }
     if let Some(target) = fault.redirect_target() {
-        return Ok(redirect(target, fault.forced_status(), path));
+        return Ok(redirect(shared, target, fault.forced_status(), request_id));
     }
-    let reply = match fault.forced_status() {
-        Some(status) => crate::lock(&shared.state).forced(&operation, status, fault.forced_type()),
-        None => run(shared, &operation).await,
+    let answer = match fault.forced_status() {
+        Some(status) => {
+            let reply = crate::lock(&shared.state).forced(operation, status, fault.forced_type());
+            Answer::of(shared, &reply, request_id).retry_after(fault.retry_after())
+        }
+        None => {
+            let reply = run(shared, operation).await;
+            Answer::of(shared, &reply, request_id)
+        }
     };
-    Ok(write(&reply, path, &fault))
+    if let Some(claim) = claim {
+        claim.finish(answer.to_record(), shared.clock.now_ms());
+    }
+    if fault.is_lose_answer() {
+        return Err(Abort);
+    }
+    Ok(write(answer, &fault))
 }
 
 /// Applies the operation, holding the request (without blocking anything) while an in-app
@@ -270,357 +423,62 @@ impl Drop for Held<'_> {
     }
 }
 
-fn check_api_key(expected: Option<&str>, headers: &HeaderMap) -> Result<(), Reply> {
-    let given = headers.get("x-api-key").map(HeaderValue::as_bytes);
-    let ok = match (expected, given) {
-        (_, None) => false,
-        (Some(expected), Some(given)) => expected.as_bytes() == given,
-        (None, Some(given)) => !given.is_empty(),
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Reply::error(
-            401,
-            kinds::MISSING_CREDENTIALS,
-            "a valid X-API-KEY header is necessary to perform the request",
-        ))
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Route {
-    Connect,
-    Solve,
-    Resend,
-    Reconnect(String),
-}
-
-/// Both path styles: `/v1/…` (postpress) and `/api/v1/…` (Unipile).
-fn route(method: &Method, path: &str) -> Result<Route, Reply> {
-    let rest = path
-        .strip_prefix("/api/v1/")
-        .or_else(|| path.strip_prefix("/v1/"));
-    let route = match rest {
-        Some("accounts") => Some(Route::Connect),
-        Some("accounts/checkpoint") => Some(Route::Solve),
-        Some("accounts/checkpoint/resend") => Some(Route::Resend),
-        Some(other) => other
-            .strip_prefix("accounts/")
-            .filter(|id| !id.is_empty() && !id.contains('/'))
-            .map(|id| Route::Reconnect(id.to_owned())),
-        None => None,
-    };
-    let Some(route) = route else {
-        return Err(Reply::error(
-            404,
-            kinds::RESOURCE_NOT_FOUND,
-            format!("no route for {path}; the API lives under /v1/accounts or /api/v1/accounts"),
-        ));
-    };
-    if method != Method::POST {
-        return Err(Reply::error(
-            405,
-            kinds::METHOD_NOT_ALLOWED,
-            format!("{method} is not allowed here; use POST"),
-        ));
-    }
-    Ok(route)
-}
-
-/// A field of the body: `Ok(None)` when missing (or null), an error when not a usable string.
-fn text_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, String> {
-    match object.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.is_empty() => Err(format!("`{name}` must not be empty")),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(format!("`{name}` must be a string")),
-    }
-}
-
-fn parse_operation(route: Route, content_type: Option<&str>, body: &[u8]) -> Result<Operation, Reply> {
-    let is_json = content_type
-        .and_then(|ct| ct.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"));
-    if !is_json {
-        return Err(Reply::error(
-            400,
-            kinds::MALFORMED_REQUEST,
-            "the body must be JSON sent with content-type: application/json",
-        ));
-    }
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        Reply::error(
-            400,
-            kinds::MALFORMED_REQUEST,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })?;
-    let Value::Object(object) = value else {
-        return Err(Reply::error(
-            400,
-            kinds::INVALID_PARAMETERS,
-            "the body must be a JSON object",
-        ));
-    };
-    let names: &[&str] = match route {
-        Route::Connect | Route::Reconnect(_) => &["provider", "username", "password"],
-        Route::Solve => &["provider", "account_id", "code"],
-        Route::Resend => &["provider", "account_id"],
-    };
-    let mut missing = Vec::new();
-    let mut invalid = Vec::new();
-    let mut values = Vec::new();
-    for name in names {
-        match text_field(&object, name) {
-            Ok(Some(value)) => values.push(value),
-            Ok(None) => missing.push(*name),
-            Err(message) => invalid.push(message),
-        }
-    }
-    if !missing.is_empty() {
-        return Err(Reply::error(
-            400,
-            kinds::MISSING_PARAMETERS,
-            format!("missing parameters: {}", missing.join(", ")),
-        ));
-    }
-    if !invalid.is_empty() {
-        return Err(Reply::error(400, kinds::INVALID_PARAMETERS, invalid.join("; ")));
-    }
-    let field = |i: usize| values.get(i).map(|s| (*s).to_owned()).unwrap_or_default();
-    let provider_name = field(0);
-    let Some(provider) = Provider::parse(&provider_name) else {
-        return Err(Reply::error(
-            400,
-            kinds::INVALID_PARAMETERS,
-            format!(
-                "`provider` must be one of MESSENGER, LINKEDIN, INSTAGRAM, TWITTER, not `{provider_name}`"
-            ),
-        ));
-    };
-    Ok(match route {
-        Route::Connect => Operation::Connect {
-            provider,
-            username: field(1),
-            password: field(2),
-        },
-        Route::Reconnect(account_id) => Operation::Reconnect {
-            account_id,
-            provider,
-            username: field(1),
-            password: field(2),
-        },
-        Route::Solve => Operation::Solve {
-            provider,
-            account_id: field(1),
-            code: field(2),
-        },
-        Route::Resend => Operation::Resend {
-            provider,
-            account_id: field(1),
-        },
-    })
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+fn header_response(
     status: u16,
-    #[serde(rename = "type")]
-    kind: &'a str,
-    title: &'a str,
-    detail: &'a str,
-    instance: &'a str,
-}
-
-#[derive(Serialize)]
-struct AccountBody<'a> {
-    object: &'static str,
-    account_id: &'a str,
-}
-
-#[derive(Serialize)]
-struct CheckpointBody<'a> {
-    object: &'static str,
-    account_id: &'a str,
-    checkpoint: &'a WireObject,
-}
-
-#[derive(Serialize)]
-struct ResendBody {
-    object: &'static str,
-}
-
-fn title(status: u16) -> &'static str {
-    StatusCode::from_u16(status)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("Error")
-}
-
-/// The JSON of a reply; `instance` is the request's path.
-pub(crate) fn render(reply: &Reply, instance: &str) -> Vec<u8> {
-    let json = match reply {
-        Reply::AccountCreated(id) => serde_json::to_vec(&AccountBody {
-            object: "AccountCreated",
-            account_id: id.as_str(),
-        }),
-        Reply::AccountReconnected(id) => serde_json::to_vec(&AccountBody {
-            object: "AccountReconnected",
-            account_id: id.as_str(),
-        }),
-        Reply::Checkpoint(id, checkpoint) => serde_json::to_vec(&CheckpointBody {
-            object: "Checkpoint",
-            account_id: id.as_str(),
-            checkpoint,
-        }),
-        Reply::CheckpointResend => serde_json::to_vec(&ResendBody {
-            object: "CheckpointResend",
-        }),
-        Reply::Error {
-            status,
-            kind,
-            title: own_title,
-            detail,
-        } => serde_json::to_vec(&ErrorBody {
-            status: *status,
-            kind,
-            title: own_title.unwrap_or_else(|| title(*status)),
-            detail,
-            instance,
-        }),
-    };
-    // Serializing strings and numbers cannot fail; an empty object is the fallback.
-    json.unwrap_or_else(|_| b"{}".to_vec())
-}
-
-fn write(reply: &Reply, path: &str, fault: &Fault) -> Response<SimBody> {
-    let json = render(reply, path);
-    let body = if fault.is_non_json_body() {
-        SimBody::whole(NON_JSON_BODY)
-    } else if let Some(total) = fault.oversized_body_bytes() {
-        SimBody::padded(json, total)
-    } else if fault.is_close_mid_answer() {
-        SimBody::cut_short(json)
-    } else {
-        SimBody::whole(json)
-    };
+    body: SimBody,
+    request_id: RequestId,
+    retry_after: Option<u32>,
+) -> Response<SimBody> {
     let length = body.declared_len();
     let mut response = Response::new(body);
-    *response.status_mut() =
-        StatusCode::from_u16(reply.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Ok(id) = HeaderValue::from_str(request_id.text().as_str()) {
+        headers.insert(REQUEST_ID_HEADER, id);
+    }
+    if let Some(seconds) = retry_after {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
     response
 }
 
-fn redirect(target: &str, status: Option<u16>, path: &str) -> Response<SimBody> {
+fn write(answer: Answer, fault: &Fault) -> Response<SimBody> {
+    let body = if fault.is_non_json_body() {
+        SimBody::whole(NON_JSON_BODY)
+    } else if let Some(total) = fault.oversized_body_bytes() {
+        SimBody::padded(answer.body, total)
+    } else if fault.is_close_mid_answer() {
+        SimBody::cut_short(answer.body)
+    } else {
+        SimBody::whole(answer.body)
+    };
+    header_response(answer.status, body, answer.request_id, answer.retry_after)
+}
+
+/// The recorded answer again: status, body byte for byte, request id, `Retry-After`.
+fn replay(stored: &Stored) -> Response<SimBody> {
+    let body = SimBody::whole(stored.body_bytes());
+    let mut response = header_response(stored.status, body, stored.request_id, stored.retry_after);
+    response
+        .headers_mut()
+        .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+fn redirect(shared: &Shared, target: &str, status: Option<u16>, request_id: RequestId) -> Response<SimBody> {
     let Ok(location) = HeaderValue::from_str(target) else {
         let reply = Reply::error(
             500,
             kinds::UNEXPECTED_ERROR,
             "the fixture's redirect_to is not a valid header value",
         );
-        return write(&reply, path, &Fault::default());
+        return write(Answer::of(shared, &reply, request_id), &Fault::default());
     };
     let status = status.unwrap_or(307);
     let reply = Reply::error(status, kinds::UNEXPECTED_ERROR, format!("redirected to {target}"));
-    let mut response = write(&reply, path, &Fault::default());
+    let mut response = write(Answer::of(shared, &reply, request_id), &Fault::default());
     response.headers_mut().insert(header::LOCATION, location);
     response
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::panic)]
-    use super::*;
-    use proptest::prelude::*;
-
-    fn kind_of(reply: &Reply) -> String {
-        match reply {
-            Reply::Error { kind, .. } => kind.to_string(),
-            other => panic!("not an error: {other:?}"),
-        }
-    }
-
-    #[test]
-    fn routes_in_both_styles() {
-        for prefix in ["/v1", "/api/v1"] {
-            let r = |p: &str| route(&Method::POST, &format!("{prefix}{p}"));
-            assert_eq!(r("/accounts").unwrap(), Route::Connect);
-            assert_eq!(r("/accounts/checkpoint").unwrap(), Route::Solve);
-            assert_eq!(r("/accounts/checkpoint/resend").unwrap(), Route::Resend);
-            assert_eq!(r("/accounts/abc").unwrap(), Route::Reconnect("abc".into()));
-            assert_eq!(r("/accounts/").unwrap_err().status(), 404);
-            assert_eq!(r("/accounts/a/b").unwrap_err().status(), 404);
-            assert_eq!(r("/accountz").unwrap_err().status(), 404);
-        }
-        assert_eq!(route(&Method::POST, "/v2/accounts").unwrap_err().status(), 404);
-        assert_eq!(route(&Method::GET, "/v1/accounts").unwrap_err().status(), 405);
-    }
-
-    #[test]
-    fn bodies_are_validated_in_order() {
-        let json = Some("application/json; charset=utf-8");
-        let parse = |body: &str| parse_operation(Route::Solve, json, body.as_bytes());
-        assert_eq!(kind_of(&parse("{").unwrap_err()), kinds::MALFORMED_REQUEST);
-        assert_eq!(kind_of(&parse("[1]").unwrap_err()), kinds::INVALID_PARAMETERS);
-        assert_eq!(
-            kind_of(&parse(r#"{"provider":"MESSENGER","code":5}"#).unwrap_err()),
-            kinds::MISSING_PARAMETERS
-        );
-        assert_eq!(
-            kind_of(&parse(r#"{"provider":"MESSENGER","account_id":"a","code":5}"#).unwrap_err()),
-            kinds::INVALID_PARAMETERS
-        );
-        assert_eq!(
-            kind_of(&parse(r#"{"provider":"SKYPE","account_id":"a","code":"5"}"#).unwrap_err()),
-            kinds::INVALID_PARAMETERS
-        );
-        assert_eq!(
-            parse(r#"{"provider":"MESSENGER","account_id":"a","code":"5","extra":1}"#).unwrap(),
-            Operation::Solve {
-                provider: Provider::Messenger,
-                account_id: "a".into(),
-                code: "5".into()
-            }
-        );
-        let no_type = parse_operation(Route::Connect, None, b"{}").unwrap_err();
-        assert_eq!(kind_of(&no_type), kinds::MALFORMED_REQUEST);
-        let text = parse_operation(Route::Connect, Some("text/plain"), b"{}").unwrap_err();
-        assert_eq!(kind_of(&text), kinds::MALFORMED_REQUEST);
-    }
-
-    #[test]
-    fn error_bodies_have_the_contract_shape() {
-        let reply = Reply::error(401, kinds::INVALID_CREDENTIALS, "nope");
-        let value: Value = serde_json::from_slice(&render(&reply, "/v1/accounts")).unwrap();
-        assert_eq!(
-            value,
-            serde_json::json!({"status":401,"type":"errors/invalid_credentials","title":"Unauthorized","detail":"nope","instance":"/v1/accounts"})
-        );
-        let titled = Reply::error(400, kinds::AUTHENTICATION_INTENT_ERROR, "gone").with_title("Intent gone");
-        let value: Value = serde_json::from_slice(&render(&titled, "/v1/accounts/checkpoint")).unwrap();
-        assert_eq!(value["title"], "Intent gone");
-        assert_eq!(value["status"], 400);
-    }
-
-    proptest! {
-        #[test]
-        fn any_body_and_route_is_answered_without_panic(
-            body in proptest::collection::vec(any::<u8>(), 0..200),
-            path in "/(api/)?v1/accounts(/[a-z]{0,4}){0,3}",
-            json in proptest::option::of(prop_oneof![
-                Just(r#"{"provider":"MESSENGER"}"#.to_owned()),
-                Just(r#"{"provider":"MESSENGER","username":"bob","password":"pw-b"}"#.to_owned()),
-                "\\{\"provider\":\"[A-Z]{0,9}\",\"account_id\":\"[a-zA-Z0-9]{0,30}\",\"code\":\"[0-9]{0,6}\"\\}",
-            ]),
-        ) {
-            let body = json.map(String::into_bytes).unwrap_or(body);
-            if let Ok(route) = route(&Method::POST, &path) {
-                let _ = parse_operation(route, Some("application/json"), &body);
-            }
-        }
-    }
 }

@@ -2,34 +2,18 @@
 //!
 //! Nothing here does IO or reads a clock: every call takes `now_ms` (the simulator's
 //! clock) and returns what to answer. The server (`server.rs`) parses requests into
-//! [`Operation`]s, applies faults and holds, and writes [`Reply`]s on the wire.
+//! [`Operation`]s, applies faults, holds and idempotency records, and writes [`Reply`]s on
+//! the wire.
 
 use std::borrow::Cow;
 use std::collections::{HashMap, VecDeque};
 
-use crate::fixture::{Checkpoint, Fault, Fixture, IN_APP_VALIDATION, Provider, TRY_ANOTHER_WAY, WireObject};
+use crate::error_types as kinds;
+use crate::fixture::{
+    Checkpoint, Fault, FaultTarget, Fixture, IN_APP_VALIDATION, Provider, SourceStatus, TRY_ANOTHER_WAY,
+};
 use crate::ids::{AccountId, IdGenerator};
-
-/// Error types of the contract, plus the few HTTP-level ones the contract leaves open.
-pub(crate) mod kinds {
-    pub(crate) const INVALID_CREDENTIALS: &str = "errors/invalid_credentials";
-    pub(crate) const MISSING_CREDENTIALS: &str = "errors/missing_credentials";
-    pub(crate) const INVALID_CHECKPOINT_SOLUTION: &str = "errors/invalid_checkpoint_solution";
-    pub(crate) const AUTHENTICATION_INTENT_ERROR: &str = "errors/authentication_intent_error";
-    pub(crate) const INVALID_PARAMETERS: &str = "errors/invalid_parameters";
-    pub(crate) const MISSING_PARAMETERS: &str = "errors/missing_parameters";
-    pub(crate) const MALFORMED_REQUEST: &str = "errors/malformed_request";
-    pub(crate) const REQUEST_TIMEOUT: &str = "errors/request_timeout";
-    pub(crate) const RESOURCE_NOT_FOUND: &str = "errors/resource_not_found";
-    pub(crate) const METHOD_NOT_ALLOWED: &str = "errors/method_not_allowed";
-    pub(crate) const CONTENT_TOO_LARGE: &str = "errors/content_too_large";
-    pub(crate) const TOO_MANY_REQUESTS: &str = "errors/too_many_requests";
-    pub(crate) const INSUFFICIENT_PRIVILEGES: &str = "errors/insufficient_privileges";
-    pub(crate) const UNEXPECTED_ERROR: &str = "errors/unexpected_error";
-    pub(crate) const SERVICE_UNAVAILABLE: &str = "errors/service_unavailable";
-    pub(crate) const BAD_GATEWAY: &str = "errors/bad_gateway";
-    pub(crate) const GATEWAY_TIMEOUT: &str = "errors/gateway_timeout";
-}
+use crate::reply::{AccountView, Reply};
 
 /// A request, parsed and validated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,61 +40,14 @@ pub(crate) enum Operation {
     },
 }
 
-/// What to answer (the server adds `instance` and writes it).
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum Reply {
-    /// 201 `{"object":"AccountCreated","account_id":…}`
-    AccountCreated(AccountId),
-    /// 201 `{"object":"AccountReconnected","account_id":…}`
-    AccountReconnected(AccountId),
-    /// 202 `{"object":"Checkpoint","account_id":…,"checkpoint":{…}}`
-    Checkpoint(AccountId, WireObject),
-    /// 201 `{"object":"CheckpointResend"}`
-    CheckpointResend,
-    /// An error in the contract's shape.
-    Error {
-        status: u16,
-        kind: Cow<'static, str>,
-        /// The body's `title`; `None` for the status's reason phrase.
-        title: Option<&'static str>,
-        detail: Cow<'static, str>,
-    },
-}
-
-impl Reply {
-    pub(crate) fn error(
-        status: u16,
-        kind: impl Into<Cow<'static, str>>,
-        detail: impl Into<Cow<'static, str>>,
-    ) -> Reply {
-        Reply::Error {
-            status,
-            kind: kind.into(),
-            title: None,
-            detail: detail.into(),
-        }
-    }
-
-    /// The same reply with its own `title` instead of the status's reason phrase.
-    pub(crate) fn with_title(self, title: &'static str) -> Reply {
+impl Operation {
+    /// The kind of request, as a fault's `on` names it.
+    pub(crate) fn target(&self) -> FaultTarget {
         match self {
-            Reply::Error {
-                status, kind, detail, ..
-            } => Reply::Error {
-                status,
-                kind,
-                title: Some(title),
-                detail,
-            },
-            other => other,
-        }
-    }
-
-    pub(crate) fn status(&self) -> u16 {
-        match self {
-            Reply::AccountCreated(_) | Reply::AccountReconnected(_) | Reply::CheckpointResend => 201,
-            Reply::Checkpoint(..) => 202,
-            Reply::Error { status, .. } => *status,
+            Operation::Connect { .. } => FaultTarget::Connect,
+            Operation::Reconnect { .. } => FaultTarget::Reconnect,
+            Operation::Solve { .. } => FaultTarget::Solve,
+            Operation::Resend { .. } => FaultTarget::Resend,
         }
     }
 }
@@ -173,6 +110,16 @@ pub(crate) struct Limits {
     pub(crate) forget_after_ms: u64,
     pub(crate) max_intents: usize,
     pub(crate) max_accounts: usize,
+    /// How long a connected account reports `CONNECTING` before its settled status.
+    pub(crate) connecting_ms: u64,
+}
+
+/// A connected account: which fixture account, for which provider, since when.
+#[derive(Debug, Clone, Copy)]
+struct Connected {
+    index: u32,
+    provider: Provider,
+    at_ms: u64,
 }
 
 /// A connected account, as listed by [`crate::Simulator::connected_accounts`].
@@ -189,7 +136,7 @@ pub(crate) struct State {
     fixture: Fixture,
     by_username: HashMap<String, Vec<u32>>,
     intents: HashMap<AccountId, Intent>,
-    accounts: HashMap<AccountId, u32>,
+    accounts: HashMap<AccountId, Connected>,
     account_order: VecDeque<AccountId>,
     fault_uses: HashMap<FaultSite, u32>,
     ids: IdGenerator,
@@ -237,13 +184,26 @@ fn wrong_code() -> Reply {
     )
 }
 
+/// Whether a forced answer ends the intent it is about, as the contract's table says:
+/// 408 expires it; 500 `errors/authentication_intent_error` kills it; a 400 of a type that
+/// is not one of the documented validation types is the intent that destroyed itself.
+/// Everything else (validation 400s, 401, 403, 429, other 5xx, 3xx) leaves it alive.
+pub(crate) fn ends_intent(status: u16, kind: &str) -> bool {
+    match status {
+        408 => true,
+        500 => kind == kinds::AUTHENTICATION_INTENT_ERROR,
+        400 => !kinds::is_validation_400(kind),
+        _ => false,
+    }
+}
+
 /// The contract's error type for a forced status.
 pub(crate) fn default_kind(status: u16, operation: &Operation) -> &'static str {
     match (status, operation) {
         (400, _) => kinds::INVALID_PARAMETERS,
         (401, Operation::Solve { .. }) => kinds::INVALID_CHECKPOINT_SOLUTION,
         (401, _) => kinds::INVALID_CREDENTIALS,
-        (403, _) => kinds::INSUFFICIENT_PRIVILEGES,
+        (403, _) => kinds::ACCOUNT_RESTRICTED,
         (404, _) => kinds::RESOURCE_NOT_FOUND,
         (405, _) => kinds::METHOD_NOT_ALLOWED,
         (408, _) => kinds::REQUEST_TIMEOUT,
@@ -301,7 +261,7 @@ impl State {
         self.account_order
             .iter()
             .filter_map(|id| {
-                let index = *self.accounts.get(id)?;
+                let index = self.accounts.get(id)?.index;
                 let account = self.fixture.accounts().get(usize::try_from(index).ok()?)?;
                 Some(ConnectedAccount {
                     account_id: id.as_str().to_owned(),
@@ -347,7 +307,7 @@ impl State {
                 (FaultSite::Account(index), account.account_fault())
             }
             Operation::Reconnect { account_id, .. } => {
-                let index = *self.accounts.get(&AccountId::parse(account_id)?)?;
+                let index = self.accounts.get(&AccountId::parse(account_id)?)?.index;
                 let account = self.fixture.accounts().get(usize::try_from(index).ok()?)?;
                 (FaultSite::Account(index), account.account_fault())
             }
@@ -365,7 +325,7 @@ impl State {
                 (site, checkpoint.checkpoint_fault())
             }
         };
-        if fault.is_empty() {
+        if fault.is_empty() || fault.target().is_some_and(|t| t != operation.target()) {
             return None;
         }
         let fault = fault.clone();
@@ -379,24 +339,63 @@ impl State {
         Some(fault)
     }
 
-    /// The answer to a request whose status a fault forces. 500 and 408 end the intent.
+    /// The answer to a request whose status a fault forces; it ends the intent only as
+    /// [`ends_intent`] says.
     pub(crate) fn forced(&mut self, operation: &Operation, status: u16, kind: Option<&str>) -> Reply {
-        if let Operation::Solve { account_id, .. } | Operation::Resend { account_id, .. } = operation
-            && (status == 500 || status == 408)
-            && let Some(intent) = AccountId::parse(account_id).and_then(|id| self.intents.get_mut(&id))
-        {
-            intent.ended = true;
-        }
         let kind: Cow<'static, str> = match kind {
             Some(kind) => Cow::Owned(kind.to_owned()),
             None => Cow::Borrowed(default_kind(status, operation)),
         };
-        let detail = if status == 500 {
+        let ends = ends_intent(status, &kind);
+        if let Operation::Solve { account_id, .. } | Operation::Resend { account_id, .. } = operation
+            && ends
+            && let Some(intent) = AccountId::parse(account_id).and_then(|id| self.intents.get_mut(&id))
+        {
+            intent.ended = true;
+        }
+        let detail = if status == 500 && ends {
             "the authentication intent was killed after a failure; start over with connect"
         } else {
             "status forced by the simulator's fixture (fault injection)"
         };
         Reply::error(status, kind, detail)
+    }
+
+    /// `GET /accounts/{id}`: a connected account, `CONNECTING` until `connecting_ms` after
+    /// it connected, then its fixture's status; 404 for anything else.
+    pub(crate) fn account(&self, account_id: &str, now_ms: u64) -> Reply {
+        let found = AccountId::parse(account_id).and_then(|id| {
+            let connected = *self.accounts.get(&id)?;
+            let account = self
+                .fixture
+                .accounts()
+                .get(usize::try_from(connected.index).ok()?)?;
+            Some((id, connected, account))
+        });
+        let Some((id, connected, account)) = found else {
+            return Reply::error(404, kinds::RESOURCE_NOT_FOUND, "no connected account has this id");
+        };
+        let settled_at = connected.at_ms.saturating_add(self.limits.connecting_ms);
+        let status = if now_ms < settled_at {
+            SourceStatus::Connecting
+        } else {
+            account.settled_status()
+        };
+        Reply::Account(Box::new(AccountView {
+            id,
+            provider: connected.provider,
+            name: account.username().to_owned(),
+            connected_at_ms: connected.at_ms,
+            status,
+        }))
+    }
+
+    /// The status `GET /accounts/{id}` would report now, if the account is connected.
+    pub(crate) fn account_status(&self, account_id: &str, now_ms: u64) -> Option<SourceStatus> {
+        match self.account(account_id, now_ms) {
+            Reply::Account(view) => Some(view.status),
+            _ => None,
+        }
     }
 
     /// Applies one request. `resume` is set when a held in-app request wakes up.
@@ -414,10 +413,7 @@ impl State {
                 password,
             } => Decision::Reply(self.reconnect(account_id, *provider, username, password, now_ms)),
             Operation::Resend { provider, account_id } => {
-                Decision::Reply(match self.live_intent(account_id, *provider, now_ms) {
-                    Ok(_) => Reply::CheckpointResend,
-                    Err(reply) => reply,
-                })
+                Decision::Reply(self.resend(account_id, *provider, now_ms))
             }
             Operation::Solve {
                 provider,
@@ -442,7 +438,7 @@ impl State {
         }
         if account.checkpoints().is_empty() {
             let id = self.ids.next_id();
-            self.remember_account(id, index);
+            self.remember_account(id, index, provider, now_ms);
             return Reply::AccountCreated(id);
         }
         let id = self.ids.next_id();
@@ -457,7 +453,7 @@ impl State {
         password: &str,
         now_ms: u64,
     ) -> Reply {
-        let found = AccountId::parse(account_id).and_then(|id| Some((id, *self.accounts.get(&id)?)));
+        let found = AccountId::parse(account_id).and_then(|id| Some((id, self.accounts.get(&id)?.index)));
         let Some((id, index)) = found else {
             return Reply::error(
                 404,
@@ -476,6 +472,7 @@ impl State {
             return invalid_credentials();
         }
         if account.checkpoints().is_empty() {
+            self.remember_account(id, index, provider, now_ms);
             return Reply::AccountReconnected(id);
         }
         self.start_intent(id, index, provider, Purpose::Reconnect, now_ms)
@@ -519,8 +516,13 @@ impl State {
         Reply::Checkpoint(id, object)
     }
 
-    fn remember_account(&mut self, id: AccountId, index: u32) {
-        if self.accounts.insert(id, index).is_none() {
+    fn remember_account(&mut self, id: AccountId, index: u32, provider: Provider, now_ms: u64) {
+        let connected = Connected {
+            index,
+            provider,
+            at_ms: now_ms,
+        };
+        if self.accounts.insert(id, connected).is_none() {
             self.account_order.push_back(id);
         }
         while self.accounts.len() > self.limits.max_accounts {
@@ -558,6 +560,24 @@ impl State {
             ));
         }
         Ok(id)
+    }
+
+    /// A resend against a live intent: `success` unless the current checkpoint's provider
+    /// refuses (`resend_refused`). Nothing else changes.
+    fn resend(&mut self, account_id: &str, provider: Provider, now_ms: u64) -> Reply {
+        let id = match self.live_intent(account_id, provider, now_ms) {
+            Ok(id) => id,
+            Err(reply) => return reply,
+        };
+        let refused = self
+            .intents
+            .get(&id)
+            .and_then(|i| self.checkpoint_at(i.account, i.step, i.variant))
+            .is_some_and(Checkpoint::is_resend_refused);
+        Reply::CheckpointResend {
+            account_id: id,
+            success: !refused,
+        }
     }
 
     fn solve(
@@ -626,34 +646,35 @@ impl State {
                     resume: here,
                 };
             }
-            return Decision::Reply(self.advance(id));
+            return Decision::Reply(self.advance(id, now_ms));
         }
         if code == checkpoint.code() {
-            return Decision::Reply(self.advance(id));
+            return Decision::Reply(self.advance(id, now_ms));
         }
         Decision::Reply(wrong_code())
     }
 
     /// The current checkpoint is solved: answer the next one, or connect.
-    fn advance(&mut self, id: AccountId) -> Reply {
+    fn advance(&mut self, id: AccountId, now_ms: u64) -> Reply {
         let Some(intent) = self.intents.get_mut(&id) else {
             return unknown_intent();
         };
         intent.step = intent.step.saturating_add(1);
         intent.variant = 0;
         intent.approve_at_ms = None;
-        let (account, step, purpose) = (intent.account, intent.step, intent.purpose);
+        let (account, step, purpose, provider) =
+            (intent.account, intent.step, intent.purpose, intent.provider);
         if let Some(next) = self.checkpoint_at(account, step, 0) {
             return Reply::Checkpoint(id, next.wire_object());
         }
         self.intents.remove(&id);
         match purpose {
             Purpose::Connect => {
-                self.remember_account(id, account);
+                self.remember_account(id, account, provider, now_ms);
                 Reply::AccountCreated(id)
             }
             Purpose::Reconnect => {
-                self.remember_account(id, account);
+                self.remember_account(id, account, provider, now_ms);
                 Reply::AccountReconnected(id)
             }
         }
@@ -672,6 +693,7 @@ mod tests {
             forget_after_ms: 600_000,
             max_intents: 1000,
             max_accounts: 1000,
+            connecting_ms: 200,
         }
     }
 
@@ -877,5 +899,120 @@ mod tests {
         assert_eq!(connect(&mut state, "bob", "pw-b", 0).status(), 202);
         assert_eq!(connect(&mut state, "bob", "pw-b", 0).status(), 429);
         assert_eq!(connect(&mut state, "bob", "pw-b", 300_000).status(), 202);
+    }
+
+    #[test]
+    fn forced_answers_end_the_intent_as_the_contract_table_says() {
+        for kind in kinds::VALIDATION_400 {
+            assert!(!ends_intent(400, kind), "{kind}");
+        }
+        assert!(ends_intent(400, kinds::AUTHENTICATION_INTENT_ERROR));
+        assert!(ends_intent(400, "errors/something_else"));
+        assert!(ends_intent(408, kinds::REQUEST_TIMEOUT));
+        assert!(ends_intent(500, kinds::AUTHENTICATION_INTENT_ERROR));
+        assert!(!ends_intent(500, kinds::UNEXPECTED_ERROR));
+        for status in [401, 403, 429, 502, 503, 504, 307] {
+            assert!(
+                !ends_intent(
+                    status,
+                    default_kind(
+                        status,
+                        &Operation::Resend {
+                            provider: Provider::Messenger,
+                            account_id: String::new(),
+                        }
+                    )
+                ),
+                "{status}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_resend_answers_success_unless_the_checkpoint_refuses() {
+        let fixture = Fixture::new().account(
+            crate::Account::new("r", "p")
+                .checkpoint(Checkpoint::new("2FA", "1"))
+                .checkpoint(Checkpoint::new("OTP", "2").resend_refused()),
+        );
+        let mut state = State::new(fixture, limits());
+        let Reply::Checkpoint(id, _) = connect(&mut state, "r", "p", 0) else {
+            panic!()
+        };
+        let resend = |state: &mut State| {
+            state.handle(
+                &Operation::Resend {
+                    provider: Provider::Messenger,
+                    account_id: id.as_str().into(),
+                },
+                1,
+                None,
+            )
+        };
+        assert_eq!(
+            resend(&mut state),
+            Decision::Reply(Reply::CheckpointResend {
+                account_id: id,
+                success: true
+            })
+        );
+        let _ = solve(&mut state, id, "1", 1);
+        assert_eq!(
+            resend(&mut state),
+            Decision::Reply(Reply::CheckpointResend {
+                account_id: id,
+                success: false
+            })
+        );
+    }
+
+    #[test]
+    fn a_connected_account_is_connecting_then_settles() {
+        let fixture = Fixture::new()
+            .account(crate::Account::new("ok", "p"))
+            .account(crate::Account::new("stale", "p").source_status(SourceStatus::Credentials));
+        let mut state = State::new(fixture, limits());
+        let Reply::AccountCreated(ok) = connect(&mut state, "ok", "p", 1000) else {
+            panic!()
+        };
+        let Reply::AccountCreated(stale) = connect(&mut state, "stale", "p", 1000) else {
+            panic!()
+        };
+        assert_eq!(
+            state.account_status(ok.as_str(), 1199),
+            Some(SourceStatus::Connecting)
+        );
+        assert_eq!(state.account_status(ok.as_str(), 1200), Some(SourceStatus::Ok));
+        assert_eq!(
+            state.account_status(stale.as_str(), 1200),
+            Some(SourceStatus::Credentials)
+        );
+        assert_eq!(state.account_status("0000000000000000000000", 1200), None);
+        assert_eq!(state.account("nope", 0).status(), 404);
+    }
+
+    #[test]
+    fn a_targeted_fault_applies_to_its_kind_of_request_only() {
+        let fixture = Fixture::new().account(crate::Account::new("a", "p").checkpoint(
+            Checkpoint::new("2FA", "1").fault(Fault::new().force_status(403).on(FaultTarget::Resend)),
+        ));
+        let mut state = State::new(fixture, limits());
+        let Reply::Checkpoint(id, _) = connect(&mut state, "a", "p", 0) else {
+            panic!()
+        };
+        let solve_op = Operation::Solve {
+            provider: Provider::Messenger,
+            account_id: id.as_str().into(),
+            code: "1".into(),
+        };
+        let resend_op = Operation::Resend {
+            provider: Provider::Messenger,
+            account_id: id.as_str().into(),
+        };
+        assert!(state.take_fault(&solve_op, 0).is_none());
+        assert_eq!(
+            state.take_fault(&resend_op, 0).and_then(|f| f.forced_status()),
+            Some(403)
+        );
     }
 }

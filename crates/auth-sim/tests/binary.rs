@@ -89,7 +89,7 @@ fn serves_the_fixture_file_with_the_api_key() {
         let (status, body) = post(&format!("{base}/accounts"), "wrong", &connect);
         assert_eq!(
             (status, body["type"].clone()),
-            (401, json!("errors/missing_credentials"))
+            (401, json!("errors/invalid_credentials"))
         );
         let (status, body) = post(&format!("{base}/accounts"), SECRET, &connect);
         assert_eq!(status, 202);
@@ -113,6 +113,66 @@ fn serves_the_fixture_file_with_the_api_key() {
     assert!(stderr.contains("POST /v1/accounts/checkpoint -> 201"), "{stderr}");
     assert!(!stderr.contains(SECRET), "the API key was printed: {stderr}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn flags_for_the_envelope_several_keys_and_a_rate_limit() {
+    let mut sim = start(&[
+        "--api-key",
+        SECRET,
+        "--api-key",
+        "k-second-secret",
+        "--error-envelope",
+        "quickstart",
+        "--rate-limit",
+        "0.01",
+        "--rate-burst",
+        "1",
+        "--trace",
+    ]);
+    let url = format!("{}/api/v1/accounts", sim.origin);
+    let wrong = json!({"provider":"MESSENGER","username":"bob","password":"nope"});
+    // Each key has its own bucket of one request per 100 s.
+    let (status, body) = post(&url, SECRET, &wrong);
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "invalid_credentials", "{body}");
+    assert!(body["error"]["request_id"].is_string(), "{body}");
+    let (status, body) = post(&url, SECRET, &wrong);
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (429, json!("too_many_requests"))
+    );
+    let (status, _) = post(&url, "k-second-secret", &wrong);
+    assert_eq!(status, 401);
+    let (status, body) = post(&url, "k-unknown-secret", &wrong);
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (401, json!("invalid_credentials"))
+    );
+    let _ = sim.child.kill();
+    let _ = sim.child.wait();
+    let mut stderr = String::new();
+    sim.child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(stderr.contains("POST /api/v1/accounts -> 429"), "{stderr}");
+    for secret in [SECRET, "k-second-secret", "k-unknown-secret", "nope"] {
+        assert!(!stderr.contains(secret), "{secret} was printed: {stderr}");
+    }
+}
+
+#[test]
+fn an_unknown_envelope_is_a_usage_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_postpress-sim"))
+        .args(["--error-envelope", "problem"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("quickstart"));
 }
 
 #[test]

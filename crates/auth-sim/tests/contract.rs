@@ -90,15 +90,18 @@ fn chained_checkpoints_answer_202_in_turn_then_201() {
     });
 }
 
-// ----- 201 CheckpointResend -----------------------------------------------------------
+// ----- 200 CheckpointResend -----------------------------------------------------------
 
 #[test]
-fn resend_answers_201_checkpoint_resend() {
+fn resend_answers_200_checkpoint_resend_with_success() {
     in_both_styles(demo_sim, |_, client| {
         let id = client.connect("bob", "pw-b").account_id();
         let resent = client.resend(&id);
-        assert_eq!(resent.status, 201);
-        assert_eq!(resent.json(), json!({"object":"CheckpointResend"}));
+        assert_eq!(resent.status, 200);
+        assert_eq!(
+            resent.text,
+            format!(r#"{{"object":"CheckpointResend","account_id":"{id}","success":true}}"#)
+        );
         // The intent goes on.
         assert_eq!(client.solve(&id, "123456").status, 201);
         // Against an unknown intent: 400.
@@ -188,7 +191,7 @@ fn wrong_password_answers_401_invalid_credentials() {
 }
 
 #[test]
-fn missing_or_wrong_api_key_answers_401_missing_credentials() {
+fn missing_key_answers_401_missing_credentials_and_unknown_key_invalid_credentials() {
     in_both_styles(demo_sim, |sim, client| {
         let base = client.base.clone();
         let style = client.style;
@@ -200,9 +203,12 @@ fn missing_or_wrong_api_key_answers_401_missing_credentials() {
         let wrong = Client::new(sim, style).with_key(Some("other-key"));
         wrong
             .connect("alice", "pw-a")
-            .assert_error(401, "errors/missing_credentials");
+            .assert_error(401, "errors/invalid_credentials");
         // The key is checked before anything else, even the route.
         wrong
+            .post("/nowhere", &json!({}))
+            .assert_error(401, "errors/invalid_credentials");
+        missing
             .post("/nowhere", &json!({}))
             .assert_error(401, "errors/missing_credentials");
         assert!(sim.connected_accounts().is_empty());
@@ -479,10 +485,8 @@ fn unknown_path_answers_404_in_the_error_shape() {
     in_both_styles(demo_sim, |_, client| {
         let answer = client.post("/acounts", &json!({}));
         answer.assert_error(404, "errors/resource_not_found");
-        assert_eq!(
-            answer.json()["instance"],
-            json!(format!("{}/acounts", client.style.prefix()))
-        );
+        // `instance` is the request id ("Request identifier for support"), not the path.
+        assert_eq!(answer.json()["instance"], json!(answer.request_id()));
         client
             .post("/accounts/checkpoint/extra", &json!({}))
             .assert_error(404, "errors/resource_not_found");

@@ -1,5 +1,7 @@
 //! The official Unipile Node SDK (`unipile-node-sdk` 1.9.3, response validation at level
-//! `error`) against the simulator: `node/sdk-check.mjs`.
+//! `error`) against the simulator: `node/sdk-check.mjs`. The SDK has calls for connect,
+//! solve, reconnect and `getOne` (`GET /accounts/{id}`, validated against its own
+//! `Account` schema); it has none for resend or for an `Idempotency-Key`.
 //!
 //! Runs when `node` (18 or later) and `npm` are on the PATH; otherwise it prints why it
 //! skipped. Set `AUTH_SIM_REQUIRE_NODE=1` to turn a skip into a failure.
@@ -9,7 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use auth_sim::{Fixture, Simulator};
+use auth_sim::{ErrorEnvelope, Fixture, Simulator};
 
 #[path = "../node/install.rs"]
 mod node_install;
@@ -43,6 +45,12 @@ fn the_official_unipile_node_sdk_connects_and_solves_against_the_simulator() {
         .intent_ttl(Duration::from_millis(SHORT_TTL_MS))
         .start()
         .unwrap();
+    let quickstart = Simulator::builder()
+        .api_key(KEY)
+        .fixture(Fixture::demo())
+        .error_envelope(ErrorEnvelope::Quickstart)
+        .start()
+        .unwrap();
     let output = Command::new("node")
         .arg("sdk-check.mjs")
         .current_dir(&dir)
@@ -50,6 +58,7 @@ fn the_official_unipile_node_sdk_connects_and_solves_against_the_simulator() {
         .env("SIM_API_KEY", KEY)
         .env("SIM_SHORT_TTL_ORIGIN", short.origin())
         .env("SIM_SHORT_TTL_MS", SHORT_TTL_MS.to_string())
+        .env("SIM_QUICKSTART_ORIGIN", quickstart.origin())
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -60,12 +69,19 @@ fn the_official_unipile_node_sdk_connects_and_solves_against_the_simulator() {
         output.status.success(),
         "sdk-check.mjs failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("10 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("14 passed, 0 failed"), "{stdout}");
 
     // The SDK really spoke to the simulator, in the Unipile path style.
     let requests = sim.requests();
     assert!(requests.iter().all(|r| r.path.starts_with("/api/v1/accounts")));
     assert!(requests.iter().any(|r| r.path == "/api/v1/accounts/checkpoint"));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.method == "GET" && r.query.as_deref() == Some("port=13443")),
+        "the SDK's getOne sent ?port="
+    );
+    assert_eq!(quickstart.connected_accounts().len(), 1);
     assert!(
         requests
             .iter()

@@ -69,6 +69,17 @@ fn debug_output_of_a_logged_request_hides_the_api_key() {
     assert!(!shown.contains(KEY), "{shown}");
     assert!(shown.contains("<redacted>"), "{shown}");
     assert_eq!(entry.header("x-api-key"), Some(KEY), "the data itself is intact");
+
+    Client::new(&sim, Style::Postpress)
+        .with_bearer(KEY)
+        .connect("alice", "pw-a");
+    let bearer = &sim.requests()[1];
+    let shown = format!("{bearer:?}");
+    assert!(!shown.contains(KEY), "{shown}");
+    assert_eq!(
+        bearer.header("authorization"),
+        Some(format!("Bearer {KEY}").as_str())
+    );
 }
 
 #[test]
@@ -183,16 +194,54 @@ fn many_simulators_run_side_by_side() {
 }
 
 #[test]
-fn the_shipped_fixture_files_are_valid() {
+fn the_shipped_fixture_files_are_valid_and_show_every_field() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
     let demo = auth_sim::Fixture::from_file(dir.join("demo.json")).unwrap();
     assert_eq!(demo, auth_sim::Fixture::demo());
     let faults = auth_sim::Fixture::from_file(dir.join("faults.json")).unwrap();
-    assert_eq!(faults.accounts().len(), 9);
+    assert_eq!(faults.accounts().len(), 15);
+    assert_eq!(faults.api_keys().len(), 3);
     assert_eq!(
         faults.accounts()[8].checkpoints()[0]
             .alternative()
             .map(auth_sim::Checkpoint::kind),
         Some("2FA")
     );
+    // Every field the crate README documents appears in the file.
+    let text = std::fs::read_to_string(dir.join("faults.json")).unwrap();
+    for field in [
+        "api_keys",
+        "\"key\"",
+        "\"status\"",
+        "username",
+        "password",
+        "provider",
+        "checkpoints",
+        "source_status",
+        "\"type\"",
+        "\"code\"",
+        "approve_after_ms",
+        "\"source\"",
+        "public_key",
+        "\"data\"",
+        "contract_options",
+        "\"extra\"",
+        "another_way",
+        "resend_refused",
+        "delay_ms",
+        "force_status",
+        "force_type",
+        "retry_after_s",
+        "non_json_body",
+        "close_mid_answer",
+        "close_without_answer",
+        "lose_answer",
+        "oversized_body_bytes",
+        "redirect_to",
+        "\"on\"",
+        "\"times\"",
+        "qrcode",
+    ] {
+        assert!(text.contains(field), "fixtures/faults.json does not show {field}");
+    }
 }

@@ -1,10 +1,12 @@
 //! `auth-core` in async code, with another HTTP client: hyper 1 on tokio.
 //!
-//! `auth-ureq` is one driver of the sans-IO state machine; this example is another, in
-//! about a hundred lines. The whole loop is three calls: [`Flow::begin`] gives the request
-//! as plain data, your client sends it (here, hyper's HTTP/1 connection on a
-//! `tokio::net::TcpStream`, bounded by `tokio::time::timeout(request.timeout, …)`), and
-//! [`Flow::handle_answer`] (or [`Flow::handle_transport_error`]) reads what came back.
+//! `auth-ureq` is one driver of the sans-IO state machine; this example is another. It
+//! writes no loop of its own: [`auth_core::drive_async`] is the loop (send, read the answer,
+//! wait and send again when the core's retry policy says so), and this file only says how
+//! to send a request ([`AsyncTransport`], hyper's HTTP/1 connection on a
+//! `tokio::net::TcpStream`, bounded by `tokio::time::timeout(request.timeout, …)`) and how
+//! to tell and wait for the time ([`AsyncClock`], tokio's timer). What each command led to is
+//! mapped by the core's [`Connection`] and [`PendingFlow`], as the blocking client does.
 //!
 //! It runs against an in-process simulator, so it needs no account and no network:
 //!
@@ -17,8 +19,9 @@ use std::net::SocketAddr;
 use std::time::{Duration, SystemTime};
 
 use auth_core::{
-    Answer, Checkpoint, Command, Config, Credentials, Event, Flow, Request, Solution, TransportError,
-    TransportErrorKind, UnixMillis,
+    Answer, AsyncClock, AsyncTransport, BaseUrl, Checkpoint, Command, Config, Connection, Credentials, Error,
+    Flow, IdempotencyKey, PendingFlow, Request, Solution, Solved, TransportError, TransportErrorKind,
+    UnixMillis, drive_async,
 };
 use auth_sim::Simulator;
 use bytes::Bytes;
@@ -34,44 +37,34 @@ const MAX_ANSWER_BYTES: usize = 1 << 20;
 /// A transport on one kept-alive hyper HTTP/1 connection: it sends, it never decides.
 struct HyperTransport {
     addr: SocketAddr,
-    /// The base URL's path, e.g. `/v1` (postpress) or `/api/v1` (Unipile).
-    base_path: String,
+    base_url: BaseUrl,
     sender: Option<SendRequest<Full<Bytes>>>,
 }
 
 impl HyperTransport {
-    fn new(addr: SocketAddr, base_path: &str) -> Self {
+    fn new(addr: SocketAddr, base_url: BaseUrl) -> Self {
         Self {
             addr,
-            base_path: base_path.to_owned(),
+            base_url,
             sender: None,
-        }
-    }
-
-    /// Sends one request within its time budget (for an in-app validation, the intent's
-    /// whole remaining time).
-    async fn send(&mut self, request: &Request) -> Result<Answer, TransportError> {
-        match tokio::time::timeout(request.timeout, self.exchange(request)).await {
-            Ok(result) => result,
-            Err(_elapsed) => {
-                // The connection is in an unknown state: never reuse it.
-                self.sender = None;
-                Err(TransportError::new(
-                    TransportErrorKind::Timeout,
-                    "no answer in time",
-                ))
-            }
         }
     }
 
     async fn exchange(&mut self, request: &Request) -> Result<Answer, TransportError> {
         let broken =
             |e: hyper::Error| TransportError::new(TransportErrorKind::Io, "connection broken").with_source(e);
+        // hyper's HTTP/1 connection takes the path and query; the core's base URL joins them.
+        let url = self.base_url.url_for(&request.path);
+        let path_and_query = url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').and_then(|at| rest.get(at..)))
+            .unwrap_or("/")
+            .to_owned();
         let mut builder = hyper::Request::builder()
             .method(request.method.as_str())
-            .uri(format!("{}{}", self.base_path, request.path))
+            .uri(path_and_query)
             .header(hyper::header::HOST, self.addr.to_string());
-        for header in &request.headers {
+        for header in request.headers() {
             builder = builder.header(header.name(), header.value());
         }
         let body = Full::new(Bytes::copy_from_slice(request.body.as_bytes()));
@@ -87,9 +80,11 @@ impl HyperTransport {
                 "redirects are never followed",
             ));
         }
+        // Only the headers the core reads (`retry-after`, `x-request-id`).
         let headers = response
             .headers()
             .iter()
+            .filter(|(name, _)| Answer::is_read_header(name.as_str()))
             .map(|(name, value)| {
                 (
                     name.to_string(),
@@ -141,30 +136,55 @@ impl HyperTransport {
     }
 }
 
-fn now() -> UnixMillis {
-    UnixMillis::from_system_time(SystemTime::now())
+impl AsyncTransport for HyperTransport {
+    /// Sends one request within its time budget (for an in-app validation, the intent's
+    /// whole remaining time), and shows it.
+    async fn send(&mut self, request: &Request) -> Result<Answer, TransportError> {
+        println!(
+            "-> {} {} {} (attempt {})",
+            request.method,
+            request.path,
+            request.body.redacted(),
+            request.attempt
+        );
+        let result = match tokio::time::timeout(request.timeout, self.exchange(request)).await {
+            Ok(result) => result,
+            Err(_elapsed) => {
+                // The connection is in an unknown state: never reuse it.
+                self.sender = None;
+                Err(TransportError::new(
+                    TransportErrorKind::Timeout,
+                    "no answer in time",
+                ))
+            }
+        };
+        match &result {
+            Ok(answer) => println!("<- {}", answer.status),
+            Err(error) => println!("<- no answer: {error}"),
+        }
+        result
+    }
 }
 
-/// One step of the flow: begin, send, read the answer. This is the whole driver loop.
-async fn step(
-    flow: &mut Flow,
-    transport: &mut HyperTransport,
-    command: Command,
-) -> Result<Event, auth_core::Error> {
-    let request = flow.begin(now(), command)?;
-    println!(
-        "-> {} {} {}",
-        request.method,
-        request.path,
-        request.body.redacted()
-    );
-    match transport.send(&request).await {
-        Ok(answer) => {
-            println!("<- {}", answer.status);
-            flow.handle_answer(now(), &answer)
-        }
-        Err(error) => Err(flow.handle_transport_error(now(), error)),
+/// The wall clock, and tokio's timer to wait for a retry.
+struct TokioClock;
+
+impl AsyncClock for TokioClock {
+    fn now(&self) -> UnixMillis {
+        UnixMillis::from_system_time(SystemTime::now())
     }
+
+    async fn sleep_until(&self, at: UnixMillis) {
+        tokio::time::sleep(at.saturating_duration_since(self.now())).await;
+    }
+}
+
+/// 16 random bytes for each command's idempotency key: the driver brings the entropy.
+fn new_key() -> Result<IdempotencyKey, Error> {
+    let mut random = [0u8; 16];
+    getrandom::fill(&mut random)
+        .map_err(|e| TransportError::new(TransportErrorKind::Refused, "no randomness").with_source(e))?;
+    Ok(IdempotencyKey::from_random_bytes(random))
 }
 
 /// Connects an account and solves its checkpoints; `answer` stands for the user.
@@ -172,29 +192,41 @@ async fn connect(
     transport: &mut HyperTransport,
     credentials: Credentials,
     answer: impl Fn(&Checkpoint) -> Solution,
-) -> Result<String, auth_core::Error> {
-    let mut flow = Flow::new(Config::new(API_KEY).with_request_timeout(Duration::from_secs(10)));
-    let mut event = step(&mut flow, transport, Command::Connect(credentials)).await?;
+) -> Result<String, Error> {
+    let config = Config::new(API_KEY).with_request_timeout(Duration::from_secs(10));
+    let mut flow = Flow::new(config);
+    let outcome = drive_async(
+        &mut flow,
+        transport,
+        &TokioClock,
+        Command::Connect(credentials),
+        new_key()?,
+    )
+    .await;
+    // The core's mapping from events to what a client returns, as the blocking client's.
+    let mut pending: PendingFlow = match Connection::from_outcome(flow, outcome, |pending| pending)? {
+        Connection::Connected { account_id } | Connection::Reconnected { account_id } => {
+            return Ok(account_id.as_str().to_owned());
+        }
+        Connection::Pending(pending) => pending,
+        // `Connection` may grow: a driver treats what it does not know as an error.
+        _ => return Err(auth_core::UsageError::NoPendingIntent.into()),
+    };
     loop {
-        match event {
-            Event::Connected { account_id } | Event::Reconnected { account_id } => {
+        let checkpoint = pending.checkpoint();
+        println!(
+            "   checkpoint {checkpoint}: {} ({} s left)",
+            checkpoint.instructions(),
+            pending.remaining(TokioClock.now()).as_secs()
+        );
+        let solve = Command::Solve(answer(checkpoint));
+        let outcome = drive_async(pending.flow_mut(), transport, &TokioClock, solve, new_key()?).await;
+        match pending.solved(outcome)? {
+            Solved::Connected { account_id } | Solved::Reconnected { account_id } => {
                 return Ok(account_id.as_str().to_owned());
             }
-            Event::Checkpoint(intent) | Event::CheckpointResent(intent) => {
-                println!(
-                    "   checkpoint {}: {} ({} s left)",
-                    intent.checkpoint,
-                    intent.checkpoint.instructions(),
-                    intent.remaining(now()).as_secs()
-                );
-                let solution = answer(&intent.checkpoint);
-                event = step(&mut flow, transport, Command::Solve(solution)).await?;
-            }
-            // `Event` may grow: a driver treats what it does not know as an error.
-            other => {
-                println!("   unexpected event {other:?}");
-                return Err(auth_core::UsageError::NoPendingIntent.into());
-            }
+            // The next checkpoint of a chain, in the same intent.
+            _ => continue,
         }
     }
 }
@@ -203,7 +235,7 @@ async fn connect(
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The demo accounts of the contract, on loopback, with the real clock.
     let sim = Simulator::builder().api_key(API_KEY).start()?;
-    let mut transport = HyperTransport::new(sim.addr(), "/api/v1");
+    let mut transport = HyperTransport::new(sim.addr(), BaseUrl::parse(&sim.unipile_base_url())?);
 
     // dave: a 2FA code, then an OTP, in one intent.
     let dave = connect(

@@ -1,36 +1,37 @@
-//! The client people call: connect, solve, resend, reconnect, resume.
+//! The client people call: connect, solve, resend, reconnect, resume, read an account.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use auth_core::{
-    AccountId, Answer, Checkpoint, Command, Config, Credentials, Error, Event, Flow, Intent, Password, Phase,
-    Request, Snapshot, Solution, TransportError, TransportErrorKind, UnixMillis, UsageError,
+    AccountId, AccountStatus, BaseUrl, Checkpoint, Clock, Command, Config, Credentials, Error, Event, Flow,
+    IdempotencyKey, Intent, Password, PendingFlow, Phase, Resend, Snapshot, Solution, Solved, UnixMillis,
+    UsageError,
 };
 
 use crate::builder::ClientBuilder;
+use crate::exchange::ObserverFn;
+use crate::idempotency_key::new_idempotency_key;
 use crate::transport::UreqTransport;
 
-pub(crate) type ClockFn = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
-pub(crate) type ObserverFn = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
+/// The client's clock, shared by its clones.
+pub(crate) type SharedClock = Arc<dyn Clock + Send + Sync>;
 
-/// One request and what came of it, as the [`ClientBuilder::on_exchange`] observer sees it.
-///
-/// `Debug` of the request redacts the API key and shows only the body's length; use
-/// [`Body::redacted`](auth_core::Body::redacted) to show the body without its secrets.
-#[derive(Debug)]
-pub struct Exchange<'a> {
-    /// The request that was sent.
-    pub request: &'a Request,
-    /// Its answer (any status), or why there was none.
-    pub outcome: Result<&'a Answer, &'a TransportError>,
-    /// How long the exchange took.
-    pub elapsed: Duration,
-}
+/// What a connect or reconnect led to: [`Connection::Connected`],
+/// [`Connection::Reconnected`], or [`Connection::Pending`] with the [`PendingIntent`] to
+/// solve. The core's [`auth_core::Connection`], the one mapping from events to what a
+/// client returns, blocking or async.
+pub type Connection = auth_core::Connection<PendingIntent>;
 
 /// The client of the account-connection API: blocking, on one kept-alive
 /// [`ureq::Agent`]. Cloning is cheap and shares the agent.
+///
+/// Every call runs through [`auth_core::drive`], the one driver loop: the core builds each
+/// request (with a fresh `Idempotency-Key`, 16 random bytes per command), this client's
+/// transport sends it, and the core's [`RetryPolicy`](auth_core::RetryPolicy) decides what is
+/// sent again (no answer at all, 5xx, 429 with its `Retry-After`), with the same key, never
+/// past the intent's deadline; the client only sleeps on its clock and sends.
 ///
 /// Build it with [`Client::builder`]; see the [crate documentation](crate) for a whole flow.
 #[derive(Clone)]
@@ -41,14 +42,13 @@ pub struct Client {
 struct Inner {
     transport: UreqTransport,
     config: Config,
-    clock: ClockFn,
-    observer: Option<ObserverFn>,
+    clock: SharedClock,
 }
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Client")
-            .field("base_url", &self.base_url())
+            .field("base_url", self.base_url())
             .field("config", &self.inner.config)
             .field("max_answer_bytes", &self.inner.transport.max_answer_bytes())
             .finish_non_exhaustive()
@@ -63,20 +63,17 @@ impl Client {
 
     pub(crate) fn from_parts(
         agent: ureq::Agent,
-        base_url: String,
+        base_url: BaseUrl,
         config: Config,
         max_answer_bytes: u64,
-        clock: ClockFn,
+        clock: SharedClock,
         observer: Option<ObserverFn>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
-                // Only an observer sees an answer's headers.
-                transport: UreqTransport::new(agent, base_url.into(), max_answer_bytes)
-                    .keeping_headers(observer.is_some()),
+                transport: UreqTransport::new(agent, base_url, max_answer_bytes, observer),
                 config,
                 clock,
-                observer,
             }),
         }
     }
@@ -84,7 +81,9 @@ impl Client {
     /// Connects a Messenger account with its username and password (`POST /accounts`).
     ///
     /// Returns [`Connection::Connected`], or [`Connection::Pending`] with the checkpoint to
-    /// solve. A wrong password is [`Error::Api`] with `errors/invalid_credentials`.
+    /// solve. A refused password is [`Error::Api`] with
+    /// [`Problem::WrongCredentials`](auth_core::Problem::WrongCredentials) (the API uses the
+    /// same type for a refused API key: the error's text says both).
     pub fn connect_messenger(
         &self,
         username: impl Into<String>,
@@ -93,7 +92,8 @@ impl Client {
         self.connect(Credentials::messenger(username, password))
     }
 
-    /// Connects an account of any provider (`POST /accounts`).
+    /// Connects an account of any provider, with the optional fields of a connect
+    /// ([`auth_core::ConnectOptions`]) if any (`POST /accounts`).
     pub fn connect(&self, credentials: Credentials) -> Result<Connection, Error> {
         self.start(Command::Connect(credentials))
     }
@@ -111,53 +111,72 @@ impl Client {
         })
     }
 
-    /// Continues an intent saved with [`PendingIntent::save`], maybe by another client in
-    /// another process. Nothing is sent.
-    ///
-    /// Fails with [`Error::IntentExpired`] if its deadline has passed (by this client's
-    /// clock), [`Error::IntentDestroyed`] if it was saved destroyed, and
-    /// [`UsageError::NoPendingIntent`] if no intent was pending when it was saved. A snapshot
-    /// taken by hand while a solve or resend was in flight resumes as pending: that request's
-    /// answer is lost, and the checkpoint may be solved again.
-    pub fn resume(&self, saved: Snapshot) -> Result<PendingIntent, Error> {
-        let mut flow = Flow::resume(self.inner.config.clone(), saved);
-        let now = self.now();
-        if matches!(flow.phase(), Phase::Solving | Phase::Resending) {
-            let lost = TransportError::new(
-                TransportErrorKind::Io,
-                "the answer to the request in flight when the intent was saved was lost",
-            );
-            // The intent goes back to pending, or expires if its deadline has passed.
-            let _ = flow.handle_transport_error(now, lost);
+    /// Reads an account's status (`GET /accounts/{account_id}`): after
+    /// [`Connection::Connected`] the account may still be `CONNECTING`; its sources say how
+    /// it is ([`AccountStatus::status`]). A `404` is [`Error::Api`] with
+    /// [`Problem::NotFound`](auth_core::Problem::NotFound).
+    pub fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error> {
+        let mut flow = Flow::new(self.inner.config.clone());
+        // A GET carries no idempotency key: the one the command takes is never sent, so it
+        // needs no randomness.
+        let key = IdempotencyKey::from_random_bytes([0; 16]);
+        match self.drive(&mut flow, Command::AccountStatus(account_id.into()), key)? {
+            Event::AccountStatus(status) => Ok(status),
+            _ => Err(Error::Usage(UsageError::Unsupported(
+                "the account status request led to another event",
+            ))),
         }
-        // Expires the intent if its deadline has passed; `expired()` below reports it.
-        let _ = flow.handle_timeout(now);
-        if let Some(expired) = flow.expired() {
-            return Err(expired.clone().into());
-        }
-        if let Some(destroyed) = flow.destroyed() {
-            return Err(destroyed.clone().into());
-        }
-        PendingIntent::new(self.clone(), flow).ok_or(Error::Usage(UsageError::NoPendingIntent))
     }
 
-    /// The base URL requests go to, without a trailing slash.
-    pub fn base_url(&self) -> &str {
+    /// Continues an intent saved with [`PendingIntent::save`], maybe by another client in
+    /// another process, by this client's clock ([`PendingFlow::resume`]). Nothing is sent.
+    ///
+    /// Fails with [`Error::IntentExpired`] if its deadline has passed, with the error that
+    /// ended it if it was saved ended (expired, destroyed, refused), and with
+    /// [`UsageError::NoPendingIntent`] if no intent was pending when it was saved (connected).
+    /// A snapshot taken while a request was out (or after its answer was lost) resumes with
+    /// that request unsettled: the same call again (a solve with the same kind of solution, a
+    /// resend) sends it again with its `Idempotency-Key`, so a server that acted on it answers
+    /// what it answered then.
+    pub fn resume(&self, saved: Snapshot) -> Result<PendingIntent, Error> {
+        let state = PendingFlow::resume(self.inner.config.clone(), saved, self.now())?;
+        Ok(PendingIntent {
+            client: self.clone(),
+            state,
+        })
+    }
+
+    /// The base URL requests go to, as checked: [`BaseUrl::url_for`] joins each path to it.
+    pub fn base_url(&self) -> &BaseUrl {
         self.inner.transport.base_url()
     }
 
-    /// The core's configuration: the API key (redacted in `Debug`) and the time budgets.
+    /// The core's configuration: the API key (redacted in `Debug`), how it is sent, the time
+    /// budgets and the retry policy.
     pub fn config(&self) -> &Config {
         &self.inner.config
     }
 
-    /// The time by the client's clock.
-    pub fn now(&self) -> UnixMillis {
-        (self.inner.clock)()
+    /// Whether the API key is a postpress sandbox key (`pp_test_…`): its traffic is
+    /// sandboxed and connects no real account. Worth showing wherever a person sees results.
+    pub fn is_sandbox(&self) -> bool {
+        self.inner.config.is_sandbox()
     }
 
-    /// The raw transport, sharing this client's agent, to drive an [`auth_core::Flow`] by
-    /// hand. It does not call the [`ClientBuilder::on_exchange`] observer.
+    /// The time by the client's clock.
+    pub fn now(&self) -> UnixMillis {
+        self.inner.clock.now()
+    }
+
+    /// The client's clock, to drive an [`auth_core::Flow`] through [`auth_core::drive`] by
+    /// hand with [`Client::transport`].
+    pub fn clock(&self) -> &(dyn Clock + Send + Sync) {
+        &*self.inner.clock
+    }
+
+    /// The transport, sharing this client's agent and observer, to drive an
+    /// [`auth_core::Flow`] through [`auth_core::drive`] by hand. Its answers keep every
+    /// header.
     pub fn transport(&self) -> UreqTransport {
         self.inner.transport.clone().keeping_headers(true)
     }
@@ -165,152 +184,100 @@ impl Client {
     /// Connect or reconnect with a new flow.
     fn start(&self, command: Command) -> Result<Connection, Error> {
         let mut flow = Flow::new(self.inner.config.clone());
-        match self.round_trip(&mut flow, command)? {
-            Event::Connected { account_id } => Ok(Connection::Connected { account_id }),
-            Event::Reconnected { account_id } => Ok(Connection::Reconnected { account_id }),
-            _ => PendingIntent::new(self.clone(), flow)
-                .map(Connection::Pending)
-                .ok_or(Error::Usage(UsageError::NoPendingIntent)),
-        }
+        let outcome = self.round_trip(&mut flow, command);
+        Connection::from_outcome(flow, outcome, |state| PendingIntent {
+            client: self.clone(),
+            state,
+        })
     }
 
-    /// Every step of every flow goes through here: one request and its answer, by
-    /// [`auth_core::drive`], with the observer told of the exchange.
+    /// One command with a fresh idempotency key.
     fn round_trip(&self, flow: &mut Flow, command: Command) -> Result<Event, Error> {
-        let inner = &*self.inner;
-        let mut send = |request: &Request| -> Result<Answer, TransportError> {
-            // The clock is read only for an observer.
-            let started = inner.observer.as_ref().map(|_| Instant::now());
-            let outcome = inner.transport.execute(request);
-            if let (Some(observer), Some(started)) = (&inner.observer, started) {
-                observer(&Exchange {
-                    request,
-                    outcome: outcome.as_ref(),
-                    elapsed: started.elapsed(),
-                });
-            }
-            outcome
-        };
-        let mut clock = || self.now();
-        auth_core::drive(flow, &mut send, &mut clock, command)
+        let key = new_idempotency_key()?;
+        self.drive(flow, command, key)
     }
-}
 
-/// What a connect or reconnect led to.
-#[derive(Debug)]
-#[non_exhaustive]
-#[allow(
-    clippy::large_enum_variant,
-    reason = "returned once per connect and matched at once: a box would only cost callers a deref"
-)]
-pub enum Connection {
-    /// The account is connected.
-    Connected {
-        /// The connected account.
-        account_id: AccountId,
-    },
-    /// The existing account is reconnected.
-    Reconnected {
-        /// The reconnected account.
-        account_id: AccountId,
-    },
-    /// A checkpoint must be solved before the intent's deadline.
-    Pending(PendingIntent),
-}
-
-/// What solving a checkpoint led to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Solved {
-    /// The account is connected.
-    Connected {
-        /// The connected account.
-        account_id: AccountId,
-    },
-    /// The existing account is reconnected.
-    Reconnected {
-        /// The reconnected account.
-        account_id: AccountId,
-    },
-    /// Another checkpoint must be solved (the next of a chain, or another way to solve
-    /// this one), in the same intent: see [`PendingIntent::checkpoint`].
-    NextCheckpoint,
+    /// Every call of every flow goes through here: [`auth_core::drive`] over this client's
+    /// transport and clock.
+    fn drive(&self, flow: &mut Flow, command: Command, key: IdempotencyKey) -> Result<Event, Error> {
+        auth_core::drive(flow, &mut &self.inner.transport, self.clock(), command, key)
+    }
 }
 
 /// A pending authentication intent: a checkpoint to solve before its deadline.
 ///
-/// After an [`Error::Api`] answer that leaves the intent alive (a wrong code:
-/// [`ApiError::is_wrong_code`](auth_core::ApiError::is_wrong_code)) or a transport error
-/// before the deadline, it is still pending: solve again. After
-/// [`Error::IntentExpired`] or [`Error::IntentDestroyed`] it is over: connect again.
+/// After an [`Error::Api`] answer that leaves the intent alive (a wrong code, a solve
+/// refused as malformed: [`Error::is_retryable_by_user`]) or a transport error before the
+/// deadline (the core has already retried it), it is still pending: solve again. After
+/// [`Error::IntentExpired`], [`Error::IntentDestroyed`] or a refusal of the account (a 403,
+/// [`Problem::AccountRefused`](auth_core::Problem::AccountRefused)) it is over: connect again.
 ///
-/// [`PendingIntent::save`] keeps it (serde, no secrets) for [`Client::resume`].
+/// [`PendingIntent::save`] keeps it (a versioned JSON format, no secrets) for
+/// [`Client::resume`]. The mapping from events to [`Solved`] and [`Resend`] is the core's
+/// [`PendingFlow`], which an async client shares.
 pub struct PendingIntent {
     client: Client,
-    flow: Flow,
-    /// The latest live intent: kept when the flow ends, so the accessors always answer.
-    intent: Intent,
+    state: PendingFlow,
 }
 
 impl fmt::Debug for PendingIntent {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PendingIntent")
-            .field("phase", &self.flow.phase())
-            .field("intent", &self.intent)
+            .field("phase", &self.state.phase())
+            .field("intent", self.state.intent())
             .finish_non_exhaustive()
     }
 }
 
 impl PendingIntent {
-    fn new(client: Client, flow: Flow) -> Option<Self> {
-        if !flow.is_pending() {
-            return None;
-        }
-        let intent = flow.intent()?.clone();
-        Some(Self { client, flow, intent })
-    }
-
     /// The account being connected.
     pub fn account_id(&self) -> &AccountId {
-        &self.intent.account_id
+        self.state.account_id()
     }
 
     /// The checkpoint to solve now.
     pub fn checkpoint(&self) -> &Checkpoint {
-        &self.intent.checkpoint
+        self.state.checkpoint()
     }
 
     /// The whole intent: checkpoint, deadline, attempts.
     pub fn intent(&self) -> &Intent {
-        &self.intent
+        self.state.intent()
     }
 
     /// When the intent ends: at and after this moment nothing is sent.
     pub fn deadline(&self) -> UnixMillis {
-        self.intent.deadline
+        self.state.deadline()
     }
 
     /// The time left, by the client's clock; zero once the deadline has passed, and once
-    /// the intent is over (connected, expired, destroyed).
+    /// the intent is over (connected, expired, destroyed, refused).
     pub fn remaining(&self) -> Duration {
-        // As the core sees time: a clock that went back never gives the intent more time.
-        self.flow.remaining(self.client.now()).unwrap_or(Duration::ZERO)
+        self.state.remaining(self.client.now())
     }
 
-    /// Whether a checkpoint may still be solved: no request failed the intent, and its
-    /// deadline has not passed by the client's clock.
+    /// Whether a checkpoint may still be solved: the intent has not ended, and its deadline
+    /// has not passed by the client's clock.
     pub fn is_pending(&self) -> bool {
-        self.flow.is_pending() && !self.remaining().is_zero()
+        self.state.is_pending(self.client.now())
     }
 
     /// Where the flow is: [`Phase::AwaitingCheckpoint`] while pending, or how it ended.
     pub fn phase(&self) -> Phase {
-        self.flow.phase()
+        self.state.phase()
     }
 
     /// The client that sends this intent's requests.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Tells the intent the time by the client's clock, sending nothing: at or after its
+    /// deadline it expires, and the expiry ([`Error::IntentExpired`]) is returned; before, or
+    /// once over, `Ok(())`. For a caller that waits (for a person to type a code) and wants the
+    /// core to decide that the time is up.
+    pub fn tick(&mut self) -> Result<(), Error> {
+        self.state.tick(self.client.now())
     }
 
     /// Solves the checkpoint with the code the user typed (`POST /accounts/checkpoint`),
@@ -325,14 +292,15 @@ impl PendingIntent {
     /// Solves the checkpoint with any [`Solution`].
     ///
     /// At or after the deadline it returns [`Error::IntentExpired`] at once and sends
-    /// nothing. A 408 answer is [`Error::IntentExpired`]; a 400 after it is
-    /// [`Error::IntentDestroyed`].
+    /// nothing. A success that comes after the deadline still connects (the server's word
+    /// wins). A 408 answer is [`Error::IntentExpired`]; a 400 after it is
+    /// [`Error::IntentDestroyed`]; a 403 ends the attempt
+    /// ([`Problem::AccountRefused`](auth_core::Problem::AccountRefused)).
     pub fn solve(&mut self, solution: Solution) -> Result<Solved, Error> {
-        match self.step(Command::Solve(solution))? {
-            Event::Connected { account_id } => Ok(Solved::Connected { account_id }),
-            Event::Reconnected { account_id } => Ok(Solved::Reconnected { account_id }),
-            _ => Ok(Solved::NextCheckpoint),
-        }
+        let outcome = self
+            .client
+            .round_trip(self.state.flow_mut(), Command::Solve(solution));
+        self.state.solved(outcome)
     }
 
     /// Solves the checkpoint by approval in the provider's app (`in_app_validation`): the
@@ -348,22 +316,18 @@ impl PendingIntent {
         self.solve(Solution::TryAnotherWay)
     }
 
-    /// Asks the server to send the checkpoint again (`POST /accounts/checkpoint/resend`).
-    pub fn resend_checkpoint(&mut self) -> Result<(), Error> {
-        self.step(Command::Resend).map(drop)
+    /// Asks the server to send the checkpoint again (`POST /accounts/checkpoint/resend`):
+    /// [`Resend::Sent`], or [`Resend::Refused`] when the provider did not (`success: false`:
+    /// nothing reached the user). Either way the intent is still pending, with the same
+    /// deadline.
+    pub fn resend_checkpoint(&mut self) -> Result<Resend, Error> {
+        let outcome = self.client.round_trip(self.state.flow_mut(), Command::Resend);
+        self.state.resent(outcome)
     }
 
     /// The intent as data to keep between two requests of a user, and to resume with
-    /// [`Client::resume`] in any process: serde, versioned, without any secret.
+    /// [`Client::resume`] in any process: versioned JSON (serde), without any secret.
     pub fn save(&self) -> Snapshot {
-        self.flow.snapshot()
-    }
-
-    fn step(&mut self, command: Command) -> Result<Event, Error> {
-        let result = self.client.round_trip(&mut self.flow, command);
-        if let Some(intent) = self.flow.intent() {
-            self.intent = intent.clone();
-        }
-        result
+        self.state.save()
     }
 }

@@ -27,9 +27,9 @@
 //!         match intent.solve_code_checkpoint(ask_user(checkpoint)) {
 //!             Ok(Solved::Connected { account_id }) => break account_id,
 //!             Ok(Solved::NextCheckpoint) => continue, // the next checkpoint of the chain
-//!             // A wrong code: the intent is still pending, ask again.
-//!             Err(e) if e.api_error().is_some_and(|api| api.is_wrong_code()) => continue,
-//!             // Expired, destroyed, network…: the error says which, without any secret.
+//!             // A wrong code (or one refused as malformed): still pending, ask again.
+//!             Err(e) if e.is_retryable_by_user() => continue,
+//!             // Expired, destroyed, refused, network…: the error says which, without any secret.
 //!             Err(e) => return Err(e.into()),
 //!             Ok(other) => return Err(format!("unexpected: {other:?}").into()),
 //!         }
@@ -41,45 +41,69 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! - **One error type**, [`Error`] (that of [`auth_core`]), split by who is at fault
+//! - **One driver loop.** Every call goes through [`auth_core::drive`]: the core builds
+//!   each request with an `Idempotency-Key` (16 random bytes per command, from the operating
+//!   system), the client sends it, and the core's [`RetryPolicy`] decides what is sent again
+//!   (no answer at all, 5xx, 429 with its `Retry-After`), with the same key and body, never
+//!   past the intent's deadline. A lost answer costs no second intent and no second SMS.
+//! - **One error type**, [`Error`] (that of [`auth_core`]), split by who must act
 //!   ([`Error::fault`]): the network ([`Error::Transport`], with a [`TransportErrorKind`]:
 //!   connect, timeout, TLS, body too large, redirect refused…), the server's error answers
-//!   ([`Error::Api`]: status, `type`, `title`, `detail`), the intent's end
-//!   ([`Error::IntentExpired`], [`Error::IntentDestroyed`]), answers outside the contract
-//!   ([`Error::Malformed`]), misuse ([`Error::Usage`]). No error's text carries the API
-//!   key, a password or a code.
-//! - **A wrong code** is [`Error::Api`] with [`ApiError::is_wrong_code`]: the intent is
-//!   still pending, solve again.
-//! - **Expiry without a wasted round trip**: a solve at or after the deadline returns
-//!   [`Error::IntentExpired`] at once, sending nothing.
-//! - **Save and resume**: [`PendingIntent::save`] gives a [`Snapshot`] (serde, no
+//!   ([`Error::Api`]: status, `type`, `title`, `detail`, request id, and what it means,
+//!   [`ApiError::problem`]), the intent's end ([`Error::IntentExpired`],
+//!   [`Error::IntentDestroyed`]), answers outside the contract ([`Error::Malformed`]),
+//!   misuse ([`Error::Usage`]). A key problem is [`Fault::Configuration`], never the
+//!   password. No error's text carries the API key, a password or a code.
+//! - **A wrong code** (or a solve refused as malformed) leaves the intent pending
+//!   ([`Error::is_retryable_by_user`]): solve again. A 403 ends the attempt.
+//! - **The server's word over the local clock**: a solve at or after the deadline returns
+//!   [`Error::IntentExpired`] at once, sending nothing; a success that arrives after it
+//!   still connects.
+//! - **Save and resume**: [`PendingIntent::save`] gives a [`Snapshot`] (versioned JSON, no
 //!   secrets) that [`Client::resume`] continues, in another process if need be.
+//! - **After connecting**, [`Client::account_status`] reads the account's status
+//!   (`OK`, `CONNECTING`, `CREDENTIALS`…).
 //! - **Safe by default**: https, or plain http to loopback hosts only (for the
 //!   simulator); redirects are never followed, so the API key never reaches another host;
 //!   answers over 1 MiB are refused unread.
 //!
+//! ## Features
+//!
+//! - `tracing`: the core's `tracing` spans and events (a span per call, an event per
+//!   attempt, answer, retry and outcome; never a secret), from the driver loop every call of
+//!   the client goes through. Subscribers are the application's.
+//!
 //! ## Layers
 //!
 //! [`auth_core`] decides everything and does no IO; [`UreqTransport`] sends its requests
-//! and decides nothing; [`Client`] puts the two together with a clock. To use another HTTP
-//! client, or an async runtime, drive an [`auth_core::Flow`] yourself: see
-//! `examples/async_hyper.rs` and `docs/architecture.md`.
+//! and decides nothing; [`Client`] puts the two together with a [`Clock`] through
+//! [`auth_core::drive`]. To use another HTTP client, or an async runtime, implement
+//! [`auth_core::Transport`] or [`auth_core::AsyncTransport`] and call [`auth_core::drive`] or
+//! [`auth_core::drive_async`]: see `examples/async_hyper.rs` and `docs/architecture.md`.
 #![forbid(unsafe_code)]
 
 mod builder;
 mod client;
+mod clock;
+mod exchange;
+mod idempotency_key;
 mod transport;
 
 pub use auth_core;
 pub use auth_core::{
-    AccountId, Answer, ApiError, ApiKey, Checkpoint, Config, Credentials, Detection, Error, ErrorType, Fault,
-    Intent, IntentDestroyed, IntentExpired, MalformedAnswer, Password, Phase, Provider, Request, Snapshot,
-    Solution, TransportError, TransportErrorKind, UnixMillis, UsageError,
+    AccountId, AccountStatus, Answer, ApiError, ApiKey, AuthScheme, BaseUrl, BaseUrlError, Checkpoint, Clock,
+    Config, ConnectOptions, Credentials, Detection, Error, ErrorType, Fault, IdempotencyKey, Intent,
+    IntentDestroyed, IntentExpired, MalformedAnswer, POSTPRESS_BASE_URL, Password, Phase, Problem, Provider,
+    Request, Resend, RetryPolicy, Snapshot, Solution, Solved, SourceStatus, TransportError,
+    TransportErrorKind, UnixMillis, UsageError,
 };
 pub use ureq;
 
-pub use crate::builder::{BuildError, ClientBuilder, POSTPRESS_BASE_URL};
-pub use crate::client::{Client, Connection, Exchange, PendingIntent, Solved};
+pub use crate::builder::{BuildError, ClientBuilder};
+pub use crate::client::{Client, Connection, PendingIntent};
+pub use crate::clock::SystemClock;
+pub use crate::exchange::Exchange;
+pub use crate::idempotency_key::new_idempotency_key;
 pub use crate::transport::{MAX_REQUEST_TIMEOUT, UreqTransport};
 
 /// The `user-agent` every request carries: `auth-ureq/<version>`.

@@ -4,9 +4,11 @@
 use std::fmt;
 use std::io;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use auth_core::{Answer, Request, Transport, TransportError, TransportErrorKind};
+use auth_core::{Answer, BaseUrl, Method, Request, Transport, TransportError, TransportErrorKind};
+
+use crate::exchange::{Exchange, ObserverFn};
 
 /// The longest time budget a request is given: seven days.
 ///
@@ -24,37 +26,46 @@ const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// An [`auth_core::Transport`] on a blocking [`ureq::Agent`].
 ///
-/// It joins the base URL and [`Request::path`], sends the method, headers and body as they
-/// are, gives up after [`Request::timeout`] (the whole exchange, body included; clamped to
-/// between a millisecond and [`MAX_REQUEST_TIMEOUT`]), and reads
-/// at most [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
+/// It joins the base URL and [`Request::path`] with [`BaseUrl::url_for`] (a `?port=` query
+/// of the base URL goes on every request), sends the method, headers and body as they are
+/// (a `GET` without a body), gives up after [`Request::timeout`] (the whole exchange, body
+/// included; clamped to between a millisecond and [`MAX_REQUEST_TIMEOUT`]), and reads at
+/// most [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
 /// included, is an [`Answer`] for the core to read; a 3xx is never followed and is a
-/// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host.
+/// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host. Of
+/// the answer's headers it keeps those the core reads ([`Answer::is_read_header`]:
+/// `retry-after`, `x-request-id`), and all of them when an observer or a caller of
+/// [`Client::transport`](crate::Client::transport) sees them.
+///
+/// It decides nothing: whether to send again, and when, is the core's retry policy, run by
+/// [`auth_core::drive`]. It tells the client's
+/// [`on_exchange`](crate::ClientBuilder::on_exchange) observer of every attempt.
 ///
 /// Cloning is cheap and shares the agent's pool of kept-alive connections. Get one from
-/// [`Client::transport`](crate::Client::transport) to drive an [`auth_core::Flow`] by hand:
+/// [`Client::transport`](crate::Client::transport) to drive an [`auth_core::Flow`] through
+/// the shared loop:
 ///
 /// ```
-/// use auth_core::{drive, Command, Credentials, Event, Flow, UnixMillis};
+/// use auth_core::{drive, Command, Credentials, Event, Flow};
 /// # let sim = auth_sim::Simulator::builder().api_key("my-api-key").start()?;
 /// let client = auth_ureq::Client::builder().base_url(sim.base_url()).api_key("my-api-key").build()?;
 ///
-/// let mut transport = client.transport();
 /// let mut flow = Flow::new(client.config().clone());
-/// let mut clock = || client.now();
 /// let command = Command::Connect(Credentials::messenger("alice", "pw-a"));
-/// let event = drive(&mut flow, &mut transport, &mut clock, command)?;
+/// let key = auth_ureq::new_idempotency_key()?;
+/// let event = drive(&mut flow, &mut client.transport(), client.clock(), command, key)?;
 /// assert!(matches!(event, Event::Connected { .. }));
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Clone)]
 pub struct UreqTransport {
     agent: ureq::Agent,
-    base_url: Arc<str>,
+    base_url: Arc<BaseUrl>,
     max_answer_bytes: u64,
-    /// Whether [`Answer::headers`] is filled. The core never reads it: the client leaves
-    /// it empty when no observer would see it (a dozen allocations less per request).
+    /// Whether [`Answer::headers`] keeps every header, or only those the core reads (a dozen
+    /// allocations less per request when nobody else looks).
     keep_headers: bool,
+    observer: Option<ObserverFn>,
 }
 
 impl fmt::Debug for UreqTransport {
@@ -62,33 +73,40 @@ impl fmt::Debug for UreqTransport {
         f.debug_struct("UreqTransport")
             .field("base_url", &self.base_url)
             .field("max_answer_bytes", &self.max_answer_bytes)
+            .field("observer", &self.observer.is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl UreqTransport {
-    /// A transport on `agent`, sending to `base_url` (no trailing slash; it is not checked
-    /// here: [`ClientBuilder::build`](crate::ClientBuilder::build) checks it).
+    /// A transport on `agent`, sending to `base_url` and telling `observer` of every
+    /// exchange. It keeps every header of an answer when an observer sees them.
     ///
     /// The agent should be built with `http_status_as_error(false)` (so 4xx and 5xx bodies
     /// reach the core) and `max_redirects(0)`; [`Client`](crate::Client) builds it so.
-    pub(crate) fn new(agent: ureq::Agent, base_url: Arc<str>, max_answer_bytes: u64) -> Self {
+    pub(crate) fn new(
+        agent: ureq::Agent,
+        base_url: BaseUrl,
+        max_answer_bytes: u64,
+        observer: Option<ObserverFn>,
+    ) -> Self {
         Self {
             agent,
-            base_url,
+            base_url: Arc::new(base_url),
             max_answer_bytes,
-            keep_headers: true,
+            keep_headers: observer.is_some(),
+            observer,
         }
     }
 
-    /// The same transport, filling [`Answer::headers`] or not.
+    /// The same transport, keeping every header of an answer or only those the core reads.
     pub(crate) fn keeping_headers(mut self, keep: bool) -> Self {
         self.keep_headers = keep;
         self
     }
 
     /// The base URL every request path is joined to.
-    pub fn base_url(&self) -> &str {
+    pub fn base_url(&self) -> &BaseUrl {
         &self.base_url
     }
 
@@ -98,37 +116,51 @@ impl UreqTransport {
         self.max_answer_bytes
     }
 
-    /// Sends one request and reads its answer: what [`Transport::send`] does, through a
-    /// shared reference.
+    /// Sends one request and reads its answer, telling the observer: what
+    /// [`Transport::send`] does, through a shared reference.
     pub fn execute(&self, request: &Request) -> Result<Answer, TransportError> {
-        let mut url = String::with_capacity(self.base_url.len() + request.path.len());
-        url.push_str(&self.base_url);
-        url.push_str(&request.path);
+        let Some(observer) = &self.observer else {
+            return self.exchange(request);
+        };
+        // The clock is read only for an observer.
+        let started = Instant::now();
+        let outcome = self.exchange(request);
+        observer(&Exchange {
+            request,
+            outcome: outcome.as_ref(),
+            elapsed: started.elapsed(),
+        });
+        outcome
+    }
+
+    fn exchange(&self, request: &Request) -> Result<Answer, TransportError> {
+        let url = self.base_url.url_for(&request.path);
         // Never formats a header: the API key must not reach any message.
         let context = || format!("{} {}", request.method, url);
         let mut builder = ureq::http::Request::builder()
             .method(request.method.as_str())
             .uri(url.as_str());
-        for header in &request.headers {
+        for header in request.headers() {
             builder = builder.header(header.name(), header.value());
         }
-        let http_request = builder.body(request.body.as_bytes()).map_err(|e| {
-            // `http::Error` says which part is invalid, never the value.
-            TransportError::new(
-                TransportErrorKind::Refused,
-                format!("{}: the request could not be built: {e}", context()),
-            )
-            .with_source(e)
-        })?;
         let timeout = clamped_timeout(request.timeout);
-        let http_request = self
-            .agent
-            .configure_request(http_request)
-            .timeout_global(Some(timeout))
-            .build();
-        let mut response = self
-            .agent
-            .run(http_request)
+        // A request without a body (a GET) is sent without one, not with `content-length: 0`.
+        let sent = if request.body.is_empty() && request.method == Method::Get {
+            builder.body(()).map(|r| self.run(r, timeout))
+        } else {
+            builder
+                .body(request.body.as_bytes())
+                .map(|r| self.run(r, timeout))
+        };
+        let mut response = sent
+            .map_err(|e| {
+                // `http::Error` says which part is invalid, never the value.
+                TransportError::new(
+                    TransportErrorKind::Refused,
+                    format!("{}: the request could not be built: {e}", context()),
+                )
+                .with_source(e)
+            })?
             .map_err(|e| map_error(e, &context()))?;
 
         let status = response.status().as_u16();
@@ -147,24 +179,21 @@ impl UreqTransport {
                 ),
             ));
         }
-        let headers: Vec<(String, String)> = if self.keep_headers {
-            response
-                .headers()
-                .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        // Header values are nearly always ASCII: check that first, fast.
-                        match value.to_str() {
-                            Ok(text) => text.to_owned(),
-                            Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
-                        },
-                    )
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
+        let headers: Vec<(String, String)> = response
+            .headers()
+            .iter()
+            .filter(|(name, _)| self.keep_headers || Answer::is_read_header(name.as_str()))
+            .map(|(name, value)| {
+                (
+                    name.as_str().to_owned(),
+                    // Header values are nearly always ASCII: check that first, fast.
+                    match value.to_str() {
+                        Ok(text) => text.to_owned(),
+                        Err(_) => String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                    },
+                )
+            })
+            .collect();
         let too_large = || {
             TransportError::new(
                 TransportErrorKind::BodyTooLarge,
@@ -204,9 +233,30 @@ impl UreqTransport {
             body,
         })
     }
+
+    /// Runs a built request on the agent, within `timeout` for the whole exchange.
+    fn run(
+        &self,
+        request: ureq::http::Request<impl ureq::AsSendBody>,
+        timeout: Duration,
+    ) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(timeout))
+            .build();
+        self.agent.run(request)
+    }
 }
 
 impl Transport for UreqTransport {
+    fn send(&mut self, request: &Request) -> Result<Answer, TransportError> {
+        self.execute(request)
+    }
+}
+
+/// A shared transport sends too: the client drives every flow through its own, unshared.
+impl Transport for &UreqTransport {
     fn send(&mut self, request: &Request) -> Result<Answer, TransportError> {
         self.execute(request)
     }

@@ -1,6 +1,6 @@
 //! An answer's headers reach whoever can see the answer: the `on_exchange` observer, and
-//! the caller of `Client::transport()`. (Without an observer the client leaves them
-//! unread: the core never reads them.)
+//! the caller of `Client::transport()`. (Without an observer the client keeps only those
+//! the core reads, `retry-after` and `x-request-id`.)
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -11,7 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use auth_core::{Command, Credentials, Flow};
+use auth_core::{Command, Credentials, Flow, Input, Output};
 use auth_sim::{Fixture, Simulator};
 use auth_ureq::{Client, Connection};
 
@@ -66,12 +66,11 @@ fn the_raw_transport_fills_the_answers_headers() {
         .build()
         .unwrap();
     let mut flow = Flow::new(client.config().clone());
-    let request = flow
-        .begin(
-            client.now(),
-            Command::Connect(Credentials::messenger("alice", "pw-a")),
-        )
-        .unwrap();
+    let connect = Command::Connect(Credentials::messenger("alice", "pw-a"));
+    let input = Input::command(connect, auth_ureq::new_idempotency_key().unwrap());
+    let Output::Send(request) = flow.handle(client.now(), input) else {
+        panic!("a connect sends a request");
+    };
     let answer = client.transport().execute(&request).unwrap();
     assert_eq!(answer.status, 201);
     assert_eq!(content_type(&answer.headers), Some("application/json"));

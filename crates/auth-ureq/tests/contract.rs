@@ -11,12 +11,16 @@
 
 mod support;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_sim::{Account, Checkpoint as SimCheckpoint, Fault, Fixture, Provider as SimProvider};
+use auth_sim::{
+    Account, Checkpoint as SimCheckpoint, ErrorEnvelope, Fault as SimFault, Fixture, Provider as SimProvider,
+    Simulator, SourceStatus as SimSourceStatus,
+};
 use auth_ureq::{
-    Checkpoint, Client, Connection, Credentials, Detection, Error, ErrorType, PendingIntent, Provider,
-    Solved, USER_AGENT,
+    AuthScheme, Checkpoint, Client, Connection, Credentials, Detection, Error, ErrorType, Fault,
+    IdempotencyKey, PendingIntent, Phase, Problem, Provider, Resend, Solved, SourceStatus, USER_AGENT,
 };
 use support::*;
 
@@ -36,7 +40,7 @@ fn connected_id(connection: Connection) -> String {
 }
 
 #[test]
-fn every_request_carries_the_api_key_accept_content_type_and_user_agent() {
+fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key() {
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client(&sim, style);
@@ -51,6 +55,10 @@ fn every_request_carries_the_api_key_accept_content_type_and_user_agent() {
         assert_eq!(request.header("content-type"), Some("application/json"));
         assert_eq!(request.header("user-agent"), Some(USER_AGENT));
         assert!(USER_AGENT.starts_with("auth-ureq/"));
+        // 16 random bytes, written as a UUID v4.
+        let key = request.header("idempotency-key").expect("an Idempotency-Key");
+        assert_eq!(IdempotencyKey::parse(key).map(|k| k.as_str().len()), Ok(36));
+        assert_eq!(key.as_bytes()[14], b'4', "{key}");
         assert_eq!(
             request.body_json().unwrap(),
             serde_json::json!({"provider": "MESSENGER", "username": "alice", "password": "pw-a"})
@@ -77,7 +85,7 @@ fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline()
     for style in Style::ALL {
         let sim = demo_sim();
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
         let intent = pending_bob(&client);
         assert!(matches!(intent.checkpoint(), Checkpoint::TwoFactor { .. }));
         assert_eq!(intent.checkpoint().kind(), "2FA");
@@ -118,13 +126,13 @@ fn solve_with_the_right_code_201_connects() {
 }
 
 #[test]
-fn resend_201_checkpoint_resend_keeps_the_intent_pending() {
+fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending() {
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client(&sim, style);
         let mut intent = pending_bob(&client);
         let deadline = intent.deadline();
-        intent.resend_checkpoint().unwrap();
+        assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Sent);
         assert!(intent.is_pending());
         assert_eq!(intent.deadline(), deadline, "a resend does not extend the intent");
         let requests = sim.requests();
@@ -137,6 +145,60 @@ fn resend_201_checkpoint_resend_keeps_the_intent_pending() {
             intent.solve_code_checkpoint("123456").unwrap(),
             Solved::Connected { .. }
         ));
+    }
+}
+
+#[test]
+fn resend_200_success_false_is_refused_and_keeps_the_intent_pending() {
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret").checkpoint(SimCheckpoint::new("2FA", "123456").resend_refused()),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Refused);
+        assert!(
+            intent.is_pending(),
+            "nothing reached the user, the intent is alive"
+        );
+        assert!(matches!(
+            intent.solve_code_checkpoint("123456").unwrap(),
+            Solved::Connected { .. }
+        ));
+    }
+}
+
+#[test]
+fn get_account_200_gives_its_status_connecting_then_ok() {
+    let fixture = Fixture::new()
+        .account(Account::new("alice", "pw-a"))
+        .account(Account::new("dora", "pw-secret").source_status(SimSourceStatus::Credentials));
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let alice = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
+        let dora = connected_id(client.connect_messenger("dora", "pw-secret").unwrap());
+        let status = client.account_status(alice.as_str()).unwrap();
+        assert_eq!(status.account_id.as_str(), alice);
+        assert_eq!(status.status(), SourceStatus::Connecting);
+        sim.advance(Duration::from_millis(200));
+        assert!(client.account_status(alice.as_str()).unwrap().is_ok());
+        assert_eq!(
+            client.account_status(dora.as_str()).unwrap().status(),
+            SourceStatus::Credentials
+        );
+        let error = expect_err(client.account_status("acc-unknown"));
+        assert_eq!(error.api_error().unwrap().problem, Problem::NotFound);
+        let gets: Vec<_> = sim.requests().into_iter().filter(|r| r.method == "GET").collect();
+        assert_eq!(gets.len(), 4);
+        assert_eq!(gets[0].path, style.path(&format!("/accounts/{alice}")));
+        assert!(
+            gets.iter()
+                .all(|r| r.header("idempotency-key").is_none() && r.body.is_empty())
+        );
     }
 }
 
@@ -192,14 +254,20 @@ fn connect_401_invalid_credentials_is_an_api_error() {
         let api = error.api_error().expect("an API error");
         assert_eq!(api.status, 401);
         assert_eq!(api.kind, Some(ErrorType::InvalidCredentials));
+        assert_eq!(api.problem, Problem::WrongCredentials);
+        assert_eq!(error.fault(), Fault::User);
         assert!(api.title.is_some());
         assert!(matches!(error, Error::Api(_)));
+        // The type is also used for a refused API key: the text says both.
+        assert!(error.to_string().contains("API key"), "{error}");
         assert!(!format!("{error} {error:?}").contains("pw-wrong-secret"));
     }
 }
 
 #[test]
-fn any_request_with_an_unknown_api_key_is_401_missing_credentials() {
+fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both() {
+    // The docs use `invalid_credentials` for a refused password and for an unknown API key:
+    // on a connect, the error says both.
     for style in Style::ALL {
         let sim = demo_sim();
         let client = Client::builder()
@@ -210,10 +278,71 @@ fn any_request_with_an_unknown_api_key_is_401_missing_credentials() {
         let error = expect_err(client.connect_messenger("alice", "pw-a"));
         let api = error.api_error().unwrap();
         assert_eq!(
-            (api.status, api.kind.clone()),
-            (401, Some(ErrorType::MissingCredentials))
+            (api.status, api.kind.clone(), api.problem),
+            (
+                401,
+                Some(ErrorType::InvalidCredentials),
+                Problem::WrongCredentials
+            )
         );
+        assert!(error.to_string().contains("check the API key"), "{error}");
         assert!(!format!("{error} {error:?}").contains("sk-wrong-key-secret"));
+        assert!(sim.connected_accounts().is_empty());
+    }
+}
+
+#[test]
+fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
+    let sim = Simulator::builder()
+        .api_key(API_KEY)
+        .expired_api_key("sk-expired-key-secret")
+        .api_key_without_scope("sk-narrow-key-secret")
+        .fixture(Fixture::demo())
+        .manual_clock()
+        .start()
+        .unwrap();
+    for (key, kind) in [
+        ("sk-expired-key-secret", ErrorType::ExpiredCredentials),
+        ("sk-narrow-key-secret", ErrorType::InsufficientPrivileges),
+    ] {
+        let client = Client::builder()
+            .base_url(sim.base_url())
+            .api_key(key)
+            .build()
+            .unwrap();
+        let error = expect_err(client.connect_messenger("alice", "pw-a"));
+        let api = error.api_error().unwrap();
+        assert_eq!(
+            (api.status, api.kind.clone(), api.problem),
+            (401, Some(kind), Problem::ApiKey)
+        );
+        // The configuration's fault, never the account's password.
+        assert_eq!(error.fault(), Fault::Configuration);
+        assert!(
+            error.to_string().contains("not with the account's password"),
+            "{error}"
+        );
+        assert!(!format!("{error} {error:?}").contains(key));
+    }
+    assert!(sim.connected_accounts().is_empty());
+}
+
+#[test]
+fn the_api_key_may_go_as_a_bearer_token() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = builder(&sim, style)
+            .auth_scheme(AuthScheme::Bearer)
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        connected_id(client.connect_messenger("alice", "pw-a").unwrap());
+        let request = &sim.requests()[0];
+        assert_eq!(
+            request.header("authorization"),
+            Some(format!("Bearer {API_KEY}").as_str())
+        );
+        assert_eq!(request.header("x-api-key"), None);
     }
 }
 
@@ -227,6 +356,7 @@ fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_co
         let api = error.api_error().unwrap();
         assert_eq!(api.status, 401);
         assert!(api.is_wrong_code());
+        assert!(error.is_retryable_by_user());
         assert!(intent.is_pending(), "a wrong code leaves the intent alive");
         assert_eq!(intent.intent().failed_attempts, 1);
         let error = expect_err(intent.solve_code_checkpoint("999999"));
@@ -246,7 +376,7 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
         let sim = demo_sim();
         // The client's clock does not move while the server's does: the request is sent.
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
         let mut intent = pending_bob(&client);
         let saved = serde_json::to_string(&intent.save()).unwrap();
         sim.advance(Duration::from_secs(301));
@@ -268,7 +398,7 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
         // The same intent, saved before, resumed by another client: the server now says 400
         // `errors/authentication_intent_error`, "it has destroyed itself" (a 400 typed as no
         // malformed request is).
-        let other = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let other = builder(&sim, style).clock(clock.clone()).build().unwrap();
         let mut resumed = other.resume(serde_json::from_str(&saved).unwrap()).unwrap();
         let error = expect_err(resumed.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
@@ -295,7 +425,7 @@ fn a_400_after_the_intent_ended_is_destroyed() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
-                Fault::new()
+                SimFault::new()
                     .force_status(400)
                     .force_type("errors/authentication_intent_error"),
             ),
@@ -328,10 +458,10 @@ fn a_400_after_the_intent_ended_is_destroyed() {
 
 #[test]
 fn solve_500_authentication_intent_error_destroys_the_intent() {
-    let fixture = Fixture::new().account(
-        Account::new("erin", "pw-secret")
-            .checkpoint(SimCheckpoint::new("2FA", "123456").fault(Fault::new().force_status(500).times(1))),
-    );
+    let fixture =
+        Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(
+            SimCheckpoint::new("2FA", "123456").fault(SimFault::new().force_status(500).times(1)),
+        ));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client(&sim, style);
@@ -356,7 +486,7 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
-                Fault::new()
+                SimFault::new()
                     .force_status(400)
                     .force_type("errors/invalid_parameters")
                     .times(1),
@@ -376,11 +506,122 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
             (400, Some(ErrorType::InvalidParameters))
         );
         assert!(matches!(error, Error::Api(_)));
+        assert_eq!(api.problem, Problem::InvalidRequest);
+        assert!(error.is_retryable_by_user(), "the user may give the code again");
         assert!(intent.is_pending());
         assert!(matches!(
             intent.solve_code_checkpoint("123456").unwrap(),
             Solved::Connected { .. }
         ));
+    }
+}
+
+#[test]
+fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
+    let fixture = Fixture::new().account(
+        Account::new("erin", "pw-secret").checkpoint(
+            SimCheckpoint::new("2FA", "123456").fault(
+                SimFault::new()
+                    .force_status(403)
+                    .force_type("errors/account_restricted"),
+            ),
+        ),
+    );
+    for style in Style::ALL {
+        let sim = start_sim(fixture.clone());
+        let client = client(&sim, style);
+        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
+            panic!("erin has a checkpoint");
+        };
+        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let api = error.api_error().unwrap();
+        assert_eq!(
+            (api.status, api.kind.clone(), api.problem),
+            (403, Some(ErrorType::AccountRestricted), Problem::AccountRefused)
+        );
+        assert_eq!(error.fault(), Fault::Account);
+        assert!(!error.is_retryable_by_user(), "no code will help");
+        assert!(!intent.is_pending());
+        assert_eq!(intent.phase(), Phase::Refused);
+        // Over: the refusal again, nothing sent.
+        let again = expect_err(intent.solve_code_checkpoint("123456"));
+        assert_eq!(
+            again.api_error().map(|api| api.problem),
+            Some(Problem::AccountRefused)
+        );
+        assert_eq!(sim.requests().len(), 2);
+    }
+}
+
+#[test]
+fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
+    // The id a user gives support: in the body (`instance`, or the quickstart envelope's
+    // `request_id`) and in the `x-request-id` header.
+    for (style, envelope) in [
+        (Style::Postpress, ErrorEnvelope::Endpoint),
+        (Style::Unipile, ErrorEnvelope::Quickstart),
+    ] {
+        let sim = Simulator::builder()
+            .api_key(API_KEY)
+            .fixture(Fixture::demo())
+            .error_envelope(envelope)
+            .manual_clock()
+            .start()
+            .unwrap();
+        let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+        let log = Arc::clone(&seen);
+        let client = builder(&sim, style)
+            .clock(ManualClock::new())
+            .on_exchange(move |exchange| {
+                let id = exchange
+                    .outcome
+                    .ok()
+                    .and_then(|answer| answer.header("x-request-id"));
+                log.lock().unwrap().push(id.map(str::to_owned));
+            })
+            .build()
+            .unwrap();
+        let mut intent = pending_bob(&client);
+        let error = expect_err(intent.solve_code_checkpoint("999999"));
+        assert!(error.is_retryable_by_user(), "{envelope:?}: {error:?}");
+        assert_eq!(
+            error.api_error().unwrap().kind,
+            Some(ErrorType::InvalidCheckpointSolution)
+        );
+        let header = seen.lock().unwrap()[1].clone().expect("an x-request-id");
+        assert_eq!(error.request_id(), Some(header.as_str()), "{envelope:?}");
+        assert!(
+            error.to_string().ends_with(&format!("[request id: {header}]")),
+            "{error}"
+        );
+        assert!(intent.is_pending());
+    }
+}
+
+#[test]
+fn a_port_query_on_the_base_url_goes_on_every_request() {
+    for style in Style::ALL {
+        let sim = demo_sim();
+        let client = builder(&sim, style).clock(ManualClock::new()).build().unwrap();
+        let with_port = builder(&sim, style)
+            .base_url(format!("{}/?port=12345", style.base_url(&sim)))
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        assert_eq!(
+            with_port.base_url().to_string(),
+            format!("{}?port=12345", client.base_url())
+        );
+        let mut intent = pending_bob(&with_port);
+        intent.resend_checkpoint().unwrap();
+        intent.solve_code_checkpoint("123456").unwrap();
+        let requests = sim.requests();
+        assert_eq!(requests.len(), 3);
+        for request in &requests {
+            assert_eq!(request.query.as_deref(), Some("port=12345"), "{request:?}");
+        }
+        assert_eq!(requests[0].path, style.path("/accounts"));
+        assert_eq!(requests[2].path, style.path("/accounts/checkpoint"));
     }
 }
 

@@ -15,7 +15,10 @@ use std::time::Duration;
 
 use auth_core::RequestKind;
 use auth_sim::{Account, Checkpoint as SimCheckpoint, Fixture, Simulator};
-use auth_ureq::{Client, Connection, Detection, Error, PendingIntent, Phase, Snapshot, Solved, UsageError};
+use auth_ureq::{
+    Client, Connection, Detection, Error, PendingIntent, Phase, Snapshot, Solved, UsageError,
+    new_idempotency_key,
+};
 use support::*;
 
 fn pending(client: &Client, username: &str, password: &str) -> PendingIntent {
@@ -98,7 +101,7 @@ fn in_app_validation_held_past_the_deadline_ends_expired() {
     let sim = start_sim(fixture);
     let clock = ManualClock::new();
     let client = builder(&sim, Style::Unipile)
-        .clock(clock.source())
+        .clock(clock.clone())
         .build()
         .unwrap();
     let mut intent = pending(&client, "slow", "pw-secret");
@@ -120,7 +123,7 @@ fn a_solve_at_the_deadline_is_expired_at_once_and_sends_nothing() {
     for style in Style::ALL {
         let sim = demo_sim();
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.source()).build().unwrap();
+        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
         let mut intent = pending(&client, "bob", "pw-b");
         clock.advance(Duration::from_secs(300));
         assert_eq!(intent.remaining(), Duration::ZERO);
@@ -155,7 +158,7 @@ fn a_solve_just_before_the_deadline_is_sent_with_only_the_time_left() {
     let budgets: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let log = Arc::clone(&budgets);
     let client = builder(&sim, Style::Postpress)
-        .clock(clock.source())
+        .clock(clock.clone())
         .on_exchange(move |exchange| log.lock().unwrap().push(exchange.request.timeout))
         .build()
         .unwrap();
@@ -223,7 +226,7 @@ fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing() {
     let sim = demo_sim();
     let clock = ManualClock::new();
     let client = builder(&sim, Style::Postpress)
-        .clock(clock.source())
+        .clock(clock.clone())
         .build()
         .unwrap();
     let mut intent = pending(&client, "bob", "pw-b");
@@ -322,19 +325,29 @@ fn the_observer_sees_every_exchange_without_secrets() {
 }
 
 #[test]
-fn the_raw_transport_drives_a_flow_by_hand() {
+fn the_raw_transport_drives_a_flow_through_the_shared_loop() {
     let sim = demo_sim();
-    let client = client(&sim, Style::Unipile);
+    let seen: Arc<Mutex<Vec<u32>>> = Arc::default();
+    let log = Arc::clone(&seen);
+    let client = builder(&sim, Style::Unipile)
+        .clock(ManualClock::new())
+        .on_exchange(move |exchange| log.lock().unwrap().push(exchange.request.attempt))
+        .build()
+        .unwrap();
     let mut transport = client.transport();
     let mut flow = auth_core::Flow::new(client.config().clone());
-    let mut clock = || client.now();
     let command = auth_core::Command::Connect(auth_core::Credentials::messenger("bob", "pw-b"));
-    let event = auth_core::drive(&mut flow, &mut transport, &mut clock, command).unwrap();
+    let key = new_idempotency_key().unwrap();
+    let event = auth_core::drive(&mut flow, &mut transport, client.clock(), command, key).unwrap();
     assert!(matches!(event, auth_core::Event::Checkpoint(_)));
     let solve = auth_core::Command::Solve(auth_core::Solution::code("123456"));
-    let event = auth_core::drive(&mut flow, &mut transport, &mut clock, solve).unwrap();
+    let key = new_idempotency_key().unwrap();
+    let event = auth_core::drive(&mut flow, &mut transport, client.clock(), solve, key).unwrap();
     assert!(matches!(event, auth_core::Event::Connected { .. }));
     assert_eq!(sim.requests()[1].path, "/api/v1/accounts/checkpoint");
+    assert_eq!(sim.requests()[1].header("idempotency-key"), Some(key.as_str()));
+    // The client's observer is told of the raw transport's exchanges too.
+    assert_eq!(*seen.lock().unwrap(), [1, 1]);
 }
 
 #[test]
@@ -345,12 +358,68 @@ fn a_request_with_any_time_budget_is_sent_without_panicking() {
     let client = client(&sim, Style::Postpress);
     let mut flow = auth_core::Flow::new(client.config().clone());
     let command = auth_core::Command::Connect(auth_core::Credentials::messenger("alice", "pw-a"));
-    let mut request = flow.begin(client.now(), command).unwrap();
+    let input = auth_core::Input::command(command, new_idempotency_key().unwrap());
+    let auth_core::Output::Send(mut request) = flow.handle(client.now(), input) else {
+        panic!("a connect sends a request");
+    };
     for timeout in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
         request.timeout = timeout;
         let answer = client.transport().execute(&request).unwrap();
         assert_eq!(answer.status, 201, "with a budget of {timeout:?}");
     }
+}
+
+#[test]
+fn a_success_that_comes_after_the_local_deadline_connects() {
+    // The server's word over the local clock: the client's clock passes the deadline while
+    // the in-app validation is held; the server then approves (its intent is still alive).
+    let fixture = Fixture::new().account(
+        Account::new("carol", "pw-c").checkpoint(SimCheckpoint::in_app("2FA", Duration::from_secs(10))),
+    );
+    let sim = start_sim(fixture);
+    let clock = ManualClock::new();
+    let client = builder(&sim, Style::Postpress)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut intent = pending(&client, "carol", "pw-c");
+    std::thread::scope(|scope| {
+        let solving = scope.spawn(|| intent.solve_in_app());
+        wait_until_held(&sim, 1);
+        clock.advance(Duration::from_secs(301));
+        sim.advance(Duration::from_secs(10));
+        assert!(matches!(
+            solving.join().unwrap().unwrap(),
+            Solved::Connected { .. }
+        ));
+    });
+    assert_eq!(intent.phase(), Phase::Connected);
+    assert_eq!(sim.connected_accounts().len(), 1);
+}
+
+#[test]
+fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing() {
+    let sim = demo_sim();
+    let clock = ManualClock::new();
+    let client = builder(&sim, Style::Postpress)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let mut intent = pending(&client, "bob", "pw-b");
+    clock.advance(Duration::from_millis(299_999));
+    intent.tick().unwrap();
+    assert!(intent.is_pending());
+    clock.advance(Duration::from_millis(1));
+    let error = expect_err(intent.tick());
+    assert!(matches!(error, Error::IntentExpired(ref e) if e.detected_by == Detection::Deadline));
+    assert_eq!(intent.phase(), Phase::Expired);
+    // Over: another tick changes nothing; a solve says the expiry again.
+    intent.tick().unwrap();
+    assert!(matches!(
+        expect_err(intent.solve_code_checkpoint("123456")),
+        Error::IntentExpired(_)
+    ));
+    assert_eq!(sim.requests().len(), 1, "only the connect was sent");
 }
 
 #[test]

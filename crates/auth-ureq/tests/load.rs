@@ -167,7 +167,7 @@ fn expired_pending_intents_are_forgotten_and_the_simulators_memory_returns_to_it
                         .base_url(sim.base_url())
                         .api_key(API_KEY)
                         .intent_ttl(ttl)
-                        .clock(clock.source())
+                        .clock(clock.clone())
                         .build()
                         .unwrap();
                     (0..PER_CLIENT).map(|_| pending(&client, i)).collect::<Vec<_>>()

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use auth_ureq::{BuildError, Client, Error, TransportErrorKind};
+use auth_ureq::{BaseUrlError, BuildError, Client, Error, TransportErrorKind};
 use support::{API_KEY, SECRETS, expect_err};
 
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -129,7 +129,10 @@ fn plain_http_is_refused_for_every_host_that_only_looks_like_loopback() {
     ] {
         let refused = Client::builder().base_url(url).api_key(API_KEY).build();
         assert!(
-            matches!(refused, Err(BuildError::InsecureHttp { .. })),
+            matches!(
+                refused,
+                Err(BuildError::BaseUrl(BaseUrlError::InsecureHttp { .. }))
+            ),
             "{url}: {refused:?}"
         );
         let text = format!("{:?} {}", refused.as_ref().err(), refused.as_ref().err().unwrap());
@@ -141,7 +144,10 @@ fn plain_http_is_refused_for_every_host_that_only_looks_like_loopback() {
         .api_key(API_KEY)
         .build();
     assert!(
-        matches!(refused, Err(BuildError::InsecureHttp { .. })),
+        matches!(
+            refused,
+            Err(BuildError::BaseUrl(BaseUrlError::InsecureHttp { .. }))
+        ),
         "{refused:?}"
     );
     // The same hosts over https are fine: nothing is sent at build time.

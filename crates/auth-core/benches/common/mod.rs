@@ -1,11 +1,14 @@
 //! The two sides every benchmark of the core compares: one complete 2FA flow (connect
 //! request built, 202 read, solve request built, 201 read) through the machine, and the
-//! bare serde_json work on the same bodies with the typed structs a hand-written client
-//! would use.
+//! work a hand-written client following the docs would do: the same bodies with typed
+//! serde_json structs, and the same headers (`accept`, `content-type`, `X-API-KEY`, and an
+//! `Idempotency-Key` written from 16 random bytes) for each request.
 
 use std::hint::black_box;
 
-use auth_core::{Answer, Command, Config, Credentials, Flow, Solution, UnixMillis};
+use auth_core::{
+    Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Output, Solution, UnixMillis,
+};
 use serde::{Deserialize, Serialize};
 
 pub(crate) const CHECKPOINT: &[u8] =
@@ -39,15 +42,50 @@ struct Reply {
     checkpoint: Option<Checkpoint>,
 }
 
-/// The bare serde_json work of one flow.
-pub(crate) fn baseline() -> String {
+/// The random bytes of each request's key (the same on both sides: a driver's entropy).
+pub(crate) const ENTROPY: [u8; 16] = [0x5a; 16];
+
+/// A UUID v4 written from 16 bytes, as a hand-written client would.
+fn uuid(bytes: [u8; 16]) -> String {
+    let mut text = String::with_capacity(36);
+    for (index, byte) in bytes.iter().enumerate() {
+        if matches!(index, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        let byte = match index {
+            6 => (byte & 0x0f) | 0x40,
+            8 => (byte & 0x3f) | 0x80,
+            _ => *byte,
+        };
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0x0f)]));
+    }
+    text
+}
+
+/// The headers of a POST, as a hand-written client builds them.
+fn headers<'a>(api_key: &'a str, key: &'a str) -> Vec<(&'static str, &'a str)> {
+    vec![
+        ("accept", "application/json"),
+        ("content-type", "application/json"),
+        ("Idempotency-Key", key),
+        ("X-API-KEY", api_key),
+    ]
+}
+
+/// The bare serde_json work of one flow, with the same headers, on the answers a transport
+/// handed over.
+pub(crate) fn baseline(answers: Answers) -> String {
+    let api_key = "bench-api-key";
     let connect = ConnectBody {
         provider: "MESSENGER",
         username: "bob",
         password: "pw-b",
     };
+    let key = uuid(ENTROPY);
+    black_box(headers(api_key, &key));
     black_box(serde_json::to_vec(&connect).unwrap());
-    let checkpoint: Reply = serde_json::from_slice(CHECKPOINT).unwrap();
+    let checkpoint: Reply = serde_json::from_slice(&answers.checkpoint.body).unwrap();
     assert_eq!(checkpoint.object, "Checkpoint");
     assert_eq!(checkpoint.checkpoint.map(|c| c.kind).as_deref(), Some("2FA"));
     let solve = SolveBody {
@@ -55,13 +93,15 @@ pub(crate) fn baseline() -> String {
         account_id: &checkpoint.account_id,
         code: "123456",
     };
+    let key = uuid(ENTROPY);
+    black_box(headers(api_key, &key));
     black_box(serde_json::to_vec(&solve).unwrap());
-    let created: Reply = serde_json::from_slice(CREATED).unwrap();
+    let created: Reply = serde_json::from_slice(&answers.created.body).unwrap();
     assert_eq!(created.object, "AccountCreated");
     created.account_id
 }
 
-/// The answers a transport hands over, built once: the baseline reads the same bytes in place.
+/// The answers a transport hands over to either side (it read their bodies into buffers).
 pub(crate) struct Answers {
     checkpoint: Answer,
     created: Answer,
@@ -76,17 +116,22 @@ impl Answers {
     }
 }
 
-/// The same flow through the machine.
-pub(crate) fn machine(config: &Config, answers: &Answers) -> Flow {
+/// The same flow through the machine, through its one door.
+pub(crate) fn machine(config: &Config, answers: Answers) -> Flow {
     let mut flow = Flow::new(config.clone());
     let at = UnixMillis::from_millis;
+    let key = || IdempotencyKey::from_random_bytes(ENTROPY);
     let credentials = Credentials::messenger("bob", "pw-b");
-    black_box(flow.begin(at(1_000), Command::Connect(credentials)).unwrap());
-    black_box(flow.handle_answer(at(1_200), &answers.checkpoint).unwrap());
-    black_box(
-        flow.begin(at(5_000), Command::Solve(Solution::code("123456")))
-            .unwrap(),
+    let sent = flow.handle(at(1_000), Input::command(Command::Connect(credentials), key()));
+    assert!(matches!(black_box(sent), Output::Send(_)));
+    let checkpoint = flow.handle(at(1_200), Input::Answer(answers.checkpoint));
+    assert!(matches!(black_box(checkpoint), Output::Event(_)));
+    let sent = flow.handle(
+        at(5_000),
+        Input::command(Command::Solve(Solution::code("123456")), key()),
     );
-    black_box(flow.handle_answer(at(5_200), &answers.created).unwrap());
+    assert!(matches!(black_box(sent), Output::Send(_)));
+    let created = flow.handle(at(5_200), Input::Answer(answers.created));
+    assert!(matches!(black_box(created), Output::Event(_)));
     flow
 }

@@ -1,14 +1,14 @@
 //! `postpress-sim`: the account-connection API simulator as a command.
 //!
 //! Prints `listening on http://127.0.0.1:PORT` as its first line, then serves until
-//! Ctrl-C or SIGTERM. Never prints the API key.
+//! Ctrl-C or SIGTERM. Never prints an API key or a password.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use auth_sim::{Fixture, Simulator};
+use auth_sim::{ErrorEnvelope, Fixture, Simulator};
 use clap::Parser;
 
 /// A local simulator of the postpress / Unipile account-connection API.
@@ -22,9 +22,34 @@ struct Args {
     #[arg(long, default_value_t = 0)]
     port: u16,
 
-    /// The API key requests must carry in X-API-KEY (default: any non-empty key).
-    #[arg(long, env = "POSTPRESS_SIM_API_KEY", hide_env_values = true)]
-    api_key: Option<String>,
+    /// A valid API key, sent in X-API-KEY or as Authorization: Bearer (repeat the flag,
+    /// or separate keys with commas in the variable, for several keys; default: any
+    /// non-empty key). Other keys answer 401 errors/invalid_credentials.
+    #[arg(
+        long = "api-key",
+        value_name = "KEY",
+        env = "POSTPRESS_SIM_API_KEY",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    api_keys: Vec<String>,
+
+    /// The shape of error bodies: `endpoint` ({"status","type","title","detail","instance"})
+    /// or `quickstart` ({"error":{"code","message","request_id"}}).
+    #[arg(long, value_name = "SHAPE", default_value = "endpoint", value_parser = parse_envelope)]
+    error_envelope: ErrorEnvelope,
+
+    /// A token bucket per API key: this many requests a second (default: no limit).
+    #[arg(long, value_name = "PER_SECOND")]
+    rate_limit: Option<f64>,
+
+    /// The bucket's size for --rate-limit (default: the rate, rounded up).
+    #[arg(long, value_name = "REQUESTS", requires = "rate_limit")]
+    rate_burst: Option<u32>,
+
+    /// How long a connected account reports CONNECTING in GET /accounts/{id}.
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    connecting_ms: u64,
 
     /// Lifetime of an authentication intent, in seconds, from its 202.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
@@ -38,6 +63,10 @@ struct Args {
     /// Print one line per answered request on stderr (method, path, status).
     #[arg(long)]
     trace: bool,
+}
+
+fn parse_envelope(name: &str) -> Result<ErrorEnvelope, String> {
+    ErrorEnvelope::parse(name).ok_or_else(|| format!("`{name}` is not `endpoint` or `quickstart`"))
 }
 
 fn main() -> ExitCode {
@@ -61,9 +90,19 @@ fn main() -> ExitCode {
         .port(args.port)
         .intent_ttl(Duration::from_secs(args.ttl))
         .fixture(fixture)
+        .error_envelope(args.error_envelope)
+        .account_connecting_for(Duration::from_millis(args.connecting_ms))
+        .api_keys(args.api_keys.into_iter().filter(|k| !k.is_empty()))
         .trace_requests(args.trace);
-    if let Some(key) = args.api_key {
-        builder = builder.api_key(key);
+    if let Some(rate) = args.rate_limit {
+        let burst = args.rate_burst.unwrap_or_else(|| {
+            if rate.is_finite() && rate >= 1.0 {
+                rate.ceil().min(f64::from(u32::MAX)) as u32
+            } else {
+                1
+            }
+        });
+        builder = builder.rate_limit(rate, burst);
     }
     let sim = match builder.start() {
         Ok(sim) => sim,

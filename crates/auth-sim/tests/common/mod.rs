@@ -93,7 +93,14 @@ impl Answer {
             .to_owned()
     }
 
-    /// Asserts an error in the contract's shape, with `content-type: application/json`.
+    /// The `x-request-id` header.
+    pub fn request_id(&self) -> &str {
+        self.header("x-request-id")
+            .unwrap_or_else(|| panic!("no x-request-id header in {:?}", self.headers))
+    }
+
+    /// Asserts an error in the endpoint pages' envelope, with `content-type:
+    /// application/json` and the request id both in `instance` and in `x-request-id`.
     #[track_caller]
     pub fn assert_error(&self, status: u16, kind: &str) {
         assert_eq!(self.status, status, "status of {:?}", self.text);
@@ -110,6 +117,30 @@ impl Answer {
             "body.title in {body}"
         );
         assert!(body["detail"].is_string(), "body.detail in {body}");
+        let id = self.request_id();
+        assert_eq!(id.len(), 36, "a UUID-shaped request id: {id}");
+        assert_eq!(body["instance"], json!(id), "body.instance in {body}");
+    }
+
+    /// Asserts an error in the quickstart's envelope: `{"error":{"code","message",
+    /// "request_id"}}`, `code` being `kind` without `errors/`.
+    #[track_caller]
+    pub fn assert_quickstart_error(&self, status: u16, kind: &str) {
+        assert_eq!(self.status, status, "status of {:?}", self.text);
+        let body = self.json();
+        let code = kind.strip_prefix("errors/").unwrap_or(kind);
+        assert_eq!(body["error"]["code"], json!(code), "error.code in {body}");
+        assert!(body["error"]["message"].is_string(), "error.message in {body}");
+        assert_eq!(
+            body["error"]["request_id"],
+            json!(self.request_id()),
+            "error.request_id in {body}"
+        );
+        assert_eq!(
+            body.as_object().map(|o| o.len()),
+            Some(1),
+            "only `error` in {body}"
+        );
     }
 }
 
@@ -119,6 +150,8 @@ pub struct Client {
     pub base: String,
     pub style: Style,
     pub key: Option<String>,
+    /// Send the key as `Authorization: Bearer` instead of `X-API-KEY`.
+    pub bearer: bool,
 }
 
 impl Client {
@@ -132,12 +165,62 @@ impl Client {
             base: style.base(sim),
             style,
             key: Some(KEY.to_owned()),
+            bearer: false,
+        }
+    }
+
+    /// Another client for the same simulator and path style, with the default key.
+    pub fn new_like(other: &Client) -> Client {
+        Client {
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .max_redirects(0)
+                .build()
+                .into(),
+            base: other.base.clone(),
+            style: other.style,
+            key: Some(KEY.to_owned()),
+            bearer: false,
         }
     }
 
     pub fn with_key(mut self, key: Option<&str>) -> Client {
         self.key = key.map(str::to_owned);
         self
+    }
+
+    /// Sends the key as `Authorization: Bearer <key>`.
+    pub fn with_bearer(mut self, key: &str) -> Client {
+        self.key = Some(key.to_owned());
+        self.bearer = true;
+        self
+    }
+
+    fn authorize<B>(&self, request: ureq::RequestBuilder<B>) -> ureq::RequestBuilder<B> {
+        match (&self.key, self.bearer) {
+            (Some(key), false) => request.header("X-API-KEY", key),
+            (Some(key), true) => request.header("authorization", format!("Bearer {key}")),
+            (None, _) => request,
+        }
+    }
+
+    /// POSTs `body` as JSON with an `Idempotency-Key`.
+    pub fn post_idempotent(&self, path: &str, key: &str, body: &Value) -> Answer {
+        self.post_with(path, &[("idempotency-key", key)], &body.to_string())
+    }
+
+    /// POSTs `body` (JSON) with extra headers.
+    pub fn post_with(&self, path: &str, headers: &[(&str, &str)], body: &str) -> Answer {
+        let mut request = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .header("accept", "application/json")
+            .header("content-type", "application/json");
+        request = self.authorize(request);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        read(request.send(body).expect("request is answered"))
     }
 
     /// POSTs `body` as JSON to `base + path`.
@@ -150,9 +233,7 @@ impl Client {
             .agent
             .post(format!("{}{path}", self.base))
             .header("accept", "application/json");
-        if let Some(key) = &self.key {
-            request = request.header("X-API-KEY", key);
-        }
+        request = self.authorize(request);
         if let Some(ct) = content_type {
             request = request.header("content-type", ct);
         }
@@ -161,10 +242,7 @@ impl Client {
     }
 
     pub fn get(&self, path: &str) -> Answer {
-        let mut request = self.agent.get(format!("{}{path}", self.base));
-        if let Some(key) = &self.key {
-            request = request.header("X-API-KEY", key);
-        }
+        let request = self.authorize(self.agent.get(format!("{}{path}", self.base)));
         read(request.call().expect("request is answered"))
     }
 
@@ -252,12 +330,18 @@ impl RawAnswer {
 /// Writes a POST with `connection: close` on a new socket and reads until the server
 /// closes it (or 10 s pass).
 pub fn raw_post(addr: SocketAddr, path: &str, body: &str) -> RawAnswer {
+    raw_post_with(addr, path, &[], body)
+}
+
+/// [`raw_post`] with extra header lines (`name: value`).
+pub fn raw_post_with(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> RawAnswer {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let extra: String = headers.iter().map(|(n, v)| format!("{n}: {v}\r\n")).collect();
     write!(
         stream,
-        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {KEY}\r\ncontent-type: application/json\r\naccept: application/json\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: {KEY}\r\ncontent-type: application/json\r\naccept: application/json\r\n{extra}connection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();

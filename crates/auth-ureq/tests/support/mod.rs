@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use auth_core::{Error, UnixMillis};
+use auth_core::{Clock, Error, UnixMillis};
 use auth_sim::{Fixture, Simulator};
 use auth_ureq::{Client, ClientBuilder};
+
+pub(crate) mod scripted;
 
 /// The API key the simulators expect.
 pub(crate) const API_KEY: &str = "sk-test-0123456789-secret";
@@ -75,14 +77,26 @@ pub(crate) fn builder(sim: &Simulator, style: Style) -> ClientBuilder {
     Client::builder().base_url(style.base_url(sim)).api_key(API_KEY)
 }
 
-/// A client for `sim` in `style`, with the right key and the system clock.
+/// A client for `sim` in `style`, with the right key and a clock of its own (retries cost
+/// no real time).
 pub(crate) fn client(sim: &Simulator, style: Style) -> Client {
-    builder(sim, style).build().unwrap()
+    builder(sim, style).clock(ManualClock::new()).build().unwrap()
 }
 
-/// A clock that moves only when told to.
+/// A clock that moves only when told to, or when the client waits on it for a retry: its
+/// `sleep_until` moves it to that moment at once, so no test sleeps for a retry.
 #[derive(Debug, Clone)]
 pub(crate) struct ManualClock(Arc<AtomicU64>);
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixMillis {
+        ManualClock::now(self)
+    }
+
+    fn sleep_until(&self, at: UnixMillis) {
+        self.0.fetch_max(at.as_millis(), Ordering::SeqCst);
+    }
+}
 
 impl ManualClock {
     pub(crate) const START: u64 = 1_700_000_000_000;
@@ -100,10 +114,9 @@ impl ManualClock {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
-    /// The clock as a builder takes it.
-    pub(crate) fn source(&self) -> impl Fn() -> UnixMillis + Send + Sync + 'static {
-        let clock = self.clone();
-        move || clock.now()
+    /// How far the clock has moved since it started.
+    pub(crate) fn elapsed(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::SeqCst) - Self::START)
     }
 }
 

@@ -1,19 +1,21 @@
-//! Requests and answers as plain data: what a transport sends and what it brings back.
+//! Requests as plain data: what the machine wants sent, and a transport sends as it is.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use std::sync::Arc;
+use crate::idempotency::IdempotencyKey;
+use crate::secret::{REDACTED, SecretString, wipe_bytes};
 
-use crate::secret::{ApiKey, REDACTED, wipe_bytes};
-
-/// The HTTP method of a request. Every call of the contract is a `POST`.
+/// The HTTP method of a request: `POST` for every call that acts, `GET` to read an account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Method {
     /// `POST`.
     Post,
+    /// `GET`.
+    Get,
 }
 
 impl Method {
@@ -21,6 +23,7 @@ impl Method {
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Post => "POST",
+            Self::Get => "GET",
         }
     }
 }
@@ -43,76 +46,77 @@ pub enum RequestKind {
     Solve,
     /// `POST /accounts/checkpoint/resend`: send the checkpoint again.
     Resend,
+    /// `GET /accounts/{account_id}`: read an account's status.
+    AccountStatus,
 }
 
-impl fmt::Display for RequestKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl RequestKind {
+    /// Every kind, in the contract's order.
+    pub const ALL: [Self; 5] = [
+        Self::Connect,
+        Self::Reconnect,
+        Self::Solve,
+        Self::Resend,
+        Self::AccountStatus,
+    ];
+
+    /// The kind's name, as [`Display`](fmt::Display) writes it: `connect`, `solve`…
+    pub const fn as_str(self) -> &'static str {
+        match self {
             Self::Connect => "connect",
             Self::Reconnect => "reconnect",
             Self::Solve => "solve",
             Self::Resend => "resend",
-        })
+            Self::AccountStatus => "account_status",
+        }
     }
 }
 
-/// One request header. The API key's value is redacted in `Debug`, and shared with the
-/// [`Config`](crate::Config) rather than copied, so it is wiped once, with the last of them.
-#[derive(Clone)]
-pub struct Header {
+impl fmt::Display for RequestKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One request header, as [`Request::headers`] lists it. The API key's header (`X-API-KEY`
+/// or `Authorization`) is redacted in `Debug`.
+#[derive(Clone, Copy)]
+pub struct Header<'a> {
     name: &'static str,
-    value: HeaderValue,
+    value: &'a str,
+    sensitive: bool,
 }
 
-#[derive(Clone)]
-enum HeaderValue {
-    Plain(&'static str),
-    ApiKey(Arc<ApiKey>),
-}
-
-impl Header {
-    pub(crate) fn plain(name: &'static str, value: &'static str) -> Self {
-        Self {
-            name,
-            value: HeaderValue::Plain(value),
-        }
-    }
-
-    pub(crate) fn api_key(key: Arc<ApiKey>) -> Self {
-        Self {
-            name: "X-API-KEY",
-            value: HeaderValue::ApiKey(key),
-        }
-    }
-
+impl<'a> Header<'a> {
     /// The header's name, as the contract writes it.
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The header's value, to send.
-    pub fn value(&self) -> &str {
-        match &self.value {
-            HeaderValue::Plain(value) => value,
-            HeaderValue::ApiKey(key) => key.expose_secret(),
-        }
+    pub fn value(&self) -> &'a str {
+        self.value
     }
 
     /// Whether the value is a secret, never to be logged.
     pub fn is_sensitive(&self) -> bool {
-        matches!(self.value, HeaderValue::ApiKey(_))
+        self.sensitive
     }
 }
 
-impl fmt::Debug for Header {
+impl fmt::Debug for Header<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let value = if self.is_sensitive() {
-            REDACTED
-        } else {
-            self.value()
-        };
+        let value = if self.sensitive { REDACTED } else { self.value };
         write!(f, "{}: {}", self.name, value)
     }
+}
+
+/// How the API key is sent with a request: the header's name, and its value shared with the
+/// [`Config`](crate::Config) rather than copied, so it is wiped once, with the last of them.
+#[derive(Clone)]
+pub(crate) struct Auth {
+    pub(crate) name: &'static str,
+    pub(crate) value: Arc<SecretString>,
 }
 
 /// A request body: JSON bytes that may carry a password or a code.
@@ -146,11 +150,13 @@ impl Body {
     /// (keys in alphabetical order): [`redacted_json`] of its bytes.
     ///
     /// ```
-    /// # use auth_core::{Config, Credentials, Flow, Command, UnixMillis};
+    /// # use auth_core::{Config, Credentials, Flow, Input, Command, IdempotencyKey, Output, UnixMillis};
     /// let mut flow = Flow::new(Config::new("key"));
-    /// let request = flow
-    ///     .begin(UnixMillis::from_millis(0), Command::Connect(Credentials::messenger("alice", "pw-a")))
-    ///     .unwrap();
+    /// let connect = Command::Connect(Credentials::messenger("alice", "pw-a"));
+    /// let key = IdempotencyKey::from_random_bytes([1; 16]);
+    /// let Output::Send(request) = flow.handle(UnixMillis::from_millis(0), Input::command(connect, key)) else {
+    ///     unreachable!()
+    /// };
     /// assert_eq!(
     ///     request.body.redacted(),
     ///     r#"{"password":"<redacted>","provider":"MESSENGER","username":"alice"}"#
@@ -162,8 +168,8 @@ impl Body {
 }
 
 /// JSON bytes as text for a log or a demo, with the value of every `password` and `code`
-/// field, at any depth, replaced by `<redacted>` (keys in alphabetical order). Bytes that
-/// are not JSON are shown as their length only.
+/// field, at any depth (the proxy's password included), replaced by `<redacted>` (keys in
+/// alphabetical order). Bytes that are not JSON are shown as their length only.
 ///
 /// ```
 /// assert_eq!(
@@ -212,9 +218,10 @@ impl Drop for Body {
 /// An HTTP request the machine wants sent, as plain data.
 ///
 /// The transport joins [`Request::path`] to its base URL (`https://api.postpress.ai/v1`,
-/// `https://{DSN}/api/v1`, or a simulator's), sends the headers and body as they are, and
-/// gives up after [`Request::timeout`].
-#[derive(Debug, Clone)]
+/// `https://{DSN}/api/v1`, or a simulator's; [`BaseUrl::url_for`](crate::BaseUrl::url_for)
+/// does it, keeping a `?port=` query), sends [`Request::headers`] and the body as they are,
+/// and gives up after [`Request::timeout`].
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct Request {
     /// Which call of the contract this is.
@@ -223,50 +230,64 @@ pub struct Request {
     pub method: Method,
     /// The path relative to the base URL, starting with `/`: `/accounts`, `/accounts/checkpoint`…
     pub path: Cow<'static, str>,
-    /// The headers: `accept`, `content-type` and `X-API-KEY` (sensitive).
-    pub headers: Vec<Header>,
-    /// The JSON body.
+    /// The JSON body (empty for a GET).
     pub body: Body,
     /// How long the transport may take to get the whole answer. For an in-app validation
     /// this is the intent's whole remaining time; no request outlives its intent.
     pub timeout: Duration,
+    /// The `Idempotency-Key` of a POST: the same on every attempt of this logical request.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// Which attempt this is: 1 for the first send, 2 for the first retry…
+    pub attempt: u32,
+    pub(crate) auth: Auth,
 }
 
-/// An HTTP answer, as plain data: every status, 4xx and 5xx included, is interpreted by
-/// the machine.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Answer {
-    /// The status code.
-    pub status: u16,
-    /// The headers, as received (the machine does not depend on them).
-    pub headers: Vec<(String, String)>,
-    /// The body bytes, as received: JSON or not.
-    pub body: Vec<u8>,
-}
+impl Request {
+    /// The headers to send, in order: `accept`; for a POST `content-type` and
+    /// `Idempotency-Key`; and the API key's (`X-API-KEY` or `Authorization`, sensitive).
+    /// Listed from the request's own fields, so building a request allocates no list.
+    pub fn headers(&self) -> impl Iterator<Item = Header<'_>> {
+        let plain = |name, value| Header {
+            name,
+            value,
+            sensitive: false,
+        };
+        let post = self.method == Method::Post;
+        [
+            Some(plain("accept", "application/json")),
+            post.then(|| plain("content-type", "application/json")),
+            self.idempotency_key
+                .as_ref()
+                .map(|key| plain("Idempotency-Key", key.as_str())),
+            Some(Header {
+                name: self.auth.name,
+                value: self.auth.value.expose(),
+                sensitive: true,
+            }),
+        ]
+        .into_iter()
+        .flatten()
+    }
 
-impl Answer {
-    /// An answer with a status and a body, and no headers.
-    ///
-    /// ```
-    /// use auth_core::Answer;
-    /// let answer = Answer::new(201, r#"{"object":"AccountCreated","account_id":"a1"}"#);
-    /// assert_eq!(answer.status, 201);
-    /// ```
-    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Self {
-        Self {
-            status,
-            headers: Vec::new(),
-            body: body.into(),
-        }
+    /// The value of a header, by name (ignoring ASCII case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
     }
 }
 
-impl fmt::Debug for Answer {
+impl fmt::Debug for Request {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Answer")
-            .field("status", &self.status)
-            .field("headers", &self.headers)
-            .field("body", &format_args!("<{} bytes>", self.body.len()))
+        f.debug_struct("Request")
+            .field("kind", &self.kind)
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .field("timeout", &self.timeout)
+            .field("idempotency_key", &self.idempotency_key)
+            .field("attempt", &self.attempt)
             .finish()
     }
 }

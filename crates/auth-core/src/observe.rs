@@ -1,0 +1,155 @@
+//! What the driver loops tell a `tracing` subscriber (feature `tracing`): a span per command,
+//! an event per request, answer, retry, event and error. Only what is not secret: the kind
+//! of call, the provider, the account id, the checkpoint's type, the status, the request id,
+//! the attempt. Never a password, a code, an API key, a body or a header's value.
+//!
+//! Without the feature every call here is empty and compiles away.
+
+use crate::answer::Answer;
+use crate::error::TransportError;
+use crate::flow::Flow;
+use crate::input::Command;
+use crate::output::Output;
+use crate::request::Request;
+
+/// The span of one command run by a driver loop.
+pub(crate) struct Observer {
+    #[cfg(feature = "tracing")]
+    span: tracing::Span,
+}
+
+#[cfg(feature = "tracing")]
+impl Observer {
+    pub(crate) fn start(flow: &Flow, command: &Command) -> Self {
+        let (kind, provider, account_id) = match command {
+            Command::Connect(credentials) => ("connect", Some(credentials.provider()), None),
+            Command::Reconnect {
+                account_id,
+                credentials,
+            } => (
+                "reconnect",
+                Some(credentials.provider()),
+                Some(account_id.as_str()),
+            ),
+            Command::Solve(solution) => {
+                let kind = match solution.kind() {
+                    crate::SolutionKind::InAppValidation => "solve_in_app",
+                    crate::SolutionKind::TryAnotherWay => "try_another_way",
+                    _ => "solve",
+                };
+                (kind, None, None)
+            }
+            Command::Resend => ("resend", None, None),
+            Command::AccountStatus(account_id) => ("account_status", None, Some(account_id.as_str())),
+        };
+        let intent = flow.intent();
+        let provider = provider.or(intent.map(|i| i.provider)).map(|p| p.as_str());
+        let account_id = account_id.or(intent.map(|i| i.account_id.as_str()));
+        let checkpoint = intent.map(|i| i.checkpoint.kind());
+        let span = tracing::info_span!(
+            "postpress_auth",
+            command = kind,
+            provider = provider,
+            account_id = account_id,
+            checkpoint = checkpoint,
+            sandbox = flow.is_sandbox(),
+        );
+        Self { span }
+    }
+
+    pub(crate) fn sending(&self, request: &Request) {
+        tracing::debug!(
+            parent: &self.span,
+            request = request.kind.as_str(),
+            method = request.method.as_str(),
+            path = %request.path,
+            attempt = request.attempt,
+            idempotency_key = request.idempotency_key.as_ref().map(|k| k.as_str()),
+            timeout_ms = u64::try_from(request.timeout.as_millis()).unwrap_or(u64::MAX),
+            "sending"
+        );
+    }
+
+    pub(crate) fn answered(&self, result: &Result<Answer, TransportError>) {
+        match result {
+            Ok(answer) => tracing::debug!(
+                parent: &self.span,
+                status = answer.status,
+                request_id = answer.header("x-request-id"),
+                "answered"
+            ),
+            Err(failure) => tracing::debug!(
+                parent: &self.span,
+                transport_error = %failure.kind(),
+                "no answer"
+            ),
+        }
+    }
+
+    pub(crate) fn output(&self, output: &Output) {
+        match output {
+            Output::Retry(retry) => tracing::warn!(
+                parent: &self.span,
+                attempt = retry.attempt,
+                at_ms = retry.at.as_millis(),
+                fault = ?retry.cause.fault(),
+                request_id = retry.cause.request_id(),
+                cause = %retry.cause,
+                "retrying"
+            ),
+            Output::Event(event) => match event {
+                crate::Event::Connected {
+                    account_id,
+                    after_deadline,
+                }
+                | crate::Event::Reconnected {
+                    account_id,
+                    after_deadline,
+                } => tracing::info!(
+                    parent: &self.span,
+                    account_id = account_id.as_str(),
+                    after_deadline = *after_deadline,
+                    "connected"
+                ),
+                crate::Event::Checkpoint(intent) => tracing::info!(
+                    parent: &self.span,
+                    account_id = intent.account_id.as_str(),
+                    checkpoint = intent.checkpoint.kind(),
+                    deadline_ms = intent.deadline.as_millis(),
+                    "checkpoint"
+                ),
+                crate::Event::CheckpointResent(_) => tracing::info!(parent: &self.span, "checkpoint resent"),
+                crate::Event::ResendRefused(_) => {
+                    tracing::info!(parent: &self.span, "resend refused by the provider")
+                }
+                crate::Event::AccountStatus(status) => tracing::info!(
+                    parent: &self.span,
+                    account_id = status.account_id.as_str(),
+                    status = status.status().as_str(),
+                    "account status"
+                ),
+            },
+            Output::Error(error) => tracing::warn!(
+                parent: &self.span,
+                fault = ?error.fault(),
+                request_id = error.request_id(),
+                error = %error,
+                "failed"
+            ),
+            Output::Send(_) | Output::Wait(_) => {}
+        }
+    }
+}
+
+#[cfg(not(feature = "tracing"))]
+impl Observer {
+    pub(crate) fn start(_flow: &Flow, _command: &Command) -> Self {
+        Self {}
+    }
+
+    pub(crate) fn sending(&self, _request: &Request) {}
+
+    pub(crate) fn answered(&self, _result: &Result<Answer, TransportError>) {}
+
+    pub(crate) fn output(&self, _output: &Output) {}
+}
