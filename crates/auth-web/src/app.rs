@@ -1080,11 +1080,11 @@ fn log_error(action: &str, id: &SessionId, error: &Error) {
 fn notice_of(error: &Error) -> Notice {
     let (message, request_id) = match error {
         Error::Api(api) => {
-            let words = api
-                .detail
-                .clone()
-                .or_else(|| api.title.clone())
-                .unwrap_or_else(|| format!("The connection service answered {}.", api.status));
+            let words = match (&api.title, &api.detail) {
+                (Some(title), Some(detail)) => format!("{title}: {detail}"),
+                (Some(text), None) | (None, Some(text)) => text.clone(),
+                (None, None) => format!("The connection service answered {}.", api.status),
+            };
             let message = match api.problem {
                 auth_core::Problem::WrongCredentials => {
                     format!("Your username or password was refused. ({words})")

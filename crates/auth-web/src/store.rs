@@ -54,6 +54,24 @@ pub trait IntentStore: Send + Sync + 'static {
     fn dump(&self) -> StoreFuture<'_, Vec<String>>;
 }
 
+impl<S: IntentStore> IntentStore for std::sync::Arc<S> {
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
+        (**self).create(id, record)
+    }
+    fn load<'a>(&'a self, id: &'a SessionId, now: UnixMillis) -> StoreFuture<'a, Option<Versioned>> {
+        (**self).load(id, now)
+    }
+    fn replace<'a>(&'a self, id: &'a SessionId, expected: u64, record: &'a Record) -> StoreFuture<'a, bool> {
+        (**self).replace(id, expected, record)
+    }
+    fn remove<'a>(&'a self, id: &'a SessionId, expected: u64) -> StoreFuture<'a, bool> {
+        (**self).remove(id, expected)
+    }
+    fn dump(&self) -> StoreFuture<'_, Vec<String>> {
+        (**self).dump()
+    }
+}
+
 /// A record and the revision it was read at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {
