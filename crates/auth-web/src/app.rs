@@ -137,7 +137,11 @@ impl Visit {
     }
 
     fn page_url(&self) -> String {
-        format!("{}/", self.prefix)
+        if self.prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            self.prefix.clone()
+        }
     }
 
     fn cookie(&self, name: &str, value: &str) -> String {

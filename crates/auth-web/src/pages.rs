@@ -32,12 +32,21 @@ pub(crate) struct Frame<'a> {
     pub(crate) csrf: &'a str,
 }
 
+impl Frame<'_> {
+    /// The page's own URL: the prefix the app mounted the form under (axum matches a nested
+    /// router's `/` without a trailing slash), or `/` at the root.
+    pub(crate) fn home(&self) -> &str {
+        if self.prefix.is_empty() { "/" } else { self.prefix }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "start.html")]
 struct StartPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     csrf: &'a str,
     context: Option<&'a str>,
@@ -52,6 +61,7 @@ struct CheckpointPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     csrf: &'a str,
     kind: &'a str,
@@ -70,6 +80,7 @@ struct WaitingPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     heading: &'a str,
     message: &'a str,
@@ -83,6 +94,7 @@ struct ConnectedPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     account_id: &'a str,
     success_url: Option<&'a str>,
@@ -94,6 +106,7 @@ struct ExpiredPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     csrf: &'a str,
     message: &'a str,
@@ -105,6 +118,7 @@ struct ProblemPage<'a> {
     title: &'a str,
     provider: &'a str,
     prefix: &'a str,
+    home: &'a str,
     refresh: bool,
     heading: &'a str,
     alert: Option<Alert>,
@@ -136,6 +150,7 @@ pub(crate) fn start(
         title: "Sign in",
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: false,
         csrf: frame.csrf,
         context,
@@ -157,6 +172,7 @@ pub(crate) fn checkpoint(
         title: intent.checkpoint.kind(),
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: false,
         csrf: frame.csrf,
         kind: intent.checkpoint.kind(),
@@ -175,6 +191,7 @@ pub(crate) fn waiting(frame: &Frame<'_>, heading: &str, message: &str, left: Opt
         title: heading,
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: true,
         heading,
         message,
@@ -188,6 +205,7 @@ pub(crate) fn connected(frame: &Frame<'_>, account_id: &str, success_url: Option
         title: "Connected",
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: false,
         account_id,
         success_url,
@@ -199,6 +217,7 @@ pub(crate) fn expired(frame: &Frame<'_>, message: &str) -> String {
         title: "Expired",
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: false,
         csrf: frame.csrf,
         message,
@@ -210,6 +229,7 @@ pub(crate) fn problem(frame: &Frame<'_>, heading: &str, alert: Alert) -> String 
         title: heading,
         provider: frame.provider,
         prefix: frame.prefix,
+        home: frame.home(),
         refresh: false,
         heading,
         alert: Some(alert),

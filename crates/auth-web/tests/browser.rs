@@ -1,10 +1,15 @@
 //! The form in a real browser (headless Chromium over WebDriver) against the simulator: every
 //! page found by its roles and names, as a person with a screen reader would. Each test keeps
 //! screenshots of its pages in `docs/screenshots/`.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 mod support;
-
 
 use std::time::Duration;
 
@@ -27,7 +32,10 @@ fn fixture() -> Fixture {
         .account(
             Account::new("frank", "pw-f").checkpoint(
                 Checkpoint::new("FACE_SCAN", "424242")
-                    .extra("hint", serde_json::json!("<script>document.title='owned'</script><b>look up</b>"))
+                    .extra(
+                        "hint",
+                        serde_json::json!("<script>document.title='owned'</script><b>look up</b>"),
+                    )
                     .extra("device", serde_json::json!("<img src=x onerror=alert(1)>")),
             ),
         )
@@ -65,7 +73,10 @@ async fn sign_in(browser: &Browser, form: &InProcessForm, user: &str, password: 
 /// The `M:SS` the timer shows, in seconds.
 async fn timer_seconds(browser: &Browser) -> u64 {
     let text = browser.text_of("timer").await;
-    let (minutes, seconds) = text.trim().split_once(':').unwrap_or_else(|| panic!("timer shows {text:?}"));
+    let (minutes, seconds) = text
+        .trim()
+        .split_once(':')
+        .unwrap_or_else(|| panic!("timer shows {text:?}"));
     minutes.parse::<u64>().unwrap() * 60 + seconds.parse::<u64>().unwrap()
 }
 
@@ -87,8 +98,16 @@ async fn two_factor_code_connects() {
 
     browser.heading("2FA").await;
     let left = timer_seconds(&browser).await;
-    assert!((290..=300).contains(&left), "the timer counts down from the intent's deadline: {left}");
-    for name in ["Submit code", "Approve in the app", "Resend code", "Try another way"] {
+    assert!(
+        (290..=300).contains(&left),
+        "the timer counts down from the intent's deadline: {left}"
+    );
+    for name in [
+        "Submit code",
+        "Approve in the app",
+        "Resend code",
+        "Try another way",
+    ] {
         browser.by_role("button", name).await;
     }
     browser.by_role("textbox", "Code").await;
@@ -126,7 +145,10 @@ async fn a_wrong_code_then_the_right_one_keeps_the_same_deadline() {
     let left = timer_seconds(&browser).await;
     let deadline_after = form.clock.now().as_millis() / 1000 + left;
     assert!(left <= 261, "the same deadline, not five fresh minutes: {left}");
-    assert!(deadline_after.abs_diff(deadline_before) <= 2, "{deadline_before} vs {deadline_after}");
+    assert!(
+        deadline_after.abs_diff(deadline_before) <= 2,
+        "{deadline_before} vs {deadline_after}"
+    );
     browser.screenshot("wrong-code").await;
 
     browser.fill("Code", "123456").await;
@@ -166,9 +188,11 @@ async fn approval_in_the_app_is_held_by_the_server_and_the_page_moves_on() {
 
     let status = browser.text_of("status").await;
     assert!(status.contains("Waiting for your approval"), "{status}");
-    eventually("the simulator holds the in-app request", Duration::from_secs(20), || async {
-        sim.held_requests() == 1
-    })
+    eventually(
+        "the simulator holds the in-app request",
+        Duration::from_secs(20),
+        || async { sim.held_requests() == 1 },
+    )
     .await;
     browser.screenshot("waiting-in-app").await;
     // The browser sent no API request of its own: the server holds it.
@@ -197,7 +221,11 @@ async fn expiry_while_the_page_is_open() {
     browser.heading("Expired").await;
     browser.by_role("button", "Start again").await;
     browser.screenshot("expired").await;
-    assert_eq!(support::solves(&sim).len(), 0, "nothing is sent after the deadline");
+    assert_eq!(
+        support::solves(&sim).len(),
+        0,
+        "nothing is sent after the deadline"
+    );
 
     browser.click("Start again").await;
     browser.heading("Connect your Messenger account").await;
@@ -226,7 +254,11 @@ async fn resend_code() {
     let status = browser.text_of("status").await;
     assert!(status.contains("sent again"), "{status}");
     browser.screenshot("resent").await;
-    let resends = sim.requests().into_iter().filter(|r| r.path.ends_with("/checkpoint/resend")).count();
+    let resends = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/checkpoint/resend"))
+        .count();
     assert_eq!(resends, 1);
     browser.fill("Code", "123456").await;
     browser.click("Submit code").await;
@@ -258,11 +290,28 @@ async fn an_unknown_checkpoint_type_with_html_in_its_fields_is_shown_as_text() {
     let browser = Browser::start(true).await;
     sign_in(&browser, &form, "frank", "pw-f").await;
     browser.heading("FACE_SCAN").await;
-    let text = browser.client.find(fantoccini::Locator::Css("main")).await.unwrap().text().await.unwrap();
-    assert!(text.contains("<script>document.title='owned'</script><b>look up</b>"), "{text}");
+    let text = browser
+        .client
+        .find(fantoccini::Locator::Css("main"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        text.contains("<script>document.title='owned'</script><b>look up</b>"),
+        "{text}"
+    );
     assert!(text.contains("<img src=x onerror=alert(1)>"), "{text}");
-    assert!(!browser.client.title().await.unwrap().contains("owned"), "the script did not run");
-    let bold = browser.client.find_all(fantoccini::Locator::Css("main b, main img")).await.unwrap();
+    assert!(
+        !browser.client.title().await.unwrap().contains("owned"),
+        "the script did not run"
+    );
+    let bold = browser
+        .client
+        .find_all(fantoccini::Locator::Css("main b, main img"))
+        .await
+        .unwrap();
     assert!(bold.is_empty(), "no element was made of the API's text");
     browser.screenshot("unknown-checkpoint").await;
     browser.fill("Code", "424242").await;
@@ -282,7 +331,12 @@ async fn an_api_failure_is_shown_with_its_request_id_and_the_intent_stays_pendin
     browser.fill("Code", "123456").await;
     browser.click("Submit code").await;
     let alert = browser.text_of("alert").await;
-    let request_id = alert.split("Request id:").nth(1).map(str::trim).unwrap_or_default().to_owned();
+    let request_id = alert
+        .split("Request id:")
+        .nth(1)
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
     assert_eq!(request_id.len(), 36, "a UUID-shaped request id in {alert:?}");
     browser.heading("2FA").await;
     browser.screenshot("api-error").await;
@@ -304,9 +358,11 @@ async fn a_whole_connection_with_javascript_off() {
     browser.click("Approve in the app").await;
     let status = browser.text_of("status").await;
     assert!(status.contains("Waiting for your approval"), "{status}");
-    eventually("the simulator holds the in-app request", Duration::from_secs(20), || async {
-        sim.held_requests() == 1
-    })
+    eventually(
+        "the simulator holds the in-app request",
+        Duration::from_secs(20),
+        || async { sim.held_requests() == 1 },
+    )
     .await;
     // Without JavaScript the page refreshes itself (a meta refresh) until the answer came.
     form.clock.advance(&sim, Duration::from_secs(2));

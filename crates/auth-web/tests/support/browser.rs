@@ -29,7 +29,9 @@ pub struct Browser {
 fn candidates(role: &str) -> &'static str {
     match role {
         "button" => "button, input[type=submit], [role=button]",
-        "textbox" => "input:not([type=hidden]):not([type=password]):not([type=submit]), textarea, [role=textbox]",
+        "textbox" => {
+            "input:not([type=hidden]):not([type=password]):not([type=submit]), textarea, [role=textbox]"
+        }
         "heading" => "h1, h2, h3, h4, h5, h6, [role=heading]",
         "link" => "a[href], [role=link]",
         "alert" => "[role=alert]",
@@ -48,7 +50,12 @@ struct Computed {
 
 impl WebDriverCompatibleCommand for Computed {
     fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!("session/{}/element/{}/{}", session_id.unwrap_or_default(), self.element, self.what))
+        base_url.join(&format!(
+            "session/{}/element/{}/{}",
+            session_id.unwrap_or_default(),
+            self.element,
+            self.what
+        ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (axum::http::Method, Option<String>) {
@@ -87,15 +94,26 @@ impl Browser {
         let start = Instant::now();
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-            match ClientBuilder::new(connector).capabilities(capabilities.clone()).connect(&webdriver).await {
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&webdriver)
+                .await
+            {
                 Ok(client) => break client,
                 Err(error) => {
-                    assert!(start.elapsed() < Duration::from_secs(60), "no WebDriver session: {error}");
+                    assert!(
+                        start.elapsed() < Duration::from_secs(60),
+                        "no WebDriver session: {error}"
+                    );
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             }
         };
-        Browser { client, driver, profile }
+        Browser {
+            client,
+            driver,
+            profile,
+        }
     }
 
     pub async fn goto(&self, url: &str) {
@@ -181,7 +199,11 @@ impl Browser {
     pub async fn fill(&self, label: &str, value: &str) {
         let start = Instant::now();
         loop {
-            let fields = self.client.find_all(Locator::Css("input:not([type=hidden])")).await.unwrap_or_default();
+            let fields = self
+                .client
+                .find_all(Locator::Css("input:not([type=hidden])"))
+                .await
+                .unwrap_or_default();
             for field in fields {
                 if self.computed(&field, "computedlabel").await.trim() == label {
                     field.clear().await.unwrap();

@@ -5,8 +5,18 @@
 //! Redis and Chromium are real programs from Debian's packages. A test that needs one and
 //! does not find it fails, saying how to install it: `.ci/run` installs them, so CI never
 //! skips these tests.
-#![allow(dead_code, unreachable_pub, reason = "each test file uses a part of the support")]
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+#![allow(
+    dead_code,
+    unreachable_pub,
+    reason = "each test file uses a part of the support"
+)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
@@ -33,7 +43,10 @@ pub const API_KEY: &str = "pp_test_auth_web_tests";
 /// A fresh directory under the system's temporary directory.
 pub fn temp_dir(name: &str) -> PathBuf {
     static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     let dir = std::env::temp_dir().join(format!(
         "auth-web-{name}-{}-{nanos}-{}",
         std::process::id(),
@@ -44,7 +57,11 @@ pub fn temp_dir(name: &str) -> PathBuf {
 }
 
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Fails the test, saying how to install a missing program.
@@ -85,7 +102,8 @@ impl SharedClock {
 
     /// Moves the form's clock and the simulator's together.
     pub fn advance(&self, sim: &Simulator, by: Duration) {
-        self.offset_ms.fetch_add(u64::try_from(by.as_millis()).unwrap(), Ordering::SeqCst);
+        self.offset_ms
+            .fetch_add(u64::try_from(by.as_millis()).unwrap(), Ordering::SeqCst);
         sim.advance(by);
     }
 }
@@ -151,7 +169,10 @@ impl Redis {
                     }
                 }
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "redis-server did not start");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "redis-server did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -198,7 +219,11 @@ impl Drop for InProcessForm {
 
 /// The form's settings for a simulator, with a callback that records each connected
 /// account.
-pub fn form_config(sim: &Simulator, clock: &SharedClock, connected: &Arc<Mutex<Vec<(String, Option<String>)>>>) -> FormConfig {
+pub fn form_config(
+    sim: &Simulator,
+    clock: &SharedClock,
+    connected: &Arc<Mutex<Vec<(String, Option<String>)>>>,
+) -> FormConfig {
     let clock = clock.clone();
     let connected = Arc::clone(connected);
     FormConfig::new(API_KEY)
@@ -209,7 +234,10 @@ pub fn form_config(sim: &Simulator, clock: &SharedClock, connected: &Arc<Mutex<V
         .on_connected(move |account| {
             let connected = Arc::clone(&connected);
             async move {
-                connected.lock().unwrap().push((account.account_id.as_str().to_owned(), account.context));
+                connected
+                    .lock()
+                    .unwrap()
+                    .push((account.account_id.as_str().to_owned(), account.context));
             }
         })
 }
@@ -219,7 +247,11 @@ pub async fn serve(router: axum::Router) -> (String, tokio::task::JoinHandle<()>
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     (format!("http://{addr}"), server)
 }
@@ -297,13 +329,19 @@ impl WebProcess {
 
     /// SIGTERM, then waits for it to stop; its exit status.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
         let start = Instant::now();
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "postpress-web did not stop on SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "postpress-web did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -329,11 +367,18 @@ pub struct Page {
 
 impl Page {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn headers_all(&self, name: &str) -> Vec<&str> {
-        self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).collect()
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     /// The text of the first `<h1>`.
@@ -394,7 +439,9 @@ impl Default for Http {
 
 impl Http {
     pub fn new() -> Http {
-        let client = HyperClient::builder(TokioExecutor::new()).pool_max_idle_per_host(64).build(HttpConnector::new());
+        let client = HyperClient::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(64)
+            .build(HttpConnector::new());
         Http {
             client,
             jar: Arc::default(),
@@ -410,7 +457,13 @@ impl Http {
     }
 
     fn cookie_header(&self) -> String {
-        self.jar.lock().unwrap().iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
+        self.jar
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
@@ -421,7 +474,14 @@ impl Http {
         self.jar.lock().unwrap().insert(name.to_owned(), value.to_owned());
     }
 
-    pub async fn send(&self, method: &str, url: &str, content_type: Option<&str>, body: Vec<u8>, extra: &[(&str, &str)]) -> Page {
+    pub async fn send(
+        &self,
+        method: &str,
+        url: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> Page {
         let mut builder = hyper::Request::builder().method(method).uri(url);
         let cookies = self.cookie_header();
         if !cookies.is_empty() {
@@ -433,7 +493,11 @@ impl Http {
         for (name, value) in extra {
             builder = builder.header(*name, *value);
         }
-        let response = self.client.request(builder.body(Full::new(Bytes::from(body))).unwrap()).await.unwrap();
+        let response = self
+            .client
+            .request(builder.body(Full::new(Bytes::from(body))).unwrap())
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         let headers: Vec<(String, String)> = response
             .headers()
@@ -467,12 +531,29 @@ impl Http {
 
     /// Posts fields as a form, with the CSRF token of the jar added.
     pub async fn post(&self, url: &str, fields: &[(&str, &str)]) -> Page {
-        let mut all: Vec<(String, String)> = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         if !fields.iter().any(|(k, _)| *k == "csrf") {
-            all.push(("csrf".into(), self.cookie(auth_web::wire::CSRF_COOKIE).unwrap_or_default()));
+            all.push((
+                "csrf".into(),
+                self.cookie(auth_web::wire::CSRF_COOKIE).unwrap_or_default(),
+            ));
         }
-        let body = all.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&");
-        self.send("POST", url, Some("application/x-www-form-urlencoded"), body.into_bytes(), &[]).await
+        let body = all
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            "POST",
+            url,
+            Some("application/x-www-form-urlencoded"),
+            body.into_bytes(),
+            &[],
+        )
+        .await
     }
 
     /// Posts, then follows a `303` to the page.
@@ -511,12 +592,18 @@ pub fn encode(value: &str) -> String {
 pub fn random_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 12];
     getrandom::fill(&mut bytes).unwrap();
-    format!("{prefix}{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    format!(
+        "{prefix}{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
 }
 
 /// Solve requests the simulator received (both path styles).
 pub fn solves(sim: &Simulator) -> Vec<auth_sim::LoggedRequest> {
-    sim.requests().into_iter().filter(|r| r.path.ends_with("/accounts/checkpoint")).collect()
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/accounts/checkpoint"))
+        .collect()
 }
 
 pub fn path_exists(path: &Path) -> bool {
