@@ -124,7 +124,8 @@ impl Behaviour {
 
     /// An HTTP/1.0 answer without a length: its body ends at the close.
     pub fn http_1_0(status: u16, body: &[u8]) -> Self {
-        let mut bytes = format!("HTTP/1.0 {status} Whatever\r\ncontent-type: application/json\r\n\r\n").into_bytes();
+        let mut bytes =
+            format!("HTTP/1.0 {status} Whatever\r\ncontent-type: application/json\r\n\r\n").into_bytes();
         bytes.extend_from_slice(body);
         Self::Answer(bytes)
     }
@@ -140,7 +141,8 @@ impl Behaviour {
     /// 64 MiB of HTTP/1.0 body, ended by the close (if the client reads that far).
     pub fn http_1_0_flood(status: u16) -> Self {
         Self::Flood {
-            head: format!("HTTP/1.0 {status} Whatever\r\ncontent-type: application/json\r\n\r\n").into_bytes(),
+            head: format!("HTTP/1.0 {status} Whatever\r\ncontent-type: application/json\r\n\r\n")
+                .into_bytes(),
             chunked: false,
         }
     }
@@ -235,7 +237,9 @@ impl Served {
     pub fn client_hung_up(&self) -> bool {
         matches!(
             self.write_error,
-            Some(io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted)
+            Some(
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionAborted
+            )
         )
     }
 }

@@ -100,12 +100,13 @@ pub fn self_signed_tls_server() -> io::Result<OneConnection<TlsSeen>> {
     let invalid = |e: &dyn std::fmt::Display| io::Error::new(io::ErrorKind::InvalidData, e.to_string());
     let cert = CertificateDer::from_pem_slice(SELF_SIGNED_CERT).map_err(|e| invalid(&e))?;
     let key = PrivateKeyDer::from_pem_slice(SELF_SIGNED_KEY).map_err(|e| invalid(&e))?;
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-        .with_safe_default_protocol_versions()
-        .map_err(|e| invalid(&e))?
-        .with_no_client_auth()
-        .with_single_cert(vec![cert], key)
-        .map_err(|e| invalid(&e))?;
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .map_err(|e| invalid(&e))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .map_err(|e| invalid(&e))?;
     let listener = TcpListener::bind("127.0.0.1:0")?;
     let port = listener.local_addr()?.port();
     let thread = std::thread::spawn(move || {
@@ -127,7 +128,9 @@ pub fn self_signed_tls_server() -> io::Result<OneConnection<TlsSeen>> {
         seen.error = loop {
             match tls.read(&mut buffer) {
                 Ok(0) => break None,
-                Ok(n) => seen.plaintext.extend_from_slice(buffer.get(..n).unwrap_or_default()),
+                Ok(n) => seen
+                    .plaintext
+                    .extend_from_slice(buffer.get(..n).unwrap_or_default()),
                 Err(e) => break Some(e.to_string()),
             }
         };
