@@ -373,20 +373,22 @@ fn chain(error: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
-/// Whether a TLS error of rustls is among an error's causes (an io error holds it as its
-/// inner error, which `source()` skips).
+/// Whether a TLS error of rustls is among an error's causes. An io error holds its cause
+/// as its inner error, which `source()` skips (and reqwest wraps rustls's io error in
+/// another): the walk goes through each io error's inner error.
 fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(cause) = current {
         if cause.is::<rustls::Error>() {
             return true;
         }
-        if let Some(io) = cause.downcast_ref::<std::io::Error>()
-            && io.get_ref().is_some_and(|inner| inner.is::<rustls::Error>())
+        current = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
         {
-            return true;
-        }
-        current = cause.source();
+            Some(inner) => Some(inner),
+            None => cause.source(),
+        };
     }
     false
 }
@@ -437,6 +439,9 @@ mod tests {
         let certificate = rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, certificate);
         assert!(is_tls_failure(&io));
+        // As reqwest passes it on: rustls's io error inside another.
+        let wrapped = std::io::Error::other(io);
+        assert!(is_tls_failure(&wrapped));
         let other = std::io::Error::new(std::io::ErrorKind::InvalidData, "bad gzip");
         assert!(!is_tls_failure(&other));
     }

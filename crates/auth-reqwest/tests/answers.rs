@@ -21,7 +21,7 @@ use auth_reqwest::{
     Solved, SourceStatus, TransportErrorKind,
 };
 use auth_test_servers::{Behaviour, ScriptedServer, Served, answer};
-use support::{API_KEY, ManualClock, SECRETS, expect_err};
+use support::{API_KEY, ManualClock, SECRETS, expect_err, finished};
 
 const ACCOUNT: &str = "acc-scripted-1";
 const CODE: &str = "123456";
@@ -95,7 +95,7 @@ async fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key() {
     let clock = ManualClock::new();
     let intent = pending(&client(&server, &clock)).await;
     assert_eq!(intent.account_id().as_str(), ACCOUNT);
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(served.len(), 3);
     assert_same_request(&served);
     // The deadline counts from the first attempt: the server's intent began no earlier.
@@ -124,7 +124,7 @@ async fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects() {
             account_id: ACCOUNT.into()
         }
     );
-    let served = server.finish();
+    let served = finished(server).await;
     assert_same_request(&served[1..]);
     assert_ne!(
         served[0].header("idempotency-key"),
@@ -149,7 +149,7 @@ async fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock() {
     ));
     // The server's wait, not the policy's shorter one.
     assert_eq!(clock.elapsed(), Duration::from_secs(2));
-    assert_same_request(&server.finish()[1..]);
+    assert_same_request(&finished(server).await[1..]);
 }
 
 #[tokio::test]
@@ -174,7 +174,7 @@ async fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
         "nothing was waited for"
     );
     assert!(intent.is_pending());
-    assert_eq!(server.finish().len(), 2, "sent once");
+    assert_eq!(finished(server).await.len(), 2, "sent once");
 }
 
 #[tokio::test]
@@ -191,7 +191,7 @@ async fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_aga
         intent.is_pending(),
         "the intent is alive: the server may not have acted"
     );
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(served.len(), 5, "four attempts");
     assert_same_request(&served[1..]);
     let key = served[1].header("idempotency-key").unwrap();
@@ -215,7 +215,7 @@ async fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_aga
         resumed.solve_code_checkpoint(CODE).await.unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(served[0].header("idempotency-key"), Some(key));
     assert_eq!(served[0].request_line(), "POST /v1/accounts/checkpoint HTTP/1.1");
 }
@@ -268,7 +268,7 @@ async fn both_error_envelopes_are_read_with_their_request_id() {
         intent.solve_code_checkpoint(CODE).await.unwrap(),
         Solved::Connected { .. }
     ));
-    server.finish();
+    finished(server).await;
 }
 
 #[tokio::test]
@@ -293,7 +293,7 @@ async fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending
         intent.solve_code_checkpoint(CODE).await.unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(
         served[1].request_line(),
         "POST /v1/accounts/checkpoint/resend HTTP/1.1"
@@ -325,7 +325,7 @@ async fn an_accounts_status_is_a_get_without_body_or_key() {
     assert!(!status.is_ok());
     let error = expect_err(client.account_status("acc-unknown").await);
     assert_eq!(error.api_error().unwrap().problem, Problem::NotFound);
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(
         served[0].request_line(),
         format!("GET /v1/accounts/{ACCOUNT} HTTP/1.1")
@@ -354,7 +354,7 @@ async fn a_bearer_scheme_sends_the_key_in_authorization_only() {
         client.connect_messenger("erin", "pw-secret").await.unwrap(),
         Connection::Connected { .. }
     ));
-    let served = server.finish();
+    let served = finished(server).await;
     assert_eq!(served[0].request_line(), "POST /v1/accounts?port=443 HTTP/1.1");
     assert_eq!(
         served[0].header("authorization"),
@@ -388,5 +388,5 @@ async fn an_api_key_problem_is_the_configurations_fault_never_the_password() {
         error.to_string().contains("not with the account's password"),
         "{error}"
     );
-    server.finish();
+    finished(server).await;
 }

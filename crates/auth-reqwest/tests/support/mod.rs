@@ -157,3 +157,11 @@ pub(crate) async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) 
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
 }
+
+/// Waits for a scripted server to finish, off the runtime's threads: the client's
+/// connections are closed by tasks of the runtime, which must go on running meanwhile.
+pub(crate) async fn finished(server: auth_test_servers::ScriptedServer) -> Vec<auth_test_servers::Served> {
+    tokio::task::spawn_blocking(move || server.finish())
+        .await
+        .unwrap()
+}
