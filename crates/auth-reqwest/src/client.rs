@@ -105,6 +105,23 @@ impl Client {
         self.start(Command::Connect(credentials))
     }
 
+    /// [`connect`](Self::connect) with an `Idempotency-Key` the caller chose and kept, for a
+    /// caller that may send the same connect again from another process (a web form whose
+    /// instance died mid-request): the same key and the same credentials get the server's
+    /// first answer again, never a second intent.
+    pub fn connect_with_key(
+        &self,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
+        let client = self.clone();
+        async move {
+            let mut flow = Flow::new(client.inner.config.clone());
+            let outcome = client.drive(&mut flow, Command::Connect(credentials), key).await;
+            Connection::from_outcome(flow, outcome, |state| PendingIntent { client, state })
+        }
+    }
+
     /// Reconnects an existing account (`POST /accounts/{account_id}`): it may ask for a
     /// checkpoint too.
     pub fn reconnect_account<A>(
@@ -336,6 +353,20 @@ impl PendingIntent {
         self.state.solved(outcome)
     }
 
+    /// [`solve`](Self::solve) with an `Idempotency-Key` the caller chose and kept, for a
+    /// caller that saves the key before sending (a web form whose instance may die while the
+    /// API holds an in-app approval): another process resumes the intent and sends the same
+    /// solution with the same key, so a server that acted on the first gets its answer again.
+    /// If the intent was saved with a request whose answer was lost, that request's own key
+    /// wins (see [`Client::resume`]).
+    pub async fn solve_with_key(&mut self, solution: Solution, key: IdempotencyKey) -> Result<Solved, Error> {
+        let outcome = self
+            .client
+            .drive(self.state.flow_mut(), Command::Solve(solution), key)
+            .await;
+        self.state.solved(outcome)
+    }
+
     /// Solves the checkpoint by approval in the provider's app (`in_app_validation`): the
     /// request waits for the user's approval, up to the intent's whole remaining time. It
     /// holds no thread meanwhile: thousands can wait at once on one runtime.
@@ -358,6 +389,16 @@ impl PendingIntent {
         let outcome = self
             .client
             .round_trip(self.state.flow_mut(), Command::Resend)
+            .await;
+        self.state.resent(outcome)
+    }
+
+    /// [`resend_checkpoint`](Self::resend_checkpoint) with an `Idempotency-Key` the caller
+    /// chose and kept (see [`solve_with_key`](Self::solve_with_key)).
+    pub async fn resend_checkpoint_with_key(&mut self, key: IdempotencyKey) -> Result<Resend, Error> {
+        let outcome = self
+            .client
+            .drive(self.state.flow_mut(), Command::Resend, key)
             .await;
         self.state.resent(outcome)
     }

@@ -6,7 +6,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, Command, Credentials, Error, Event, PendingFlow, Solution, UnixMillis};
+use auth_core::{AccountId, Credentials, Error, Phase, Resend, Solution, Solved, UnixMillis};
+use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, OriginalUri, Request, State};
@@ -14,7 +15,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::api::{Api, Connected};
+use crate::api::Api;
 use crate::config::{ConnectedAccount, FormConfig};
 use crate::form::{self, Form, FormError};
 use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
@@ -544,7 +545,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
     let now = app.api.now();
     record.lease = None;
     match outcome {
-        Ok(Connected::Account(account_id)) => {
+        Ok(Connection::Connected { account_id } | Connection::Reconnected { account_id }) => {
             tracing::info!(session = ?id, account = %account_id.as_str(), "connected without a checkpoint");
             record.stage = Stage::Connected {
                 account_id,
@@ -552,12 +553,18 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             };
             record.expires_at = now.saturating_add(GRACE);
         }
-        Ok(Connected::Pending(pending)) => {
+        Ok(Connection::Pending(pending)) => {
             tracing::info!(session = ?id, account = %pending.account_id().as_str(), checkpoint = pending.checkpoint().kind(), "checkpoint");
             record.expires_at = pending.deadline().saturating_add(GRACE);
             record.stage = Stage::Pending {
                 snapshot: pending.save(),
             };
+        }
+        Ok(_) => {
+            record.notice = Some(Notice::Error {
+                message: "The connection service answered something unexpected. Try again.".to_owned(),
+                request_id: None,
+            });
         }
         Err(error) => {
             log_error("connect", &id, &error);
@@ -823,14 +830,41 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         spawn_in_app(Arc::clone(&app), id, revision, record);
         return see_page(&visit);
     }
-    let command = match ask {
-        Ask::Code => Command::Solve(Solution::code(code)),
-        Ask::AnotherWay => Command::Solve(Solution::TryAnotherWay),
-        Ask::Resend | Ask::InApp => Command::Resend,
+    let outcome = match ask {
+        Ask::Code => pending
+            .solve_with_key(Solution::code(code), key)
+            .await
+            .map(Done::from),
+        Ask::AnotherWay => pending
+            .solve_with_key(Solution::TryAnotherWay, key)
+            .await
+            .map(Done::from),
+        Ask::Resend | Ask::InApp => pending
+            .resend_checkpoint_with_key(key)
+            .await
+            .map(|resend| Done::Resent(resend == Resend::Sent)),
     };
-    let outcome = app.api.act(&mut pending, command, key).await;
     let record = settle(&app, &id, record, &pending, outcome, KeyedAction { action, key });
     finish(&app, &visit, &id, revision, record, Vec::new()).await
+}
+
+/// What an action on a pending intent led to.
+#[derive(Debug)]
+enum Done {
+    Connected(AccountId),
+    NextCheckpoint,
+    Resent(bool),
+}
+
+impl From<Solved> for Done {
+    fn from(solved: Solved) -> Self {
+        match solved {
+            Solved::Connected { account_id } | Solved::Reconnected { account_id } => {
+                Self::Connected(account_id)
+            }
+            _ => Self::NextCheckpoint,
+        }
+    }
 }
 
 /// The record after an action on a pending intent.
@@ -838,8 +872,8 @@ fn settle(
     app: &App,
     id: &SessionId,
     mut record: Record,
-    pending: &PendingFlow,
-    outcome: Result<Event, Error>,
+    pending: &PendingIntent,
+    outcome: Result<Done, Error>,
     sent: KeyedAction,
 ) -> Record {
     let now = app.api.now();
@@ -853,30 +887,25 @@ fn settle(
         record.expires_at = pending.deadline().saturating_add(GRACE);
     };
     match outcome {
-        Ok(event) => match event.connected_account() {
-            Some(account_id) => {
-                tracing::info!(session = ?id, account = %account_id.as_str(), "connected");
-                record.stage = Stage::Connected {
-                    account_id: account_id.clone(),
-                    notified: false,
-                };
-                record.expires_at = now.saturating_add(GRACE);
-            }
-            None => {
-                keep_pending(&mut record);
-                record.notice = match event {
-                    Event::CheckpointResent(_) => Some(Notice::Resent { sent: true }),
-                    Event::ResendRefused(_) => Some(Notice::Resent { sent: false }),
-                    _ => None,
-                };
-            }
-        },
+        Ok(Done::Connected(account_id)) => {
+            tracing::info!(session = ?id, account = %account_id.as_str(), "connected");
+            record.stage = Stage::Connected {
+                account_id,
+                notified: false,
+            };
+            record.expires_at = now.saturating_add(GRACE);
+        }
+        Ok(Done::NextCheckpoint) => keep_pending(&mut record),
+        Ok(Done::Resent(sent)) => {
+            keep_pending(&mut record);
+            record.notice = Some(Notice::Resent { sent });
+        }
         Err(error) => {
             log_error(&format!("{:?}", sent.action), id, &error);
             if matches!(error, Error::IntentExpired(_) | Error::IntentDestroyed(_)) {
                 record.stage = Stage::Ended;
                 record.expires_at = now.saturating_add(GRACE);
-            } else if pending.flow().is_pending() {
+            } else if pending.phase() == Phase::AwaitingCheckpoint {
                 keep_pending(&mut record);
                 record.notice = Some(if error.api_error().is_some_and(|e| e.is_wrong_code()) {
                     Notice::WrongCode
@@ -923,16 +952,14 @@ async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record:
         }
     };
     let renew_every = (app.config.lease / 3).max(Duration::from_millis(50));
-    let outcome = {
-        let solve = app
-            .api
-            .act(&mut pending, Command::Solve(Solution::InAppValidation), sent.key);
+    let outcome: Result<Done, Error> = {
+        let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
         tokio::pin!(solve);
         let mut ticker = tokio::time::interval(renew_every);
         ticker.tick().await;
         loop {
             tokio::select! {
-                outcome = &mut solve => break outcome,
+                outcome = &mut solve => break outcome.map(Done::from),
                 _ = ticker.tick() => {
                     let now = app.api.now();
                     if let Some(lease) = record.lease.as_mut() {

@@ -6,9 +6,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, ApiKey, BaseUrl, BaseUrlError, Config, UnixMillis};
+use auth_core::{AccountId, ApiKey, Config, UnixMillis};
 
-use crate::api::{Api, ClockFn, system_clock};
+use crate::api::{Api, ClockFn, FormClock, system_clock};
 
 /// One connected account, as the embedding app's callback receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,9 +41,10 @@ pub enum CookieSecurity {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigError {
-    /// The API's base URL cannot be used.
+    /// The API client cannot be built with these settings (a base URL that is not https to
+    /// a remote host, a timeout out of range…).
     #[error(transparent)]
-    BaseUrl(#[from] BaseUrlError),
+    Client(#[from] auth_reqwest::BuildError),
     /// No API key, or an empty one.
     #[error("no API key")]
     MissingApiKey,
@@ -230,18 +231,19 @@ impl FormConfig {
         if self.api_key.is_empty() {
             return Err(ConfigError::MissingApiKey);
         }
-        if self.request_timeout.is_zero() || self.intent_ttl.is_zero() || self.lease.is_zero() {
-            return Err(ConfigError::Invalid(
-                "timeouts, intent lifetime and lease must be more than zero",
-            ));
+        if self.lease.is_zero() {
+            return Err(ConfigError::Invalid("the lease must be more than zero"));
         }
         if self.connects_per_ip.0 == 0 || self.connects_per_ip.1.is_zero() || self.connects_per_session == 0 {
             return Err(ConfigError::Invalid("connect limits must be more than zero"));
         }
-        let base_url = BaseUrl::parse(&self.base_url)?;
-        let config = Config::new(self.api_key.clone())
-            .with_request_timeout(self.request_timeout)
-            .with_intent_ttl(self.intent_ttl);
-        Ok(Api::new(config, base_url, 1 << 20, Arc::clone(&self.clock)))
+        let client = auth_reqwest::Client::builder()
+            .base_url(self.base_url.clone())
+            .api_key(self.api_key.clone())
+            .request_timeout(self.request_timeout)
+            .intent_ttl(self.intent_ttl)
+            .clock(FormClock(Arc::clone(&self.clock)))
+            .build()?;
+        Ok(Api::new(client))
     }
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture, Simulator};
 use auth_web::wire::{CSRF_COOKIE, SESSION_COOKIE};
-use auth_web::{CookieSecurity, IntentStore, MemoryStore};
+use auth_web::{CookieSecurity, MemoryStore};
 use support::{Http, InProcessForm};
 
 fn simulator() -> Simulator {
