@@ -1,5 +1,6 @@
 //! The Redis store: several instances of the form behind a load balancer.
 
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use auth_core::UnixMillis;
@@ -54,6 +55,11 @@ redis.call('DEL', KEYS[1])
 return 1
 ";
 
+/// The scripts, hashed once (Redis runs them by `EVALSHA`, loading them on first use).
+static CREATE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(CREATE));
+static REPLACE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REPLACE));
+static REMOVE_SCRIPT: LazyLock<Script> = LazyLock::new(|| Script::new(REMOVE));
+
 fn unavailable(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
 }
@@ -89,7 +95,7 @@ impl IntentStore for RedisStore {
         Box::pin(async move {
             let json = record.to_json()?;
             let mut connection = self.connection.clone();
-            let created: i64 = Script::new(CREATE)
+            let created: i64 = CREATE_SCRIPT
                 .key(self.key(id))
                 .arg(json)
                 .arg(record.expires_at.as_millis())
@@ -127,7 +133,7 @@ impl IntentStore for RedisStore {
         Box::pin(async move {
             let json = record.to_json()?;
             let mut connection = self.connection.clone();
-            let replaced: i64 = Script::new(REPLACE)
+            let replaced: i64 = REPLACE_SCRIPT
                 .key(self.key(id))
                 .arg(expected.to_string())
                 .arg(json)
@@ -142,7 +148,7 @@ impl IntentStore for RedisStore {
     fn remove<'a>(&'a self, id: &'a SessionId, expected: u64) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let mut connection = self.connection.clone();
-            let removed: i64 = Script::new(REMOVE)
+            let removed: i64 = REMOVE_SCRIPT
                 .key(self.key(id))
                 .arg(expected.to_string())
                 .invoke_async(&mut connection)
