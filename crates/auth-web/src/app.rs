@@ -622,14 +622,13 @@ async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
         account_id: account_id.clone(),
         context: record.context.clone(),
     };
-    if let Some(callback) = &app.config.on_connected {
-        if tokio::time::timeout(app.config.lease, callback(account))
+    if let Some(callback) = &app.config.on_connected
+        && tokio::time::timeout(app.config.lease, callback(account))
             .await
             .is_err()
-        {
-            tracing::warn!(session = ?id, "the app's callback took longer than the lease; it will be called again");
-            return;
-        }
+    {
+        tracing::warn!(session = ?id, "the app's callback took longer than the lease; it will be called again");
+        return;
     }
     record.stage = Stage::Connected {
         account_id: AccountId::new(account_id.as_str()),
@@ -981,10 +980,8 @@ async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record:
     let record = settle(&app, &id, record, &pending, outcome, sent);
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     let mut record = record;
-    if connected {
-        if let Ok(key) = ids::idempotency_key() {
-            record.lease = Some(lease(&app, app.api.now(), Action::Notify, key));
-        }
+    if connected && let Ok(key) = ids::idempotency_key() {
+        record.lease = Some(lease(&app, app.api.now(), Action::Notify, key));
     }
     match app.store.replace(&id, revision, &record).await {
         Ok(true) if connected => notify(&app, &id, revision.saturating_add(1), record).await,

@@ -144,6 +144,10 @@ impl Record {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "stage", rename_all = "snake_case")]
 #[non_exhaustive]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "a record is read once per request and written whole: a box would only add an allocation"
+)]
 pub enum Stage {
     /// Nothing sent yet, or the last connect was refused: the start page.
     Start,

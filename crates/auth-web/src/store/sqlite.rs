@@ -95,7 +95,11 @@ impl SqliteStore {
 
     /// Counts a write, and every [`SWEEP_EVERY`] writes deletes the expired records.
     fn maybe_sweep(&self, connection: &Connection) {
-        if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == 0 {
+        if self
+            .writes
+            .fetch_add(1, Ordering::Relaxed)
+            .is_multiple_of(SWEEP_EVERY)
+        {
             let swept = connection.execute(
                 "DELETE FROM auth_web_records WHERE expires_at <= ?1",
                 params![now_millis()],

@@ -142,10 +142,10 @@ impl Browser {
             if self.computed(&element, "computedrole").await != role {
                 continue;
             }
-            if let Some(name) = name {
-                if self.computed(&element, "computedlabel").await.trim() != name {
-                    continue;
-                }
+            if let Some(name) = name
+                && self.computed(&element, "computedlabel").await.trim() != name
+            {
+                continue;
             }
             found.push(element);
         }
@@ -171,10 +171,10 @@ impl Browser {
     pub async fn text_of(&self, role: &str) -> String {
         let start = Instant::now();
         loop {
-            if let Some(element) = self.all_by_role(role, None).await.into_iter().next() {
-                if let Ok(text) = element.text().await {
-                    return text;
-                }
+            if let Some(element) = self.all_by_role(role, None).await.into_iter().next()
+                && let Ok(text) = element.text().await
+            {
+                return text;
             }
             if start.elapsed() > PATIENCE {
                 let source = self.client.source().await.unwrap_or_default();

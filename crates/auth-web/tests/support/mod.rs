@@ -38,6 +38,9 @@ use hyper_util::rt::TokioExecutor;
 
 pub mod browser;
 
+/// The accounts the app's callback was called with: (account id, context).
+pub type Calls = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
 pub const API_KEY: &str = "pp_test_auth_web_tests";
 
 /// A fresh directory under the system's temporary directory.
@@ -207,7 +210,7 @@ pub struct InProcessForm {
     pub url: String,
     pub clock: SharedClock,
     pub store: Arc<MemoryStore>,
-    pub connected: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    pub connected: Calls,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -219,11 +222,7 @@ impl Drop for InProcessForm {
 
 /// The form's settings for a simulator, with a callback that records each connected
 /// account.
-pub fn form_config(
-    sim: &Simulator,
-    clock: &SharedClock,
-    connected: &Arc<Mutex<Vec<(String, Option<String>)>>>,
-) -> FormConfig {
+pub fn form_config(sim: &Simulator, clock: &SharedClock, connected: &Calls) -> FormConfig {
     let clock = clock.clone();
     let connected = Arc::clone(connected);
     FormConfig::new(API_KEY)
