@@ -9,7 +9,9 @@
 #               time per flow (criterion, --quick);
 #   auth-ureq:  the Client against raw ureq, the Client against the official Node SDK
 #               (skipped, with the reason, where node 18+ is missing);
-#   auth-sim:   the simulator under load (64 clients; 1,000 and 100,000 pending intents).
+#   auth-sim:   the simulator under load (64 clients; 1,000 and 100,000 pending intents);
+#   auth-web:   64 users through the form's pages, SQLite and Redis stores, beside the bare
+#               async client (needs redis-server).
 # The full output of each step is kept in a temporary directory, named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +33,7 @@ step "machine"
 } | tee "$out/machine"
 
 step "build (not timed)"
-cargo bench -p auth-core -p auth-ureq -p auth-sim --no-run 2>&1 | tail -n 3
+cargo bench -p auth-core -p auth-ureq -p auth-sim -p auth-web --no-run 2>&1 | tail -n 3
 
 step "auth-core: heap allocations per 2FA flow"
 cargo bench -q -p auth-core --bench allocations | tee "$out/allocations"
@@ -71,6 +73,10 @@ grep '^row: ' "$out/client_vs_node" >>"$rows" || true
 step "auth-sim: the simulator under load"
 cargo bench -q -p auth-sim --bench load | tee "$out/load"
 grep '^row: ' "$out/load" >>"$rows" || true
+
+step "auth-web: 64 users through the form's pages"
+cargo bench -q -p auth-web --bench form | tee "$out/form"
+grep '^row: ' "$out/form" >>"$rows" || true
 
 step "summary (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 awk -F' [|] ' '

@@ -269,10 +269,9 @@ async fn show(
             Ok(pending) => pages::checkpoint(&frame, pending.intent(), now, alert, info),
             Err(error) => pages::expired(&frame, &ended_message(&error)),
         },
-        Stage::Connected { account_id, notified } => {
-            if !notified {
-                spawn_notify(Arc::clone(app), id.clone());
-            }
+        Stage::Connected { account_id, .. } => {
+            // The app's callback, if still due, is under a lease: `take_over` above resumes
+            // it if its instance died.
             pages::connected(&frame, account_id.as_str(), app.config.success_url.as_deref())
         }
         Stage::Ended => pages::expired(
@@ -350,7 +349,7 @@ async fn take_over(
             tracing::info!(session = ?id, action = ?lease.action.action, dead = %lease.holder, "took over a request whose instance stopped");
             match lease.action.action {
                 Action::ApproveInApp => spawn_in_app(Arc::clone(app), id.clone(), revision, record.clone()),
-                Action::Notify => spawn_notify(Arc::clone(app), id.clone()),
+                Action::Notify => spawn_notify(Arc::clone(app), id.clone(), revision, record.clone()),
                 _ => {}
             }
             return Ok(Versioned { revision, record });
@@ -642,39 +641,10 @@ async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
     }
 }
 
-/// Tells the app of a connected account whose instance stopped before it could: takes the
-/// `Notify` lease by compare-and-swap first, so one instance does it.
-fn spawn_notify(app: Arc<App>, id: SessionId) {
-    tokio::spawn(async move {
-        let now = app.api.now();
-        let Ok(Some(versioned)) = app.store.load(&id, now).await else {
-            return;
-        };
-        let mut record = versioned.record;
-        let mine = record
-            .lease
-            .as_ref()
-            .is_some_and(|lease| lease.holder == app.instance && lease.action.action == Action::Notify);
-        if !matches!(record.stage, Stage::Connected { notified: false, .. }) {
-            return;
-        }
-        if !mine {
-            if record.live_lease(now).is_some() {
-                return;
-            }
-            let Ok(key) = ids::idempotency_key() else { return };
-            record.lease = Some(lease(&app, now, Action::Notify, key));
-        }
-        let revision = if mine {
-            versioned.revision
-        } else {
-            match app.store.replace(&id, versioned.revision, &record).await {
-                Ok(true) => versioned.revision.saturating_add(1),
-                _ => return,
-            }
-        };
-        notify(&app, &id, revision, record).await;
-    });
+/// Tells the app of a connected account whose instance stopped before it could: the caller
+/// took the record's `Notify` lease by compare-and-swap (at `revision`), so one instance does it.
+fn spawn_notify(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
+    tokio::spawn(async move { notify(&app, &id, revision, record).await });
 }
 
 fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::IdempotencyKey) -> Lease {

@@ -184,6 +184,11 @@ impl Redis {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Stops the server (its port answers nothing until [`Redis::resume`]).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
