@@ -292,6 +292,9 @@ mod tests {
         let page = problem(&frame, "Error", alert);
         assert!(!page.contains("<script>alert"), "{page}");
         assert!(!page.contains("<img"), "{page}");
-        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(
+            page.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+            "{page}"
+        );
     }
 }

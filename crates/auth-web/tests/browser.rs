@@ -102,6 +102,12 @@ async fn two_factor_code_connects() {
         (290..=300).contains(&left),
         "the timer counts down from the intent's deadline: {left}"
     );
+    eventually(
+        "the timer counts down by itself",
+        Duration::from_secs(20),
+        || async { timer_seconds(&browser).await < left },
+    )
+    .await;
     for name in [
         "Submit code",
         "Approve in the app",
