@@ -40,6 +40,7 @@ pub(crate) struct App {
     pub(crate) config: FormConfig,
     pub(crate) instance: String,
     pub(crate) per_ip: RateLimiter,
+    pub(crate) warned_no_ip: std::sync::atomic::AtomicBool,
 }
 
 type Shared = State<Arc<App>>;
@@ -82,6 +83,7 @@ pub fn router(config: FormConfig, store: impl IntentStore) -> Router {
         config,
         instance,
         per_ip,
+        warned_no_ip: std::sync::atomic::AtomicBool::new(false),
     });
     Router::new()
         .route("/", get(page))
@@ -471,7 +473,13 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
         }
     }
-    if !app.per_ip.allow(visit.ip, now.as_millis()) {
+    if visit.ip.is_none() && !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the form does not know clients' addresses, so connect attempts are limited per session only: \
+             serve it with into_make_service_with_connect_info::<SocketAddr>(), or trust a proxy's X-Forwarded-For"
+        );
+    }
+    if visit.ip.is_some() && !app.per_ip.allow(visit.ip, now.as_millis()) {
         tracing::info!(ip = ?visit.ip, "connect attempts over the per-address limit");
         let alert = Alert::new("Too many attempts from your network. Wait a minute, then try again.");
         let body = pages::start(&frame, context.as_deref(), Some(alert), None);

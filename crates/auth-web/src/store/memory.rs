@@ -1,7 +1,9 @@
 //! The memory store: one process, for tests and single-instance demos.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::SystemTime;
 
 use auth_core::UnixMillis;
 
@@ -10,9 +12,11 @@ use crate::ids::SessionId;
 
 /// Records in this process's memory, as JSON (the same text the other stores keep, so a
 /// test reading [`IntentStore::dump`] sees what they would). Lost when the process stops.
+/// Expired records are swept every 1,024 creations.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<SessionId, (u64, String, UnixMillis)>>,
+    creations: AtomicU64,
 }
 
 impl MemoryStore {
@@ -37,6 +41,13 @@ impl IntentStore for MemoryStore {
     fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let json = record.to_json()?;
+            if self
+                .creations
+                .fetch_add(1, Ordering::Relaxed)
+                .is_multiple_of(1024)
+            {
+                self.sweep(UnixMillis::from_system_time(SystemTime::now()));
+            }
             let mut records = self.records();
             if records.contains_key(id) {
                 return Err(StoreError::Conflict);
