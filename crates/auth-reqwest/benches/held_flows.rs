@@ -169,9 +169,15 @@ async fn flow(client: Client, connects: Arc<Semaphore>, i: usize) -> Result<(Acc
     drop(permit);
     let solve_sent = Instant::now();
     let expected = intent.account_id().clone();
-    match intent.solve_in_app().await.map_err(|e| format!("flow {i}: {e}"))? {
+    match intent
+        .solve_in_app()
+        .await
+        .map_err(|e| format!("flow {i}: {e}"))?
+    {
         Solved::Connected { account_id } if account_id == expected => Ok((account_id, solve_sent)),
-        other => Err(format!("flow {i}: the solve answered {other:?}, not its own account")),
+        other => Err(format!(
+            "flow {i}: the solve answered {other:?}, not its own account"
+        )),
     }
 }
 
