@@ -33,6 +33,15 @@ fn simulator() -> Simulator {
                     ),
                 )
                 .account(
+                    Account::new("pat", "pw-p").checkpoint(
+                        Checkpoint::new("2FA", "123456").fault(
+                            Fault::new()
+                                .delay(Duration::from_millis(3000))
+                                .on(FaultTarget::Solve),
+                        ),
+                    ),
+                )
+                .account(
                     Account::new("holly", "pw-h")
                         .checkpoint(Checkpoint::in_app("2FA", Duration::from_millis(4000))),
                 ),
@@ -159,6 +168,59 @@ async fn an_instance_killed_during_an_in_app_approval_is_taken_over() {
     assert_eq!(keys[0], keys[1], "with the same Idempotency-Key");
     assert_eq!(sim.connected_accounts().len(), 1);
     assert!(b.log_text().contains("took over"), "{}", b.log_text());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_killed_while_checking_a_code_asks_for_it_again_and_sends_it_with_the_same_key() {
+    let redis = Redis::start();
+    let sim = simulator();
+    let (mut a, b) = (instance(&sim, &redis.url()), instance(&sim, &redis.url()));
+    let http = Http::new();
+    assert_eq!(sign_in(&http, &a, "pat", "pw-p").await.heading(), "2FA");
+    let to_a = format!("{}/solve", a.url);
+    let doomed = {
+        let http = http.clone();
+        tokio::spawn(async move { http.post(&to_a, &[("code", "123456")]).await })
+    };
+    eventually(
+        "A's solve reached the simulator",
+        Duration::from_secs(20),
+        || async { support::solves(&sim).len() == 1 },
+    )
+    .await;
+    a.kill();
+    doomed.abort();
+
+    // Once A's lease runs out, B asks for the code again (it never kept it)…
+    let page_url = format!("{}/", b.url);
+    eventually(
+        "the other instance asks for the code again",
+        Duration::from_secs(30),
+        || {
+            let http = http.clone();
+            let page_url = page_url.clone();
+            async move {
+                http.get(&page_url)
+                    .await
+                    .role("alert")
+                    .unwrap_or_default()
+                    .contains("enter it again")
+            }
+        },
+    )
+    .await;
+    // …and sends it with A's key.
+    let page = http
+        .post_and_follow(&b.url, "/solve", &[("code", "123456")])
+        .await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    let solves = support::solves(&sim);
+    assert_eq!(solves.len(), 2);
+    assert_eq!(
+        solves[0].header("idempotency-key"),
+        solves[1].header("idempotency-key")
+    );
+    assert_eq!(sim.connected_accounts().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
