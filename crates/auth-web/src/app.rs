@@ -281,7 +281,14 @@ async fn show(
             "The time to connect ran out. Start again to connect your account.",
         ),
     };
-    http::html(status, body, &[])
+    // The forms carry the record's CSRF token: the browser's cookie must say the same (it
+    // may have expired, or been set by another tab's start page, since).
+    let cookies = if visit.csrf_cookie.as_deref() == Some(record.csrf.as_str()) {
+        Vec::new()
+    } else {
+        vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
+    };
+    http::html(status, body, &cookies)
 }
 
 /// The page while a request is in flight: waiting for the approval in the app, or "already

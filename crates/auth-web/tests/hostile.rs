@@ -497,3 +497,35 @@ async fn no_secret_in_any_page_header_or_store_dump() {
     }
     assert!(everything.contains("\"snapshot\""), "the store dump was read");
 }
+
+#[tokio::test]
+async fn a_csrf_cookie_that_expired_mid_flow_is_given_back_with_the_page() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let token = http.cookie(CSRF_COOKIE).unwrap();
+    http.jar.lock().unwrap().remove(CSRF_COOKIE);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(
+        page.csrf().as_deref(),
+        Some(token.as_str()),
+        "the record's token in the form"
+    );
+    assert_eq!(
+        http.cookie(CSRF_COOKIE).as_deref(),
+        Some(token.as_str()),
+        "and in the cookie again"
+    );
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
+    assert_eq!(page.heading(), "Connected");
+}
