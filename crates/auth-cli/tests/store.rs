@@ -29,7 +29,14 @@ const SENDING_IN_APP: &str = "approve the connection on your device";
 fn detach(sim: &Simulator, state: &Path, username: &str, password: &str) -> Value {
     let run = cli(sim)
         .password(password)
-        .args(["connect", "--username", username, "--detach", "--json", "--state-file"])
+        .args([
+            "connect",
+            "--username",
+            username,
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
         .args([state])
         .run();
     run.exits(10).outcome("checkpoint_pending")
@@ -77,7 +84,11 @@ fn a_solve_that_read_the_file_before_another_connected_sends_nothing_and_recreat
     );
     assert_eq!(solves(&sim).len(), 1, "only B's code was sent");
     assert!(!state.exists(), "the ended intent's file is not re-created");
-    assert_eq!(listing(scratch.dir()), Vec::<String>::new(), "no file left at all");
+    assert_eq!(
+        listing(scratch.dir()),
+        Vec::<String>::new(),
+        "no file left at all"
+    );
 }
 
 /// Finding 1, the other way round: A waits on an old intent; `connect --detach` saves a new
@@ -106,11 +117,18 @@ fn a_solve_waiting_on_an_old_intent_never_touches_the_newer_intent_saved_over_it
         "says which intent the file holds now: {a:?}"
     );
     assert!(solves(&sim).is_empty(), "A sent nothing");
-    assert_eq!(std::fs::read(&state).unwrap(), newer, "the newer intent's file is untouched");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        newer,
+        "the newer intent's file is untouched"
+    );
     assert_eq!(listing(scratch.dir()), ["bob.json"]);
     // And it is still good for its own intent.
     let run = solve_cli(&sim, &state, Some(DAVE_2FA)).stdin("").run();
-    assert_eq!(run.exits(10).outcome("checkpoint_pending")["checkpoint"]["type"], "OTP");
+    assert_eq!(
+        run.exits(10).outcome("checkpoint_pending")["checkpoint"]["type"],
+        "OTP"
+    );
 }
 
 /// Finding 1: A solves and saves a wrong code (revision 2) while B waits on revision 1; B
@@ -171,7 +189,14 @@ fn while_one_process_sends_for_the_file_every_other_one_is_busy_and_sends_nothin
     assert_eq!(resend.exits(6).outcome("state_conflict")["reason"], "busy");
     let connect = cli(&sim)
         .password(CAROL_PW)
-        .args(["connect", "--username", "carol", "--detach", "--json", "--state-file"])
+        .args([
+            "connect",
+            "--username",
+            "carol",
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
         .args([&state])
         .run();
     let busy = connect.exits(6).outcome("state_conflict");
@@ -226,7 +251,11 @@ fn a_state_file_whose_intent_connected_elsewhere_ends_connected_and_is_removed()
         .args(["resend", "--json", "--state-file"])
         .args([&again])
         .run();
-    assert_eq!(run.exits(0).outcome("connected")["already_connected"], true, "{run:?}");
+    assert_eq!(
+        run.exits(0).outcome("connected")["already_connected"],
+        true,
+        "{run:?}"
+    );
     assert!(!again.exists());
 }
 
@@ -276,7 +305,15 @@ fn the_destroyed_message_says_start_over_once() {
     let run = solve_cli(&sim, &copy, Some(BOB_CODE)).run();
     let json = run.exits(3).outcome("destroyed");
     let message = json["message"].as_str().unwrap();
-    assert_eq!(message.to_lowercase().matches("start over").count(), 1, "{message}");
-    assert_eq!(run.stderr.to_lowercase().matches("start over").count(), 1, "{run:?}");
+    assert_eq!(
+        message.to_lowercase().matches("start over").count(),
+        1,
+        "{message}"
+    );
+    assert_eq!(
+        run.stderr.to_lowercase().matches("start over").count(),
+        1,
+        "{run:?}"
+    );
     assert!(message.contains("[request id: "), "{message}");
 }

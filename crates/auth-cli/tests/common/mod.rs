@@ -342,7 +342,10 @@ impl Running {
                 Ok(_) => {}
                 Err(RecvTimeoutError::Timeout) => panic!("no `{cue}` on standard error"),
                 Err(RecvTimeoutError::Disconnected) => {
-                    panic!("the command ended without writing `{cue}`: {:?}", self.child.try_wait())
+                    panic!(
+                        "the command ended without writing `{cue}`: {:?}",
+                        self.child.try_wait()
+                    )
                 }
             }
         }
