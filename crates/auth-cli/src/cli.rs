@@ -20,7 +20,9 @@ pub(crate) const DEFAULT_BASE_URL: &str = auth_core::POSTPRESS_BASE_URL;
 /// Exit codes: 0 connected; 2 usage or configuration error (an API key the API refused
 /// included); 3 intent expired or destroyed; 4 rejected by the API (wrong credentials, a
 /// refused account, a wrong code with no more to try); 5 failure (network, timeout, 5xx,
-/// malformed answer, after the retries); 10 checkpoint pending (after --detach, or `resend`).
+/// malformed answer, after the retries); 6 the state file is in use by another process or
+/// changed since it was read (nothing sent); 10 checkpoint pending (after --detach, or
+/// `resend`).
 // No `Debug`: it would print the API key and the codes.
 #[derive(Parser)]
 #[command(name = "postpress-auth", version, max_term_width = 100)]
@@ -42,8 +44,8 @@ pub(crate) struct Cli {
     )]
     pub(crate) api_key: Option<String>,
 
-    /// Time budget of every request, in seconds (an in-app validation may take the
-    /// intent's remaining time instead).
+    /// Time budget of every request, in seconds, at least 0.001 (an in-app validation may
+    /// take the intent's remaining time instead).
     #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_seconds, help_heading = GLOBAL)]
     pub(crate) timeout: Duration,
 
