@@ -316,7 +316,8 @@ fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut stor
             }
         };
         let another_way = answer == Solution::TryAnotherWay;
-        let step = match store.send(&mut pending, |pending| solve_once(pending, answer, &label)) {
+        let saved = matches!(store, Store::Resumed { .. });
+        let step = match store.send(&mut pending, |pending| solve_once(pending, answer, &label, saved)) {
             Ok(step) => step,
             // Another process holds the file, or changed it: nothing was sent.
             Err(conflict) => return conflict,
@@ -360,8 +361,14 @@ fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut stor
     store.finish(&mut pending, outcome)
 }
 
-/// Sends one answer to the checkpoint shown as `label`.
-fn solve_once(pending: &mut PendingIntent, answer: Solution, label: &str) -> Step<Result<Solved, Error>> {
+/// Sends one answer to the checkpoint shown as `label`; `saved`: the intent was read from a
+/// state file, and may have been finished elsewhere.
+fn solve_once(
+    pending: &mut PendingIntent,
+    answer: Solution,
+    label: &str,
+    saved: bool,
+) -> Step<Result<Solved, Error>> {
     let result = match answer {
         Solution::InAppValidation => solve_in_app(pending),
         Solution::TryAnotherWay => {
@@ -374,12 +381,12 @@ fn solve_once(pending: &mut PendingIntent, answer: Solution, label: &str) -> Ste
         }
     };
     match &result {
-        Err(error) if found_connected(pending, error) => Step::FoundConnected,
+        Err(error) if saved && found_connected(pending, error) => Step::FoundConnected,
         _ => Step::Answered(result),
     }
 }
 
-/// After the API refused a request of the intent as malformed (a 400 validation type, which
+/// After the API refused a request of a saved intent as malformed (a 400 validation type, which
 /// is also what it answers to a request against an intent it no longer runs: connected
 /// elsewhere, forgotten), asks `GET /accounts/{id}` whether the account is connected. Only
 /// for a connect's intent: the account of a reconnect exists before its intent ends.

@@ -2,6 +2,7 @@
 //! checked before the password (or a code) leaves; nothing but a regular file of the user is
 //! ever replaced or removed; what `connect --detach` writes, `solve` reads. Every special
 //! path is made inside the test's own temporary directory.
+#![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

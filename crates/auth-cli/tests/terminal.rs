@@ -6,6 +6,7 @@
 //! checks with `stty -F` that echo is off while the password is asked, sends Ctrl-C (the byte
 //! 0x03, which the terminal turns into SIGINT) or SIGTERM, and reads what `stty -a` says
 //! after: echo is on again. Without `script` (or `stty`) the tests say so and pass.
+#![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
