@@ -149,7 +149,7 @@ impl Store {
 /// is pending on the server, and nowhere else).
 fn unsaved(failure: Failure, account_id: &str) -> Failure {
     let message = format!(
-        "{}; the intent of account {account_id} is pending on the server but could not be saved",
+        "{}: the intent of account {account_id} is pending on the server, and was not saved",
         failure.message
     );
     Failure { message, ..failure }.about(account_id)

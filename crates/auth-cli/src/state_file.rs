@@ -139,7 +139,7 @@ pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
     if len_u64(bytes.len()) > MAX_BYTES {
         return Err(Failure::state_file(format!(
             "the intent's state takes {} bytes, more than the {MAX_BYTES} a state file may hold \
-             (its checkpoint is that large): it is not saved",
+             (its checkpoint is that large)",
             bytes.len()
         )));
     }
@@ -991,7 +991,11 @@ mod tests {
         assert!(flow.is_pending());
         let large = SavedIntent::new("http://127.0.0.1:1/v1", None, flow.snapshot(), 1);
         let failure = encode(&large).unwrap_err();
-        assert!(failure.message.contains("it is not saved"), "{}", failure.message);
+        assert!(
+            failure.message.contains("more than the 2097152"),
+            "{}",
+            failure.message
+        );
     }
 
     #[test]

@@ -174,6 +174,99 @@ fn a_read_only_directory_is_refused_before_the_password_leaves() {
     eprintln!("read-only directory cases asserted: {asserted}");
 }
 
+/// Finding 2, what cannot be checked before: the directory stops taking files while the
+/// connect is out (the simulator holds its answer 3 s). The intent the 202 started cannot be
+/// saved; the command says so with exit 2 and the intent's `account_id` in its JSON, so the
+/// intent is not lost without a trace, and leaves no temporary file.
+#[test]
+fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
+    let checkpoint = Checkpoint::new("2FA", BOB_CODE);
+    let slow = Account::new("slow", FAULTY_PW)
+        .checkpoint(checkpoint)
+        .fault(auth_sim::Fault::new().delay(std::time::Duration::from_secs(3)));
+    let sim = Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(Fixture::new().account(slow))
+        .start()
+        .unwrap();
+    let scratch = Scratch::new("paths-unsaved");
+    let dir = scratch.path("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let state = dir.join("slow.json");
+    let mut running = cli(&sim)
+        .password(FAULTY_PW)
+        .args([
+            "connect",
+            "--username",
+            "slow",
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([&state])
+        .spawn();
+    running.wait_for("Connecting slow");
+    let read_only = ReadOnly::new(&dir);
+    let run = running.finish();
+    let Some(read_only) = read_only else {
+        eprintln!("cannot make a directory read-only here: not asserted");
+        return;
+    };
+    drop(read_only);
+    let json = run.exits(2).outcome("error");
+    assert_eq!(json["type"], "cli/state_file", "{run:?}");
+    assert!(json["account_id"].is_string(), "{run:?}");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("pending on the server, and was not saved"),
+        "{run:?}"
+    );
+    assert_eq!(
+        sim.pending_intents(),
+        1,
+        "the intent the message names is pending"
+    );
+    assert!(!state.exists());
+    // The lock file could not be removed from the read-only directory either; nothing else.
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let name = entry.unwrap().file_name();
+        assert_eq!(name, "slow.json.lock", "no temporary file is left");
+    }
+}
+
+/// A directory where no file can be created until dropped: mode 0500 for another user than
+/// root, immutable (`chattr +i`) for root, whom mode bits do not stop.
+enum ReadOnly {
+    Mode(PathBuf),
+    /// Held for its `Drop`.
+    Immutable {
+        _guard: Immutable,
+    },
+}
+
+impl ReadOnly {
+    fn new(dir: &Path) -> Option<Self> {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+        let probe = dir.join("probe");
+        if std::fs::write(&probe, "").is_err() {
+            return Some(Self::Mode(dir.to_owned()));
+        }
+        let _ = std::fs::remove_file(&probe);
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        Immutable::new(dir).map(|guard| Self::Immutable { _guard: guard })
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        if let Self::Mode(dir) = self {
+            let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+        }
+    }
+}
+
 /// Finding 3: a symbolic link as the state path is refused, by `connect --detach` before
 /// the password leaves and by `solve` and `resend` before anything is sent; the link stays
 /// a link to the same target, and the target is untouched (or not created).
