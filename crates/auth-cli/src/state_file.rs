@@ -421,8 +421,16 @@ fn try_lock(state: &Path, account_id: Option<&str>) -> Result<Lock, Outcome> {
     for _ in 0..LOCK_ATTEMPTS {
         let file = sys::open_lock(&path).map_err(|e| fail(e.to_string()))?;
         let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
+        // Only an empty regular file of this user is a lock file this command may take (and
+        // remove when done): never another user's file, never a file with something in it.
         if !metadata.is_file() {
             return Err(fail("it is not a regular file".to_owned()).into());
+        }
+        if !sys::is_owned_by_us(&metadata) {
+            return Err(fail("it belongs to another user".to_owned()).into());
+        }
+        if metadata.len() != 0 {
+            return Err(fail("it is not empty, so it is not a lock file of this command".to_owned()).into());
         }
         let locked = match file.try_lock() {
             Ok(()) => true,
@@ -1016,6 +1024,22 @@ mod tests {
         fs::write(dir.join("state.json.lock"), "").unwrap();
         drop(try_lock(&path, None).unwrap());
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        // A file with something in it is not one: it is neither taken nor removed.
+        fs::write(dir.join("state.json.lock"), "my notes").unwrap();
+        assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
+        assert_eq!(
+            fs::read_to_string(dir.join("state.json.lock")).unwrap(),
+            "my notes"
+        );
+        fs::remove_file(dir.join("state.json.lock")).unwrap();
+        // Nor is a link, which is not followed.
+        std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("state.json.lock")).unwrap();
+        assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
+        assert!(
+            !dir.join("elsewhere").exists(),
+            "nothing created through the link"
+        );
+        fs::remove_file(dir.join("state.json.lock")).unwrap();
         let _ = fs::remove_dir_all(&dir);
     }
 
