@@ -1033,13 +1033,16 @@ mod tests {
         );
         fs::remove_file(dir.join("state.json.lock")).unwrap();
         // Nor is a link, which is not followed.
-        std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("state.json.lock")).unwrap();
-        assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
-        assert!(
-            !dir.join("elsewhere").exists(),
-            "nothing created through the link"
-        );
-        fs::remove_file(dir.join("state.json.lock")).unwrap();
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("state.json.lock")).unwrap();
+            assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
+            assert!(
+                !dir.join("elsewhere").exists(),
+                "nothing created through the link"
+            );
+            fs::remove_file(dir.join("state.json.lock")).unwrap();
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 
