@@ -14,8 +14,9 @@
 //!
 //! Every input is bounded: a line of standard input ([`MAX_LINE_BYTES`]), a password
 //! ([`MAX_PASSWORD_BYTES`]), a code ([`MAX_CODE_BYTES`]); the username and an account id
-//! are bounded where the command line is read. A line is read at most one byte past its
-//! limit: past it, nothing more is read and the command stops (exit 2) before sending it.
+//! are bounded where the command line is read. A line is taken at most two bytes past its
+//! limit (its `\r\n`): past it, nothing more is read (beyond what standard input's buffer
+//! already holds, 8 KiB) and the command stops (exit 2) before sending it.
 //! A line that is not UTF-8 is said to be that.
 
 use std::collections::VecDeque;

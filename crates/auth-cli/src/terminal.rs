@@ -4,8 +4,9 @@
 //!
 //! On unix the prompt is our own, on the controlling terminal (`/dev/tty`), through rustix's
 //! safe `tcgetattr`/`tcsetattr`: it turns `ECHO` off and nothing else (the terminal keeps its
-//! line editing, and Ctrl-C still sends SIGINT), and it reads at most one byte past the
-//! password's limit. The attributes it found are kept in one place before they are changed, so
+//! line editing, and Ctrl-C still sends SIGINT), and it reads the line in chunks of 256
+//! bytes, stopping once it is past the password's limit (the rest of the line is discarded
+//! unread). The attributes it found are kept in one place before they are changed, so
 //! that the signal thread can put them back. Elsewhere the prompt is rpassword's.
 
 use crate::outcome::Failure;

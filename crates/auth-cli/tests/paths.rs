@@ -38,6 +38,8 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String, Vec<u8>)> {
             ("fifo".to_owned(), Vec::new())
         } else if kind.is_socket() {
             ("socket".to_owned(), Vec::new())
+        } else if kind.is_char_device() {
+            ("char device".to_owned(), Vec::new())
         } else {
             ("file".to_owned(), std::fs::read(&path).unwrap())
         };
@@ -307,7 +309,7 @@ fn a_symbolic_link_is_refused_and_never_replaced() {
     assert!(!scratch.path("nowhere.json").exists());
 }
 
-/// Finding 3: a FIFO, a socket or a directory as the state path is refused at once, from
+/// Finding 3: a FIFO, a socket, a device or a directory as the state path is refused at once, from
 /// its metadata (a FIFO is never opened, so nothing blocks), and left as it is.
 #[test]
 fn a_fifo_a_socket_or_a_directory_is_refused_at_once_and_left_as_it_is() {
@@ -322,14 +324,27 @@ fn a_fifo_a_socket_or_a_directory_is_refused_at_once_and_left_as_it_is() {
     // A link to the FIFO, as `/dev/stdin` is a link to a pipe.
     let link = scratch.path("stdin-like");
     std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    // A character device (1, 3: what /dev/null is), made here; only root can make one.
+    let device = scratch.path("state.dev");
+    let made = std::process::Command::new("mknod")
+        .arg(&device)
+        .args(["c", "1", "3"])
+        .status()
+        .is_ok_and(|status| status.success());
+    let mut cases = vec![
+        (fifo.clone(), "is a FIFO (named pipe), not a regular file"),
+        (socket.clone(), "is a socket, not a regular file"),
+        (dir.clone(), "is a directory, not a regular file"),
+        (link.clone(), "is a symbolic link"),
+    ];
+    if made {
+        cases.push((device.clone(), "is a character device, not a regular file"));
+    } else {
+        eprintln!("cannot make a device node here (not root): the device case is not asserted");
+    }
     let before = snapshot(scratch.dir());
 
-    for (state, says) in [
-        (&fifo, "is a FIFO (named pipe), not a regular file"),
-        (&socket, "is a socket, not a regular file"),
-        (&dir, "is a directory, not a regular file"),
-        (&link, "is a symbolic link"),
-    ] {
+    for (state, says) in &cases {
         refused(&solve_cli(&sim, state, Some(BOB_CODE)).run(), says);
         refused(&detach_to(&sim, state), says);
     }
