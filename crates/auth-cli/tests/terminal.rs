@@ -175,8 +175,8 @@ fn stopped_at_the_password_prompt(stop: Stop) {
     match stop {
         Stop::CtrlC => pty.type_in(b"\x03"),
         Stop::Term => {
-            let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-            assert!(killed.success());
+            let pid = rustix::process::Pid::from_raw(pid.parse().unwrap()).unwrap();
+            rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
         }
     }
     let exit = pty.value_of("EXIT");
