@@ -53,3 +53,10 @@ pub mod wire {
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
+
+// The top-level README's examples (every crate: the blocking and async clients in ten lines,
+// a custom transport, the form, auth-sim in your own tests) are compiled here too, where every
+// crate they name is a dependency, so the README cannot drift.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct TopLevelReadmeDoctests;
