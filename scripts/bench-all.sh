@@ -9,7 +9,11 @@
 #               time per flow (criterion, --quick);
 #   auth-ureq:  the Client against raw ureq, the Client against the official Node SDK
 #               (skipped, with the reason, where node 18+ is missing);
-#   auth-sim:   the simulator under load (64 clients; 1,000 and 100,000 pending intents).
+#   auth-reqwest: the async Client against raw reqwest, against the Node SDK, and 10,000
+#               in-app validations held at once (about 15 s of it);
+#   auth-sim:   the simulator under load (64 clients; 1,000 and 100,000 pending intents);
+#   auth-web:   64 users through the form's pages, SQLite and Redis stores, beside the bare
+#               async client (needs redis-server).
 # The full output of each step is kept in a temporary directory, named at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,7 +35,7 @@ step "machine"
 } | tee "$out/machine"
 
 step "build (not timed)"
-cargo bench -p auth-core -p auth-ureq -p auth-sim --no-run 2>&1 | tail -n 3
+cargo bench -p auth-core -p auth-ureq -p auth-reqwest -p auth-sim -p auth-web --no-run 2>&1 | tail -n 3
 
 step "auth-core: heap allocations per 2FA flow"
 cargo bench -q -p auth-core --bench allocations | tee "$out/allocations"
@@ -68,9 +72,25 @@ step "auth-ureq: the Client against the official Node SDK"
 cargo bench -q -p auth-ureq --bench client_vs_node | tee "$out/client_vs_node"
 grep '^row: ' "$out/client_vs_node" >>"$rows" || true
 
+step "auth-reqwest: the async Client against raw reqwest"
+cargo bench -q -p auth-reqwest --bench client_vs_reqwest | tee "$out/reqwest_client_vs_reqwest"
+grep '^row: ' "$out/reqwest_client_vs_reqwest" >>"$rows" || true
+
+step "auth-reqwest: the async Client against the official Node SDK"
+cargo bench -q -p auth-reqwest --bench client_vs_node | tee "$out/reqwest_client_vs_node"
+grep '^row: ' "$out/reqwest_client_vs_node" >>"$rows" || true
+
+step "auth-reqwest: 10,000 in-app validations held at once"
+cargo bench -q -p auth-reqwest --bench held_flows | tee "$out/reqwest_held_flows"
+grep '^row: ' "$out/reqwest_held_flows" >>"$rows" || true
+
 step "auth-sim: the simulator under load"
 cargo bench -q -p auth-sim --bench load | tee "$out/load"
 grep '^row: ' "$out/load" >>"$rows" || true
+
+step "auth-web: 64 users through the form's pages"
+cargo bench -q -p auth-web --bench form | tee "$out/form"
+grep '^row: ' "$out/form" >>"$rows" || true
 
 step "summary (load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
 awk -F' [|] ' '

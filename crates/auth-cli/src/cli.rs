@@ -6,6 +6,8 @@ use std::time::Duration;
 use auth_core::Provider;
 use clap::{Args, Parser, Subcommand};
 
+use crate::input;
+
 /// The help heading of the options every command takes.
 const GLOBAL: &str = "Global options";
 
@@ -18,7 +20,9 @@ pub(crate) const DEFAULT_BASE_URL: &str = auth_core::POSTPRESS_BASE_URL;
 /// Exit codes: 0 connected; 2 usage or configuration error (an API key the API refused
 /// included); 3 intent expired or destroyed; 4 rejected by the API (wrong credentials, a
 /// refused account, a wrong code with no more to try); 5 failure (network, timeout, 5xx,
-/// malformed answer, after the retries); 10 checkpoint pending (after --detach, or `resend`).
+/// malformed answer, after the retries); 6 the state file is in use by another process or
+/// changed since it was read (nothing sent); 10 checkpoint pending (after --detach, or
+/// `resend`).
 // No `Debug`: it would print the API key and the codes.
 #[derive(Parser)]
 #[command(name = "postpress-auth", version, max_term_width = 100)]
@@ -40,8 +44,8 @@ pub(crate) struct Cli {
     )]
     pub(crate) api_key: Option<String>,
 
-    /// Time budget of every request, in seconds (an in-app validation may take the
-    /// intent's remaining time instead).
+    /// Time budget of every request, in seconds, at least 0.001 (an in-app validation may
+    /// take the intent's remaining time instead).
     #[arg(long, global = true, value_name = "SECS", default_value = "30", value_parser = parse_seconds, help_heading = GLOBAL)]
     pub(crate) timeout: Duration,
 
@@ -80,8 +84,8 @@ pub(crate) enum Command {
 // No `Debug`: it holds codes.
 #[derive(Args)]
 pub(crate) struct ConnectArgs {
-    /// The account's username.
-    #[arg(long, value_name = "USER")]
+    /// The account's username (at most 512 bytes).
+    #[arg(long, value_name = "USER", value_parser = parse_username)]
     pub(crate) username: String,
 
     /// The provider: messenger, linkedin, instagram or twitter.
@@ -89,7 +93,7 @@ pub(crate) struct ConnectArgs {
     pub(crate) provider: Provider,
 
     /// Reconnect this existing account instead of connecting a new one.
-    #[arg(long, value_name = "ACCOUNT_ID")]
+    #[arg(long, value_name = "ACCOUNT_ID", value_parser = parse_account_id)]
     pub(crate) reconnect: Option<String>,
 
     /// How the checkpoints are answered.
@@ -156,7 +160,10 @@ pub(crate) struct AnswerArgs {
     pub(crate) in_app: bool,
 }
 
-/// Seconds as a positive decimal number: `30`, `0.5`; at most
+/// The shortest time budget: one millisecond (the clock's unit).
+const MIN_SECONDS: Duration = Duration::from_millis(1);
+
+/// Seconds as a positive decimal number: `30`, `0.5`; at least a millisecond, at most
 /// [`auth_ureq::MAX_REQUEST_TIMEOUT`] (seven days).
 fn parse_seconds(text: &str) -> Result<Duration, String> {
     let seconds: f64 = text
@@ -171,12 +178,56 @@ fn parse_seconds(text: &str) -> Result<Duration, String> {
     }
     let max = auth_ureq::MAX_REQUEST_TIMEOUT;
     match Duration::try_from_secs_f64(seconds) {
+        Ok(duration) if duration < MIN_SECONDS => Err(format!(
+            "`{text}` seconds is too short: at least 0.001 (a millisecond)"
+        )),
         Ok(duration) if duration <= max => Ok(duration),
         _ => Err(format!(
             "`{text}` seconds is too long: at most {} (7 days)",
             max.as_secs()
         )),
     }
+}
+
+/// A username: not blank, at most [`input::MAX_USERNAME_BYTES`].
+fn parse_username(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the username is empty".to_owned());
+    }
+    if text.len() > input::MAX_USERNAME_BYTES {
+        return Err(format!(
+            "the username is {} bytes long: at most {} bytes",
+            text.len(),
+            input::MAX_USERNAME_BYTES
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// An account id as one segment of a request's path: not empty, not a dot segment (`.`
+/// or `..`, which a URL would resolve away, sending the request to another path), no
+/// control character, at most [`input::MAX_ACCOUNT_ID_BYTES`].
+fn parse_account_id(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the account id is empty".to_owned());
+    }
+    if text == "." || text == ".." {
+        return Err(format!(
+            "`{text}` is not an account id: a dot segment would change the request's path \
+             (/accounts/{text}), so it is never sent"
+        ));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("the account id holds a control character".to_owned());
+    }
+    if text.len() > input::MAX_ACCOUNT_ID_BYTES {
+        return Err(format!(
+            "the account id is {} bytes long: at most {} bytes",
+            text.len(),
+            input::MAX_ACCOUNT_ID_BYTES
+        ));
+    }
+    Ok(text.to_owned())
 }
 
 fn parse_provider(text: &str) -> Result<Provider, String> {
@@ -237,7 +288,27 @@ mod tests {
         // ureq computes `now + timeout`: a huge budget would overflow it.
         assert!(parse_seconds("1e19").is_err());
         assert!(parse_seconds("604801").is_err());
+        // Below the clock's millisecond: refused in the option's own words.
+        let short = parse_seconds("1e-10").unwrap_err();
+        assert!(
+            short.contains("too short") && !short.contains("connect_timeout"),
+            "{short}"
+        );
+        assert_eq!(parse_seconds("0.001"), Ok(Duration::from_millis(1)));
         assert_eq!(parse_seconds("604800"), Ok(auth_ureq::MAX_REQUEST_TIMEOUT));
+    }
+
+    #[test]
+    fn an_account_id_is_one_path_segment_and_a_username_is_bounded() {
+        for id in ["", ".", "..", "a\nb"] {
+            assert!(parse_account_id(id).is_err(), "{id:?}");
+        }
+        assert!(parse_account_id("..").unwrap_err().contains("dot segment"));
+        assert!(parse_account_id(&"a".repeat(257)).is_err());
+        assert_eq!(parse_account_id("acc_1.x").unwrap(), "acc_1.x");
+        assert!(parse_username(" ").is_err());
+        assert!(parse_username(&"u".repeat(513)).is_err());
+        assert!(parse_username(&"u".repeat(512)).is_ok());
     }
 
     #[test]

@@ -5,12 +5,17 @@
 //! runs out the core decides the expiry ([`PendingIntent::tick`]). Retries are the core's
 //! too: a request that got no answer has already been sent again (with its key) before an
 //! error comes back here.
+//!
+//! Where the intent is kept is a [`Store`]: nowhere (`connect`), a state file locked from
+//! before the password leaves until the intent is saved (`connect --detach`), or a state
+//! file locked and compared with what was read around each request (`solve`, `resend`):
+//! see `state_file.rs` for the rules.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 
-use auth_core::{Solution, TransportErrorKind};
+use auth_core::{Problem, Solution, TransportErrorKind};
 use auth_ureq::{
     BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, PendingIntent, Resend,
     Solved,
@@ -21,7 +26,7 @@ use crate::countdown::{Countdown, TICK};
 use crate::input::{self, Answers, Next, StdinLines};
 use crate::outcome::{Exit, Failure, Outcome, Pending};
 use crate::output;
-use crate::state_file::{self, SavedIntent};
+use crate::state_file::{self, Lock, StateFile};
 use crate::time_text;
 
 /// Runs the command line's command to its outcome.
@@ -35,19 +40,126 @@ pub(crate) fn run(cli: &Cli) -> Outcome {
     result.unwrap_or_else(|outcome| outcome)
 }
 
-/// Where a pending intent is kept between two runs.
+/// Where a pending intent is kept between two runs, and the rule for each request.
 #[derive(Debug)]
-struct StateTarget {
-    path: PathBuf,
-    base_url: String,
-    username: Option<String>,
+enum Store {
+    /// `connect` without `--detach`: the intent lives in this process only.
+    Memory,
+    /// `connect --detach`: the state file's lock was taken before the password left, and is
+    /// held until the intent is saved, once, at the end, if it is still pending.
+    Detached {
+        /// The state file.
+        file: StateFile,
+        /// Its lock.
+        lock: Lock,
+    },
+    /// `solve` and `resend`: around each request the lock is taken and the file compared
+    /// with what this process read or last wrote; the request's result is saved (or the
+    /// file removed) before the lock is released.
+    Resumed {
+        /// The state file.
+        file: StateFile,
+    },
+}
+
+/// What sending one request for the intent led to.
+#[derive(Debug)]
+enum Step<T> {
+    /// The request's result.
+    Answered(T),
+    /// The API refused the request as one it cannot take, and knows the account as
+    /// connected: the intent was finished elsewhere.
+    FoundConnected,
+}
+
+impl Store {
+    /// The state file, if any.
+    fn path(&self) -> Option<&Path> {
+        match self {
+            Self::Memory => None,
+            Self::Detached { file, .. } | Self::Resumed { file } => Some(file.path()),
+        }
+    }
+
+    /// Sends one request for the intent by `request`, under the store's rule. `Err`: another
+    /// process holds the state file or changed it since this one read it, and nothing was
+    /// sent.
+    fn send<T>(
+        &mut self,
+        pending: &mut PendingIntent,
+        request: impl FnOnce(&mut PendingIntent) -> Step<T>,
+    ) -> Result<Step<T>, Outcome> {
+        let Self::Resumed { file } = self else {
+            return Ok(request(pending));
+        };
+        let lock = file.lock_unchanged(pending.account_id().as_str())?;
+        let step = request(pending);
+        let ended = matches!(step, Step::FoundConnected) || !pending.is_pending();
+        if let Err(failure) = file.commit(&lock, (!ended).then(|| pending.save())) {
+            warn(&failure.message);
+        }
+        Ok(step)
+    }
+
+    /// Once the run's outcome is known: `connect --detach` saves a pending intent (a pending
+    /// outcome whose intent could not be saved is a failure naming the account); `solve` and
+    /// `resend` remove the file of an intent that ended without a request (its deadline
+    /// passed), if it is still theirs.
+    fn finish(self, pending: &mut PendingIntent, outcome: Outcome) -> Outcome {
+        let outcome = match outcome {
+            // The deadline passed while the outcome was being written.
+            Outcome::Pending(_) if !pending.is_pending() => time_up(pending),
+            other => other,
+        };
+        let account_id = pending.account_id().as_str().to_owned();
+        match self {
+            Self::Memory => outcome,
+            Self::Detached { mut file, lock } => {
+                if !pending.is_pending() || matches!(outcome, Outcome::Connected { .. }) {
+                    return outcome;
+                }
+                match file.commit(&lock, Some(pending.save())) {
+                    Ok(()) => outcome,
+                    Err(failure) if matches!(outcome, Outcome::Pending(_)) => {
+                        unsaved(failure, &account_id).into()
+                    }
+                    Err(failure) => {
+                        warn(&failure.message);
+                        outcome
+                    }
+                }
+            }
+            Self::Resumed { mut file } => {
+                if !pending.is_pending() {
+                    if let Err(left) = file.remove_if_unchanged(&account_id) {
+                        warn(&format!("the state file is left as it is: {}", left.message()));
+                    }
+                    return outcome;
+                }
+                match (file.save_failed(), &outcome) {
+                    (Some(failure), Outcome::Pending(_)) => unsaved(failure.clone(), &account_id).into(),
+                    _ => outcome,
+                }
+            }
+        }
+    }
+}
+
+/// A pending intent that could not be saved: a failure that names its account (the intent
+/// is pending on the server, and nowhere else).
+fn unsaved(failure: Failure, account_id: &str) -> Failure {
+    let message = format!(
+        "{}: the intent of account {account_id} is pending on the server, and was not saved",
+        failure.message
+    );
+    Failure { message, ..failure }.about(account_id)
 }
 
 /// `connect`: connect (or reconnect), then solve the checkpoints as they come.
 fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     let client = build_client(cli)?;
     if let Some(path) = &args.state_file {
-        state_file::check_writable(path)?;
+        state_file::check_new(path)?;
     }
     let mut answers = Answers::new(
         args.answers.in_app,
@@ -56,11 +168,14 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         StdinLines::new(),
     )?;
     let password = input::read_password(answers.stdin(), &args.username)?;
-    let target = args.state_file.as_ref().map(|path| StateTarget {
-        path: path.clone(),
-        base_url: client.base_url().to_string(),
-        username: Some(args.username.clone()),
-    });
+    // The lock before the password leaves, and the path checked again under it.
+    let store = match &args.state_file {
+        Some(path) => {
+            let (file, lock) = StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
+            Store::Detached { file, lock }
+        }
+        None => Store::Memory,
+    };
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
     let (doing, account) = match &args.reconnect {
         Some(account_id) => ("Reconnecting", format!("account {account_id} as ")),
@@ -77,11 +192,11 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         None => client.connect(credentials),
     };
     match connection {
-        Ok(Connection::Connected { account_id }) => Ok(connected(account_id.as_str(), false)),
-        Ok(Connection::Reconnected { account_id }) => Ok(connected(account_id.as_str(), true)),
+        Ok(Connection::Connected { account_id }) => Ok(connected(account_id.as_str(), false, false)),
+        Ok(Connection::Reconnected { account_id }) => Ok(connected(account_id.as_str(), true, false)),
         Ok(Connection::Pending(pending)) => {
             show_checkpoint(&pending);
-            Ok(solve_checkpoints(pending, &mut answers, target.as_ref()))
+            Ok(solve_checkpoints(pending, &mut answers, store))
         }
         Ok(_) => Err(Failure::cli(
             Exit::Failure,
@@ -96,81 +211,91 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
 /// `solve`: resume a saved intent and solve its checkpoints.
 fn solve(cli: &Cli, args: &SolveArgs) -> Result<Outcome, Outcome> {
     let mut answers = Answers::new(args.answers.in_app, &args.answers.codes, true, StdinLines::new())?;
-    let (pending, target) = resume(cli, &args.state_file)?;
+    let (pending, store) = resume(cli, &args.state_file)?;
     show_checkpoint(&pending);
-    Ok(solve_checkpoints(pending, &mut answers, Some(&target)))
+    Ok(solve_checkpoints(pending, &mut answers, store))
 }
 
 /// `resend`: resume a saved intent and ask the server to send its checkpoint again.
 fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
-    let (mut pending, target) = resume(cli, &args.state_file)?;
-    say(&format!(
-        "Asking the server to send the {} checkpoint of account {} again…",
-        pending.checkpoint(),
-        pending.account_id()
-    ));
-    let outcome = match pending.resend_checkpoint() {
-        Ok(Resend::Sent) => pending_outcome(&pending, &target, true),
+    let (mut pending, mut store) = resume(cli, &args.state_file)?;
+    let step = store.send(&mut pending, |pending| {
+        say(&format!(
+            "Asking the server to send the {} checkpoint of account {} again…",
+            pending.checkpoint(),
+            pending.account_id()
+        ));
+        let result = pending.resend_checkpoint();
+        match &result {
+            Err(error) if found_connected(pending, error) => Step::FoundConnected,
+            _ => Step::Answered(result),
+        }
+    })?;
+    let path = &args.state_file;
+    let outcome = match step {
+        Step::FoundConnected => connected(pending.account_id().as_str(), false, true),
+        Step::Answered(Ok(Resend::Sent)) => pending_outcome(&pending, path, true),
         // `success: false`, or a new way of not sending: nothing reached the user.
-        Ok(_) => {
+        Step::Answered(Ok(_)) => {
             say(
                 "The provider did not send the checkpoint again (success: false): nothing reached you. \
                  The intent is still pending.",
             );
-            pending_outcome(&pending, &target, false)
+            pending_outcome(&pending, path, false)
         }
-        Err(error) => Outcome::from_error(&error),
+        Step::Answered(Err(error)) => Outcome::from_error(&error),
     };
-    Ok(settle(&mut pending, Some(&target), outcome))
+    Ok(store.finish(&mut pending, outcome))
 }
 
-/// Loads a state file and resumes its intent; an intent found over is removed with it.
-fn resume(cli: &Cli, path: &std::path::Path) -> Result<(PendingIntent, StateTarget), Outcome> {
-    let saved = state_file::load(path)?;
+/// Loads a state file and resumes its intent. A file whose intent is over is removed (if
+/// no other process has changed it since it was read).
+fn resume(cli: &Cli, path: &Path) -> Result<(PendingIntent, Store), Outcome> {
+    let loaded = state_file::load(path)?;
     let client = build_client(cli)?;
     let base_url = client.base_url().to_string();
-    saved.check_base_url(&base_url, path)?;
-    let target = StateTarget {
-        path: path.to_owned(),
-        base_url,
-        username: saved.username.clone(),
-    };
-    match client.resume(saved.snapshot) {
+    loaded.saved.check_base_url(&base_url, path)?;
+    let snapshot = loaded.saved.snapshot.clone();
+    let account_id = snapshot.intent().map_or_else(
+        || "(none)".to_owned(),
+        |intent| intent.account_id.as_str().to_owned(),
+    );
+    let mut file = StateFile::loaded(path, &base_url, loaded);
+    match client.resume(snapshot) {
         Ok(pending) => {
             say(&format!(
                 "Resuming the intent of account {}{} from {}.",
                 pending.account_id(),
-                target
-                    .username
-                    .as_ref()
-                    .map(|u| format!(" ({u})"))
-                    .unwrap_or_default(),
+                file.username().map(|u| format!(" ({u})")).unwrap_or_default(),
                 path.display()
             ));
-            Ok((pending, target))
+            Ok((pending, Store::Resumed { file }))
         }
-        Err(Error::Usage(_)) => Err(Failure::state_file(format!(
-            "{} holds no pending intent: start over with `postpress-auth connect`",
-            path.display()
-        ))
-        .into()),
-        // Expired, destroyed, or refused: the saved intent is over.
+        // Expired, destroyed, refused, or saved after it ended: the saved intent is over.
         Err(error) => {
-            if let Err(failure) = state_file::remove(path) {
-                warn(&failure.message);
-            }
-            Err(Outcome::from_error(&error))
+            let removed = match file.remove_if_unchanged(&account_id) {
+                Ok(()) => "it is removed",
+                Err(left) => {
+                    warn(&format!("the state file is left as it is: {}", left.message()));
+                    "it is left as it is"
+                }
+            };
+            Err(match error {
+                Error::Usage(_) => Failure::state_file(format!(
+                    "{} holds no pending intent (it was saved after its intent ended), so {removed}: \
+                     start over with `postpress-auth connect` if the account is not connected",
+                    path.display()
+                ))
+                .into(),
+                other => Outcome::from_error(&other),
+            })
         }
     }
 }
 
 /// Solves checkpoints until the account is connected, the answers run out, or the intent
-/// ends; keeps the state file (if any) in step with the intent.
-fn solve_checkpoints(
-    mut pending: PendingIntent,
-    answers: &mut Answers,
-    target: Option<&StateTarget>,
-) -> Outcome {
+/// ends; the store keeps the state file (if any) in step with the intent.
+fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut store: Store) -> Outcome {
     // The last answer the API refused while leaving the intent alive (a wrong code, a code
     // refused as malformed): what to say if no other answer is left.
     let mut refused: Option<Error> = None;
@@ -180,29 +305,30 @@ fn solve_checkpoints(
             Next::Answer(answer) => answer,
             // The time is up by the client's clock: the core says so, nothing is sent.
             Next::Expired => break time_up(&mut pending),
+            // Too long, not UTF-8: nothing is sent for it.
+            Next::Refused(failure) => break failure.into(),
             Next::Exhausted => {
-                break match (refused.take(), target) {
+                break match (refused.take(), store.path()) {
                     (Some(error), _) => no_more_codes_after(&error, &label),
-                    (None, Some(target)) => pending_outcome(&pending, target, false),
+                    (None, Some(path)) => pending_outcome(&pending, path, false),
                     (None, None) => no_code_for(&pending),
                 };
             }
         };
         let another_way = answer == Solution::TryAnotherWay;
-        let result = match answer {
-            Solution::InAppValidation => solve_in_app(&mut pending),
-            Solution::TryAnotherWay => {
-                say(&format!("Asking for another way to solve {label}…"));
-                pending.try_another_way()
-            }
-            code => {
-                say(&format!("Sending the code for {label}…"));
-                pending.solve(code)
-            }
+        let saved = matches!(store, Store::Resumed { .. });
+        let step = match store.send(&mut pending, |pending| solve_once(pending, answer, &label, saved)) {
+            Ok(step) => step,
+            // Another process holds the file, or changed it: nothing was sent.
+            Err(conflict) => return conflict,
+        };
+        let result = match step {
+            Step::FoundConnected => break connected(pending.account_id().as_str(), false, true),
+            Step::Answered(result) => result,
         };
         match result {
-            Ok(Solved::Connected { account_id }) => break connected(account_id.as_str(), false),
-            Ok(Solved::Reconnected { account_id }) => break connected(account_id.as_str(), true),
+            Ok(Solved::Connected { account_id }) => break connected(account_id.as_str(), false, false),
+            Ok(Solved::Reconnected { account_id }) => break connected(account_id.as_str(), true, false),
             Ok(_) => {
                 refused = None;
                 if another_way {
@@ -232,7 +358,62 @@ fn solve_checkpoints(
             Err(error) => break Outcome::from_error(&error),
         }
     };
-    settle(&mut pending, target, outcome)
+    store.finish(&mut pending, outcome)
+}
+
+/// Sends one answer to the checkpoint shown as `label`; `saved`: the intent was read from a
+/// state file, and may have been finished elsewhere.
+fn solve_once(
+    pending: &mut PendingIntent,
+    answer: Solution,
+    label: &str,
+    saved: bool,
+) -> Step<Result<Solved, Error>> {
+    let result = match answer {
+        Solution::InAppValidation => solve_in_app(pending),
+        Solution::TryAnotherWay => {
+            say(&format!("Asking for another way to solve {label}…"));
+            pending.try_another_way()
+        }
+        code => {
+            say(&format!("Sending the code for {label}…"));
+            pending.solve(code)
+        }
+    };
+    match &result {
+        Err(error) if saved && found_connected(pending, error) => Step::FoundConnected,
+        _ => Step::Answered(result),
+    }
+}
+
+/// After the API refused a request of a saved intent as malformed (a 400 validation type, which
+/// is also what it answers to a request against an intent it no longer runs: connected
+/// elsewhere, forgotten), asks `GET /accounts/{id}` whether the account is connected. Only
+/// for a connect's intent: the account of a reconnect exists before its intent ends.
+fn found_connected(pending: &PendingIntent, error: &Error) -> bool {
+    let refused_as_malformed = matches!(error, Error::Api(api) if api.problem == Problem::InvalidRequest);
+    if !refused_as_malformed || pending.intent().reconnect {
+        return false;
+    }
+    let account_id = pending.account_id();
+    say(&format!(
+        "The API refused the request as malformed; asking whether account {account_id} is connected already…"
+    ));
+    match pending.client().account_status(account_id.clone()) {
+        Ok(account) => {
+            say(&format!(
+                "Account {account_id} is connected (status {}): its intent was finished elsewhere.",
+                account.status()
+            ));
+            true
+        }
+        Err(_) => {
+            say(&format!(
+                "Account {account_id} is not connected: the API does not run this intent, or refuses the code's form."
+            ));
+            false
+        }
+    }
 }
 
 /// Approves on the device: the request waits for the approval, up to the intent's
@@ -276,34 +457,6 @@ fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
     })
 }
 
-/// Saves the intent to the state file while it is pending, removes the file once the
-/// intent is over. A pending outcome whose intent could not be saved is a failure.
-fn settle(pending: &mut PendingIntent, target: Option<&StateTarget>, outcome: Outcome) -> Outcome {
-    let Some(target) = target else {
-        return outcome;
-    };
-    if !pending.is_pending() {
-        let outcome = match outcome {
-            // The deadline passed while the outcome was being written.
-            Outcome::Pending(_) => time_up(pending),
-            other => other,
-        };
-        if let Err(failure) = state_file::remove(&target.path) {
-            warn(&failure.message);
-        }
-        return outcome;
-    }
-    let saved = SavedIntent::new(&target.base_url, target.username.clone(), pending.save());
-    match state_file::save(&target.path, &saved) {
-        Ok(()) => outcome,
-        Err(failure) if matches!(outcome, Outcome::Pending(_)) => failure.into(),
-        Err(failure) => {
-            warn(&failure.message);
-            outcome
-        }
-    }
-}
-
 /// The intent's time is up by the client's clock: the core expires it (nothing is sent) and
 /// says how.
 fn time_up(pending: &mut PendingIntent) -> Outcome {
@@ -321,20 +474,23 @@ fn time_up(pending: &mut PendingIntent) -> Outcome {
     }
 }
 
-fn connected(account_id: &str, reconnected: bool) -> Outcome {
+/// Connected; `already`: found connected by `GET /accounts/{id}` after the API refused this
+/// run's request.
+fn connected(account_id: &str, reconnected: bool, already: bool) -> Outcome {
     Outcome::Connected {
         account_id: account_id.to_owned(),
         reconnected,
+        already,
     }
 }
 
-fn pending_outcome(pending: &PendingIntent, target: &StateTarget, resent: bool) -> Outcome {
+fn pending_outcome(pending: &PendingIntent, state_file: &Path, resent: bool) -> Outcome {
     Outcome::Pending(Box::new(Pending {
         account_id: pending.account_id().as_str().to_owned(),
         checkpoint: pending.checkpoint().clone(),
         deadline: pending.deadline(),
         remaining: pending.remaining(),
-        state_file: target.path.clone(),
+        state_file: state_file.to_owned(),
         resent,
     }))
 }

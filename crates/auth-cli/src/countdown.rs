@@ -4,6 +4,7 @@
 //! rewritten from its start, and the cursor restored (`ESC 8`), so that a code the user
 //! is typing after the prompt is left where it is. Elsewhere the line is written once.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::output;
@@ -11,6 +12,17 @@ use crate::time_text;
 
 /// How often a live countdown is redrawn.
 pub(crate) const TICK: Duration = Duration::from_millis(250);
+
+/// Whether a live countdown's line is on the terminal without its newline.
+static LINE_OPEN: AtomicBool = AtomicBool::new(false);
+
+/// For the signal thread, before the process dies of a signal: ends a live countdown's line,
+/// so that the shell's prompt starts on a line of its own.
+pub(crate) fn end_line_on_signal() {
+    if LINE_OPEN.swap(false, Ordering::SeqCst) {
+        output::stderr_line("");
+    }
+}
 
 /// One line: `<label> — 4:12 left<tail>`.
 #[derive(Debug)]
@@ -52,7 +64,10 @@ impl Countdown {
     pub(crate) fn draw(&mut self, remaining: Duration) {
         let line = self.line(remaining);
         match &self.drawn {
-            None if self.live => output::stderr_text(&line),
+            None if self.live => {
+                LINE_OPEN.store(true, Ordering::SeqCst);
+                output::stderr_text(&line);
+            }
             None => output::stderr_line(&line),
             Some(previous) if self.live && *previous != line => {
                 output::stderr_redraw(&line);
@@ -64,12 +79,14 @@ impl Countdown {
 
     /// Draws the line anew on the next [`Countdown::draw`] (after the user pressed Enter).
     pub(crate) fn restart(&mut self) {
+        LINE_OPEN.store(false, Ordering::SeqCst);
         self.drawn = None;
     }
 
     /// Ends a live line that the user did not end with Enter.
     pub(crate) fn finish(&mut self) {
         if self.live && self.drawn.take().is_some() {
+            LINE_OPEN.store(false, Ordering::SeqCst);
             output::stderr_line("");
         }
     }

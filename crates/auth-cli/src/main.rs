@@ -11,8 +11,9 @@
 //! ```
 //!
 //! Exit codes: 0 connected; 2 usage or configuration error (an API key the API refused
-//! included); 3 intent expired or destroyed; 4 rejected by the API; 5 failure; 10 checkpoint
-//! pending. See the crate's README for the whole story.
+//! included); 3 intent expired or destroyed; 4 rejected by the API; 5 failure; 6 the state
+//! file is in use by another process or changed since it was read (nothing sent); 10
+//! checkpoint pending. See the crate's README for the whole story.
 #![forbid(unsafe_code)]
 
 mod cli;
@@ -22,7 +23,9 @@ mod demo;
 mod input;
 mod outcome;
 mod output;
+mod signals;
 mod state_file;
+mod terminal;
 mod time_text;
 
 use std::ffi::OsString;
@@ -40,6 +43,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(error) => return usage_error(&error, &args),
     };
+    if !matches!(cli.command, cli::Command::Demo) {
+        signals::install();
+    }
     let outcome = commands::run(&cli);
     outcome.emit(cli.json(), cli.is_sandbox());
     ExitCode::from(outcome.exit().code())

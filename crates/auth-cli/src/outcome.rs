@@ -31,6 +31,9 @@ pub(crate) enum Exit {
     Rejected = 4,
     /// 5: failure (network, timeout, 5xx, malformed or oversized answer, redirect).
     Failure = 5,
+    /// 6: the state file is in use by another process, or changed since it was read:
+    /// nothing was sent.
+    StateConflict = 6,
     /// 10: a checkpoint is pending and saved in the state file.
     Pending = 10,
 }
@@ -51,6 +54,10 @@ pub(crate) enum Outcome {
         account_id: String,
         /// Whether an existing account was reconnected.
         reconnected: bool,
+        /// Whether the account was found connected already: the API refused this run's
+        /// request as one against an intent it no longer runs, and `GET /accounts/{id}`
+        /// found the account (another process, or another way, finished the intent).
+        already: bool,
     },
     /// A checkpoint is pending, saved in a state file for `solve`.
     Pending(Box<Pending>),
@@ -59,6 +66,9 @@ pub(crate) enum Outcome {
     Expired(IntentExpired),
     /// The authentication intent destroyed itself on the server.
     Destroyed(Box<IntentDestroyed>),
+    /// Another process holds the state file, or changed it since this one read it: nothing
+    /// was sent.
+    Conflict(Box<Conflict>),
     /// Any other way to fail.
     Failed(Failure),
     /// The demo ran to its end.
@@ -83,6 +93,38 @@ pub(crate) struct Pending {
     pub(crate) resent: bool,
 }
 
+/// Why a process sent nothing for a state file (exit 6).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Conflict {
+    /// What happened.
+    pub(crate) reason: ConflictReason,
+    /// The state file.
+    pub(crate) state_file: PathBuf,
+    /// The account of the intent this process read (none for `connect`).
+    pub(crate) account_id: Option<String>,
+    /// What happened, for people.
+    pub(crate) message: String,
+}
+
+/// What another process did to a state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ConflictReason {
+    /// It holds the file's lock: it is sending a request for the intent right now.
+    Busy,
+    /// It wrote the file since this process read it: a later state of the intent, or
+    /// another intent.
+    Changed,
+    /// It removed the file since this process read it: the intent ended there.
+    Removed,
+}
+
+impl From<Conflict> for Outcome {
+    fn from(conflict: Conflict) -> Self {
+        Self::Conflict(Box::new(conflict))
+    }
+}
+
 /// A failure: exit code 2, 4 or 5 and what to say.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Failure {
@@ -95,6 +137,9 @@ pub(crate) struct Failure {
     pub(crate) kind: Option<String>,
     /// The request id the server gave with its error: what a user gives support.
     pub(crate) request_id: Option<String>,
+    /// The account of an intent the server started and this run could not save: the
+    /// intent is pending on the server, and nowhere else.
+    pub(crate) account_id: Option<String>,
     /// What happened, for people.
     pub(crate) message: String,
 }
@@ -122,8 +167,15 @@ impl Failure {
             status: None,
             kind: Some(kind.to_owned()),
             request_id: None,
+            account_id: None,
             message: message.into(),
         }
+    }
+
+    /// The same failure, about the intent of `account_id` (which it left unsaved).
+    pub(crate) fn about(mut self, account_id: &str) -> Self {
+        self.account_id = Some(account_id.to_owned());
+        self
     }
 }
 
@@ -146,6 +198,7 @@ impl Outcome {
                 status: Some(malformed.status),
                 kind: Some("protocol/malformed_answer".to_owned()),
                 request_id: None,
+                account_id: None,
                 message: malformed.to_string(),
             }),
             Error::Transport(transport) => {
@@ -171,6 +224,7 @@ impl Outcome {
             Self::Connected { .. } | Self::DemoDone => Exit::Connected,
             Self::Pending(_) => Exit::Pending,
             Self::Expired(_) | Self::Destroyed(_) => Exit::IntentEnded,
+            Self::Conflict(_) => Exit::StateConflict,
             Self::Failed(failure) => failure.exit,
         }
     }
@@ -182,9 +236,11 @@ impl Outcome {
             Self::Connected {
                 account_id,
                 reconnected,
+                already,
             } => Json::Connected {
                 account_id,
                 reconnected: *reconnected,
+                already_connected: *already,
             },
             Self::Pending(pending) => Json::CheckpointPending {
                 account_id: &pending.account_id,
@@ -208,10 +264,17 @@ impl Outcome {
                 request_id: destroyed.cause.request_id.as_deref(),
                 message: self.message(),
             },
+            Self::Conflict(conflict) => Json::StateConflict {
+                reason: conflict.reason,
+                state_file: conflict.state_file.display().to_string(),
+                account_id: conflict.account_id.as_deref(),
+                message: self.message(),
+            },
             Self::Failed(failure) => Json::Error {
                 status: failure.status,
                 kind: failure.kind.as_deref(),
                 request_id: failure.request_id.as_deref(),
+                account_id: failure.account_id.as_deref(),
                 message: self.message(),
             },
             Self::DemoDone => Json::DemoDone,
@@ -227,11 +290,21 @@ impl Outcome {
         match self {
             Self::Connected {
                 account_id,
+                already: true,
+                ..
+            } => format!(
+                "Connected: account {account_id} was connected already (another process, or another way, \
+                 finished its intent; this run's request was not what connected it)."
+            ),
+            Self::Connected {
+                account_id,
                 reconnected: false,
+                ..
             } => format!("Connected: account {account_id}."),
             Self::Connected {
                 account_id,
                 reconnected: true,
+                ..
             } => format!("Reconnected: account {account_id}."),
             Self::Pending(pending) => format!(
                 "Checkpoint {} pending for account {} ({}{} left, until {}). Saved to {}: \
@@ -258,7 +331,8 @@ impl Outcome {
                     expired.detected_by
                 )
             }
-            Self::Destroyed(destroyed) => destroyed.to_string(),
+            Self::Destroyed(destroyed) => destroyed_message(destroyed),
+            Self::Conflict(conflict) => conflict.message.clone(),
             Self::Failed(failure) => failure.message.clone(),
             Self::DemoDone => "The demo ran to its end.".to_owned(),
         }
@@ -270,7 +344,7 @@ impl Outcome {
     pub(crate) fn emit(&self, json: bool, sandbox: bool) {
         if json {
             output::stdout_line(&self.to_json(sandbox));
-            if let Self::Failed(_) | Self::Expired(_) | Self::Destroyed(_) = self {
+            if let Self::Failed(_) | Self::Expired(_) | Self::Destroyed(_) | Self::Conflict(_) = self {
                 output::stderr_line(&format!("postpress-auth: {}", self.message()));
             }
             return;
@@ -303,6 +377,8 @@ enum Json<'a> {
     Connected {
         account_id: &'a str,
         reconnected: bool,
+        #[serde(skip_serializing_if = "std::ops::Not::not")]
+        already_connected: bool,
     },
     CheckpointPending {
         account_id: &'a str,
@@ -329,12 +405,21 @@ enum Json<'a> {
         request_id: Option<&'a str>,
         message: String,
     },
+    StateConflict {
+        /// `busy`, `changed` or `removed`.
+        reason: ConflictReason,
+        state_file: String,
+        account_id: Option<&'a str>,
+        message: String,
+    },
     Error {
         status: Option<u16>,
         #[serde(rename = "type")]
         kind: Option<&'a str>,
         #[serde(skip_serializing_if = "Option::is_none")]
         request_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        account_id: Option<&'a str>,
         message: String,
     },
     DemoDone,
@@ -364,8 +449,35 @@ pub(crate) fn api_failure(api: &ApiError) -> Failure {
         status: Some(api.status),
         kind: api.kind.as_ref().map(|kind| kind.as_str().to_owned()),
         request_id: api.request_id.clone(),
+        account_id: None,
         message: format!("{hint}{api}"),
     }
+}
+
+/// The intent destroyed itself: what the server said (its own "start over" left out, so that
+/// the advice is given once), then what to do.
+fn destroyed_message(destroyed: &IntentDestroyed) -> String {
+    let cause = &destroyed.cause;
+    let mut said = format!("the API answered {}", cause.status);
+    if let Some(kind) = &cause.kind {
+        said.push_str(&format!(" {kind}"));
+    }
+    let own_advice = |text: &&String| !text.to_lowercase().contains("start over");
+    for text in [&cause.title, &cause.detail]
+        .into_iter()
+        .flatten()
+        .filter(own_advice)
+    {
+        said.push_str(&format!(": {text}"));
+    }
+    if let Some(request_id) = &cause.request_id {
+        said.push_str(&format!(" [request id: {request_id}]"));
+    }
+    format!(
+        "The authentication intent of account {} was destroyed on the server ({said}): start over \
+         with `postpress-auth connect`.",
+        destroyed.account_id
+    )
 }
 
 #[cfg(test)]
@@ -474,6 +586,7 @@ mod tests {
         let connected = Outcome::Connected {
             account_id: "a1".to_owned(),
             reconnected: false,
+            already: false,
         };
         assert_eq!(
             connected.to_json(true),
@@ -508,6 +621,7 @@ mod tests {
         let connected = Outcome::Connected {
             account_id: "a1".to_owned(),
             reconnected: false,
+            already: false,
         };
         assert_eq!(connected.exit().code(), 0);
         assert_eq!(Outcome::from(Failure::usage("bad")).exit().code(), 2);

@@ -1,29 +1,69 @@
-//! The state file: a pending intent saved by `connect --detach` for `solve` and `resend`.
+//! The state file: a pending intent saved by `connect --detach` for `solve` and `resend`, kept
+//! as a store that several processes may share.
 //!
-//! It holds the core's [`Snapshot`] (the intent: account id, checkpoint, deadline, and the
-//! idempotency key of a request whose answer was lost; no password, no code, no API key),
-//! the base URL it belongs to, and the username for messages. The snapshot is the core's
-//! public format: this build writes version 2, and reads the first edition's version 1
-//! through the core's migration, so a file saved by an older `postpress-auth` still resumes. It is written atomically (a temporary file in the same directory, then a
-//! rename), readable by its owner only (mode 0600 on unix).
+//! **What it holds.** The core's [`Snapshot`] (the intent: account id, checkpoint, deadline,
+//! and the idempotency key of a request whose answer was lost; no password, no code, no API
+//! key), the base URL it belongs to, the username for messages, and a `revision` that every
+//! write increments. The snapshot is the core's public format: this build writes version 2,
+//! and reads the first edition's version 1 through the core's migration. The file is compact
+//! JSON, at most [`MAX_BYTES`]: a write that would be larger is refused before anything is
+//! written, so whatever is written can be read back.
+//!
+//! **Two processes, one file.** Every request sent for a saved intent is sent under a lock,
+//! and its result is saved under the same lock:
+//!
+//! 1. the lock is *tried* ([`std::fs::File::try_lock`] on a sidecar file `<state>.lock`): if
+//!    another process holds it, this one sends nothing and says "busy" (it never waits: an
+//!    approval in the app can hold a request for minutes);
+//! 2. under the lock, the file must still hold the bytes this process read (or last wrote):
+//!    a compare-and-swap. If another process went on with the intent, replaced it with
+//!    another one, or removed it, this process sends nothing and says so;
+//! 3. the request is sent, and its result saved (revision + 1) or, once the intent has
+//!    ended, the file removed; then the lock is released (the sidecar file removed while
+//!    still locked, see [`Lock`]).
+//!
+//! `connect --detach` takes the lock before the password leaves and keeps it until its
+//! intent is saved. So two processes never both send for one saved state, a file whose
+//! intent ended is never written again, and a file holding another intent is never
+//! overwritten or removed by a process that read an older one.
+//!
+//! **Paths.** Before anything is sent, the state path must be a regular file of this user
+//! (an empty one, or a state file), or not exist yet, and a temporary file must be creatable
+//! in its directory (tried: created, then removed). A directory, a symbolic link, a FIFO, a
+//! socket or a device is refused, from its metadata alone (no open that could block, no
+//! link followed). The command only ever replaces or removes a regular file of its user, by
+//! a rename in the same directory or an unlink, and only temporary files and lock files it
+//! created itself.
 
-use std::fs;
-use std::io::{Read, Write};
+use std::ffi::OsString;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use auth_core::Snapshot;
 use serde::{Deserialize, Serialize};
 
-use crate::outcome::Failure;
+use crate::outcome::{Conflict, ConflictReason, Failure, Outcome};
 
 /// The `format` field of every state file.
 const FORMAT: &str = "postpress-auth/state";
 
-/// The version of the state file's own fields this build writes and reads.
+/// The version of the state file's own fields this build writes and reads. (`revision` came
+/// later, with a default of 0: older builds ignore it, this one reads their files.)
 const VERSION: u32 = 1;
 
-/// The largest state file read: a snapshot is a few hundred bytes.
-const MAX_BYTES: u64 = 1024 * 1024;
+/// The largest state file written and read: twice the largest answer the client reads (a
+/// checkpoint's fields come from one answer), so that a checkpoint of any size the client
+/// accepts is saved and read back.
+pub(crate) const MAX_BYTES: u64 = 2 * 1024 * 1024;
+
+/// How many times a temporary name is tried before giving up.
+const TEMP_ATTEMPTS: u32 = 64;
+
+/// How many times the lock file is opened again when it was removed under this process.
+const LOCK_ATTEMPTS: u32 = 16;
 
 /// What a state file holds.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -32,6 +72,9 @@ pub(crate) struct SavedIntent {
     format: String,
     /// Always [`VERSION`].
     version: u32,
+    /// Incremented by every write: two writes never leave the same bytes.
+    #[serde(default)]
+    pub(crate) revision: u64,
     /// The base URL the intent lives on, as the client normalized it: `solve` refuses to
     /// send it elsewhere.
     pub(crate) base_url: String,
@@ -44,10 +87,11 @@ pub(crate) struct SavedIntent {
 
 impl SavedIntent {
     /// A state to save.
-    pub(crate) fn new(base_url: &str, username: Option<String>, snapshot: Snapshot) -> Self {
+    pub(crate) fn new(base_url: &str, username: Option<String>, snapshot: Snapshot, revision: u64) -> Self {
         Self {
             format: FORMAT.to_owned(),
             version: VERSION,
+            revision,
             base_url: base_url.to_owned(),
             username,
             snapshot,
@@ -69,87 +113,590 @@ impl SavedIntent {
             self.base_url
         )))
     }
+
+    /// The account of the saved intent, if it holds one.
+    fn account_id(&self) -> Option<&str> {
+        self.snapshot.intent().map(|intent| intent.account_id.as_str())
+    }
+
+    /// Whether two saved states are of the same intent (the same account, started at the
+    /// same moment): one may be a later revision of the other.
+    fn same_intent(&self, other: &Self) -> bool {
+        match (self.snapshot.intent(), other.snapshot.intent()) {
+            (Some(mine), Some(theirs)) => {
+                mine.account_id == theirs.account_id && mine.started_at == theirs.started_at
+            }
+            _ => false,
+        }
+    }
 }
 
-/// Checks, before anything is sent, that a state file can be written at `path`.
-pub(crate) fn check_writable(path: &Path) -> Result<(), Failure> {
-    if path.file_name().is_none() {
+/// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`].
+pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
+    let mut bytes =
+        serde_json::to_vec(saved).map_err(|e| Failure::state_file(format!("cannot write the state: {e}")))?;
+    bytes.push(b'\n');
+    if len_u64(bytes.len()) > MAX_BYTES {
         return Err(Failure::state_file(format!(
-            "the state file {} is not a file name",
-            path.display()
+            "the intent's state takes {} bytes, more than the {MAX_BYTES} a state file may hold \
+             (its checkpoint is that large)",
+            bytes.len()
         )));
     }
-    let dir = directory_of(path);
-    if !dir.is_dir() {
-        return Err(Failure::state_file(format!(
-            "the state file's directory {} does not exist",
-            dir.display()
-        )));
-    }
-    Ok(())
+    Ok(bytes)
 }
 
-/// Writes `saved` to `path` atomically, readable by its owner only.
-pub(crate) fn save(path: &Path, saved: &SavedIntent) -> Result<(), Failure> {
-    let fail = |what: &str, error: std::io::Error| {
-        Failure::state_file(format!(
-            "cannot {what} the state file {}: {error}",
-            path.display()
-        ))
-    };
-    let text = serde_json::to_string_pretty(saved)
-        .map_err(|e| Failure::state_file(format!("cannot write the state: {e}")))?;
-    let temp = temp_path(path);
-    // A temporary file left over by a crashed process of the same id is stale.
-    let _ = fs::remove_file(&temp);
-    let written = (|| {
-        let mut file = owner_only().open(&temp)?;
-        file.write_all(text.as_bytes())?;
-        file.write_all(b"\n")?;
-        file.sync_all()?;
-        fs::rename(&temp, path)
-    })();
-    if let Err(error) = written {
-        let _ = fs::remove_file(&temp);
-        return Err(fail("write", error));
-    }
-    Ok(())
-}
-
-/// Reads a state file written by [`save`].
-pub(crate) fn load(path: &Path) -> Result<SavedIntent, Failure> {
-    let fail = |error: String| {
-        Failure::state_file(format!("cannot read the state file {}: {error}", path.display()))
-    };
-    let file = fs::File::open(path).map_err(|e| fail(e.to_string()))?;
-    let mut text = String::new();
-    file.take(MAX_BYTES + 1)
-        .read_to_string(&mut text)
-        .map_err(|e| fail(e.to_string()))?;
-    if u64::try_from(text.len()).unwrap_or(u64::MAX) > MAX_BYTES {
-        return Err(fail(format!("it is larger than {MAX_BYTES} bytes")));
-    }
+fn decode(bytes: &[u8]) -> Result<SavedIntent, String> {
     let saved: SavedIntent =
-        serde_json::from_str(&text).map_err(|e| fail(format!("it is not a saved intent ({e})")))?;
+        serde_json::from_slice(bytes).map_err(|e| format!("it is not a saved intent ({e})"))?;
     if saved.format != FORMAT || saved.version != VERSION {
-        return Err(fail(format!(
+        return Err(format!(
             "it is {} version {}; this build reads {FORMAT} version {VERSION}",
             saved.format, saved.version
-        )));
+        ));
     }
     Ok(saved)
 }
 
-/// Removes a state file whose intent has ended; a file already gone is fine.
-pub(crate) fn remove(path: &Path) -> Result<(), Failure> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(error) => Err(Failure::state_file(format!(
-            "cannot remove the state file {}: {error}",
+/// A state file as this process read it.
+#[derive(Debug)]
+pub(crate) struct Loaded {
+    /// What it holds.
+    pub(crate) saved: SavedIntent,
+    /// Its bytes, to compare with before anything is sent for it.
+    bytes: Vec<u8>,
+}
+
+/// Reads the state file of `solve` and `resend`, and checks, before anything is sent, that
+/// it can be written again: a regular file of this user, in a directory where files can be
+/// created.
+pub(crate) fn load(path: &Path) -> Result<Loaded, Failure> {
+    let fail = |error: String| {
+        Failure::state_file(format!("cannot read the state file {}: {error}", path.display()))
+    };
+    let bytes = read_regular(path)?.ok_or_else(|| fail("it does not exist".to_owned()))?;
+    let saved = decode(&bytes).map_err(fail)?;
+    probe_directory(path)?;
+    Ok(Loaded { saved, bytes })
+}
+
+/// Checks, before anything is sent, that `connect --detach` may save its intent at `path`:
+/// the path names a file, which is a regular file of this user holding a state file or
+/// nothing, or does not exist; and a file can be created in its directory (tried).
+/// Returns the revision of the state file found there, if any.
+pub(crate) fn check_new(path: &Path) -> Result<u64, Failure> {
+    check_names_a_file(path)?;
+    let revision = match read_regular(path)? {
+        None => 0,
+        Some(bytes) if bytes.is_empty() => 0,
+        Some(bytes) => match decode(&bytes) {
+            Ok(saved) => saved.revision,
+            Err(_) => {
+                return Err(Failure::state_file(format!(
+                    "{} exists and is not a postpress-auth state file: refusing to replace it \
+                     (remove it, or pass another --state-file)",
+                    path.display()
+                )));
+            }
+        },
+    };
+    probe_directory(path)?;
+    Ok(revision)
+}
+
+/// A path that ends with `/`, `/.` or `/..` (or is `.`, `..`) names a directory, even when
+/// nothing is there yet.
+fn check_names_a_file(path: &Path) -> Result<(), Failure> {
+    let text = path.as_os_str().as_encoded_bytes();
+    let directory_like = text.is_empty()
+        || text.ends_with(b"/")
+        || text.ends_with(b"/.")
+        || text.ends_with(b"/..")
+        || text == b"."
+        || text == b".."
+        || path.file_name().is_none();
+    if directory_like {
+        return Err(Failure::state_file(format!(
+            "the state file {} names a directory, not a file: pass a file name",
             path.display()
-        ))),
+        )));
     }
+    Ok(())
+}
+
+/// A state file this process works on: where it is, and what this process expects it to
+/// hold (the bytes it read or last wrote), for the compare-and-swap before each send.
+#[derive(Debug)]
+pub(crate) struct StateFile {
+    path: PathBuf,
+    base_url: String,
+    username: Option<String>,
+    /// The bytes this process read or last wrote; `None` once it removed the file.
+    expected: Option<Vec<u8>>,
+    /// The revision of those bytes.
+    revision: u64,
+    /// The last save failed: the file holds an older state of the intent.
+    save_failed: Option<Failure>,
+}
+
+impl StateFile {
+    /// The file `solve` or `resend` loaded.
+    pub(crate) fn loaded(path: &Path, base_url: &str, loaded: Loaded) -> Self {
+        Self {
+            path: path.to_owned(),
+            base_url: base_url.to_owned(),
+            username: loaded.saved.username.clone(),
+            expected: Some(loaded.bytes),
+            revision: loaded.saved.revision,
+            save_failed: None,
+        }
+    }
+
+    /// `connect --detach`: takes the lock before the password leaves, and checks the path
+    /// again under it (it may have changed while the password was typed). The lock is kept
+    /// until the intent is saved.
+    pub(crate) fn for_connect(path: &Path, base_url: &str, username: &str) -> Result<(Self, Lock), Outcome> {
+        let lock = try_lock(path, None)?;
+        let revision = check_new(path)?;
+        let file = Self {
+            path: path.to_owned(),
+            base_url: base_url.to_owned(),
+            username: Some(username.to_owned()),
+            expected: None,
+            revision,
+            save_failed: None,
+        };
+        Ok((file, lock))
+    }
+
+    /// Where the file is.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The username saved with the intent.
+    pub(crate) fn username(&self) -> Option<&str> {
+        self.username.as_deref()
+    }
+
+    /// The failure of the last save, if it failed.
+    pub(crate) fn save_failed(&self) -> Option<&Failure> {
+        self.save_failed.as_ref()
+    }
+
+    /// Takes the lock and checks that the file still holds what this process expects:
+    /// then, and only then, may it send a request for the intent of `account_id`. Nothing
+    /// is sent when this fails.
+    pub(crate) fn lock_unchanged(&self, account_id: &str) -> Result<Lock, Outcome> {
+        let lock = try_lock(&self.path, Some(account_id))?;
+        let found = read_regular(&self.path)?;
+        if found == self.expected {
+            return Ok(lock);
+        }
+        Err(self.changed(account_id, found.as_deref()).into())
+    }
+
+    /// Saves `snapshot` (revision + 1) while the intent is pending, or removes the file once
+    /// it has ended (`None`), under `lock` (taken by [`StateFile::lock_unchanged`] or
+    /// [`StateFile::for_connect`]).
+    pub(crate) fn commit(&mut self, lock: &Lock, snapshot: Option<Snapshot>) -> Result<(), Failure> {
+        let result = match snapshot {
+            Some(snapshot) => self.write(lock, snapshot),
+            None => self.remove(lock),
+        };
+        self.save_failed = result.as_ref().err().cloned();
+        result
+    }
+
+    fn write(&mut self, lock: &Lock, snapshot: Snapshot) -> Result<(), Failure> {
+        let revision = self.revision.saturating_add(1);
+        let saved = SavedIntent::new(&self.base_url, self.username.clone(), snapshot, revision);
+        let bytes = encode(&saved)?;
+        lock.write(&bytes)?;
+        self.expected = Some(bytes);
+        self.revision = revision;
+        Ok(())
+    }
+
+    fn remove(&mut self, lock: &Lock) -> Result<(), Failure> {
+        if self.expected.is_none() {
+            // Nothing was written by this process (connect), or it was removed already.
+            return Ok(());
+        }
+        lock.remove()?;
+        self.expected = None;
+        Ok(())
+    }
+
+    /// Removes the file of an intent that ended without a request (its deadline passed, or
+    /// it was saved ended), if it still holds what this process read and no other process
+    /// holds the lock. Otherwise it is left as it is, and `Err` says why.
+    pub(crate) fn remove_if_unchanged(&mut self, account_id: &str) -> Result<(), Outcome> {
+        if self.expected.is_none() {
+            return Ok(());
+        }
+        let lock = self.lock_unchanged(account_id)?;
+        self.commit(&lock, None)?;
+        Ok(())
+    }
+
+    /// Why the file no longer holds what this process expects.
+    fn changed(&self, account_id: &str, found: Option<&[u8]>) -> Conflict {
+        let path = self.path.display();
+        let mine = self.expected.as_deref().and_then(|bytes| decode(bytes).ok());
+        let (reason, what) = match (found, &mine) {
+            (None, _) => (
+                ConflictReason::Removed,
+                format!(
+                    "the state file {path} was removed by another process after this one read it \
+                     (the intent of account {account_id} ended there: connected, expired or refused)"
+                ),
+            ),
+            (Some(bytes), Some(mine)) => match decode(bytes) {
+                Ok(theirs) if theirs.same_intent(mine) => (
+                    ConflictReason::Changed,
+                    format!(
+                        "another process went on with the intent of account {account_id} in {path} \
+                         (revision {}, this process read revision {})",
+                        theirs.revision, mine.revision
+                    ),
+                ),
+                Ok(theirs) => (
+                    ConflictReason::Changed,
+                    format!(
+                        "{path} now holds another intent (account {}), saved after this process read \
+                         the intent of account {account_id}",
+                        theirs.account_id().unwrap_or("none")
+                    ),
+                ),
+                Err(_) => (
+                    ConflictReason::Changed,
+                    format!("{path} was replaced by something else after this process read it"),
+                ),
+            },
+            (Some(_), None) => (
+                ConflictReason::Changed,
+                format!("{path} was written by another process after this one removed it"),
+            ),
+        };
+        Conflict {
+            reason,
+            state_file: self.path.clone(),
+            account_id: Some(account_id.to_owned()),
+            message: format!(
+                "{what}: nothing was sent, and the file is left as it is; run `postpress-auth solve \
+                 --state-file {path}` again to go on with what it holds now"
+            ),
+        }
+    }
+}
+
+/// The lock of a state file: an exclusive [`File::try_lock`] on the sidecar file
+/// `<state>.lock`, in the same directory.
+///
+/// A lock on the state file itself would not do: saving replaces the state file by a rename,
+/// and a lock held on the old file would not exclude a process that opens the new one. The
+/// sidecar file is created when the lock is taken and removed when it is released, while
+/// still locked; a process that opened it just before then finds, once it holds the lock,
+/// that the path no longer leads to the file it locked, and opens the new one. A lock file
+/// left by a process that died is not locked (the system releases the locks of a dead
+/// process): the next process takes it, and removes it when done.
+#[derive(Debug)]
+pub(crate) struct Lock {
+    file: File,
+    path: PathBuf,
+    state: PathBuf,
+}
+
+/// Takes the lock of the state file at `state`, or says that another process holds it
+/// (about the intent of `account_id`, if this process loaded one).
+fn try_lock(state: &Path, account_id: Option<&str>) -> Result<Lock, Outcome> {
+    let path = sibling(state, "", ".lock");
+    let fail = |error: String| {
+        Failure::state_file(format!(
+            "cannot take the lock {} of the state file: {error}",
+            path.display()
+        ))
+    };
+    for _ in 0..LOCK_ATTEMPTS {
+        let file = sys::open_lock(&path).map_err(|e| fail(e.to_string()))?;
+        let metadata = file.metadata().map_err(|e| fail(e.to_string()))?;
+        // Only an empty regular file of this user is a lock file this command may take (and
+        // remove when done): never another user's file, never a file with something in it.
+        if !metadata.is_file() {
+            return Err(fail("it is not a regular file".to_owned()).into());
+        }
+        if !sys::is_owned_by_us(&metadata) {
+            return Err(fail("it belongs to another user".to_owned()).into());
+        }
+        if metadata.len() != 0 {
+            return Err(fail("it is not empty, so it is not a lock file of this command".to_owned()).into());
+        }
+        let locked = match file.try_lock() {
+            Ok(()) => true,
+            Err(fs::TryLockError::WouldBlock) => false,
+            Err(fs::TryLockError::Error(error)) => return Err(fail(error.to_string()).into()),
+        };
+        if !leads_to(&path, &metadata) {
+            // Released and removed by its holder after this process opened it: again.
+            continue;
+        }
+        if !locked {
+            let about = account_id
+                .map(|id| format!(" for the intent of account {id}"))
+                .unwrap_or_default();
+            return Err(Conflict {
+                reason: ConflictReason::Busy,
+                state_file: state.to_owned(),
+                account_id: account_id.map(str::to_owned),
+                message: format!(
+                    "another postpress-auth process is sending a request{about} saved in {} right \
+                     now (it holds {}): nothing was sent; run the command again once it has finished",
+                    state.display(),
+                    path.display()
+                ),
+            }
+            .into());
+        }
+        held_lock(Some(HeldLock {
+            path: path.clone(),
+            identity: sys::identity(&metadata),
+        }));
+        return Ok(Lock {
+            file,
+            path,
+            state: state.to_owned(),
+        });
+    }
+    Err(fail("it keeps being removed and created again by other processes".to_owned()).into())
+}
+
+impl Lock {
+    /// Writes `bytes` over the state file atomically: a temporary file in the same directory,
+    /// written and synced, then renamed over the state path, which must not exist or be a
+    /// regular file of this user.
+    fn write(&self, bytes: &[u8]) -> Result<(), Failure> {
+        let fail = |error: io::Error| {
+            Failure::state_file(format!(
+                "cannot write the state file {}: {error}",
+                self.state.display()
+            ))
+        };
+        let _writing = writing();
+        let (temp, mut file) = create_temp(&self.state).map_err(fail)?;
+        let written = (|| {
+            file.write_all(bytes)?;
+            file.sync_all()?;
+            drop(file);
+            check_replaceable(&self.state)?;
+            fs::rename(&temp, &self.state)
+        })();
+        if let Err(error) = written {
+            let _ = fs::remove_file(&temp);
+            return Err(fail(error));
+        }
+        sys::sync_directory(&directory_of(&self.state));
+        Ok(())
+    }
+
+    /// Removes the state file, a regular file of this user.
+    fn remove(&self) -> Result<(), Failure> {
+        let _writing = writing();
+        let removed = check_replaceable(&self.state).and_then(|()| fs::remove_file(&self.state));
+        match removed {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(Failure::state_file(format!(
+                "cannot remove the state file {}: {error}",
+                self.state.display()
+            ))),
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        held_lock(None);
+        // Removed while still locked (the lock goes with `self.file`, closed after this).
+        if let Ok(metadata) = self.file.metadata()
+            && leads_to(&self.path, &metadata)
+        {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// The lock file this process holds, for [`on_signal`].
+#[derive(Debug)]
+struct HeldLock {
+    path: PathBuf,
+    identity: sys::Identity,
+}
+
+static HELD_LOCK: Mutex<Option<HeldLock>> = Mutex::new(None);
+
+/// Held while a temporary file exists or the state file is being replaced or removed.
+static WRITING: Mutex<()> = Mutex::new(());
+
+fn held_lock(held: Option<HeldLock>) {
+    *HELD_LOCK.lock().unwrap_or_else(PoisonError::into_inner) = held;
+}
+
+fn writing() -> MutexGuard<'static, ()> {
+    WRITING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// For the signal thread, before the process dies of a signal: waits for a write in progress
+/// to end (so that no temporary file is left, and the state file is whole: the old one or the
+/// new one), then removes the lock file this process holds. The guard returned keeps any
+/// other write from starting; hold it until the process is gone.
+pub(crate) fn on_signal() -> MutexGuard<'static, ()> {
+    let guard = writing();
+    let held = HELD_LOCK.lock().unwrap_or_else(PoisonError::into_inner).take();
+    if let Some(held) = held
+        && fs::symlink_metadata(&held.path).is_ok_and(|m| sys::identity(&m) == held.identity)
+    {
+        let _ = fs::remove_file(&held.path);
+    }
+    guard
+}
+
+/// Reads the file at `path` if it is a regular file of this user (`None`: nothing is
+/// there), at most [`MAX_BYTES`]. Anything else is refused from its metadata, before it is
+/// opened; the open neither follows a link nor blocks (a FIFO put there meanwhile).
+fn read_regular(path: &Path) -> Result<Option<Vec<u8>>, Failure> {
+    let fail = |error: String| {
+        Failure::state_file(format!("cannot read the state file {}: {error}", path.display()))
+    };
+    let metadata = match fs::symlink_metadata(path) {
+        Ok(metadata) => metadata,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(path_failure(path, &error)),
+    };
+    refuse_special(path, &metadata)?;
+    let file = sys::open_read(path).map_err(|e| fail(e.to_string()))?;
+    let opened = file.metadata().map_err(|e| fail(e.to_string()))?;
+    if !opened.is_file() || sys::identity(&opened) != sys::identity(&metadata) {
+        return Err(fail("it was replaced while being opened".to_owned()));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| fail(e.to_string()))?;
+    if len_u64(bytes.len()) > MAX_BYTES {
+        return Err(fail(format!(
+            "it is larger than {MAX_BYTES} bytes: not a state file this command wrote"
+        )));
+    }
+    Ok(Some(bytes))
+}
+
+/// Refuses anything at the state path but a regular file of this user: a directory, a
+/// symbolic link (never followed, never replaced), a FIFO, a socket, a device.
+fn refuse_special(path: &Path, metadata: &Metadata) -> Result<(), Failure> {
+    let shown = path.display();
+    if metadata.is_symlink() {
+        let target = fs::read_link(path)
+            .map(|target| format!(" (to {})", target.display()))
+            .unwrap_or_default();
+        return Err(Failure::state_file(format!(
+            "the state file {shown} is a symbolic link{target}: the command neither writes \
+             through nor replaces a link; pass the path of the file itself"
+        )));
+    }
+    if !metadata.is_file() {
+        return Err(Failure::state_file(format!(
+            "the state file {shown} is {}, not a regular file: pass the path of a file",
+            sys::kind(metadata)
+        )));
+    }
+    if !sys::is_owned_by_us(metadata) {
+        return Err(Failure::state_file(format!(
+            "the state file {shown} belongs to another user: the command only replaces or \
+             removes its own user's files"
+        )));
+    }
+    Ok(())
+}
+
+/// Under the lock, just before a rename or an unlink: the state path holds nothing, or a
+/// regular file of this user.
+fn check_replaceable(path: &Path) -> io::Result<()> {
+    match fs::symlink_metadata(path) {
+        Ok(metadata) => refuse_special(path, &metadata)
+            .map_err(|failure| io::Error::new(io::ErrorKind::InvalidInput, failure.message)),
+        Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
+/// Tries what a save needs of the directory: creates a temporary file there (mode 0600),
+/// then removes it.
+fn probe_directory(path: &Path) -> Result<(), Failure> {
+    let dir = directory_of(path);
+    let _writing = writing();
+    match create_temp(path) {
+        Ok((temp, file)) => {
+            drop(file);
+            let _ = fs::remove_file(temp);
+            Ok(())
+        }
+        Err(error) => Err(match error.kind() {
+            io::ErrorKind::NotFound => Failure::state_file(format!(
+                "the state file's directory {} does not exist",
+                dir.display()
+            )),
+            io::ErrorKind::NotADirectory => Failure::state_file(format!(
+                "the state file's directory {} is not a directory",
+                dir.display()
+            )),
+            _ => Failure::state_file(format!(
+                "the state file {} cannot be saved: creating a file in {} failed ({error})",
+                path.display(),
+                dir.display()
+            )),
+        }),
+    }
+}
+
+/// A failure to look at the state path (other than "nothing there").
+fn path_failure(path: &Path, error: &io::Error) -> Failure {
+    if error.kind() == io::ErrorKind::NotADirectory {
+        return Failure::state_file(format!(
+            "the state file {} cannot exist: a part of its directory {} is not a directory",
+            path.display(),
+            directory_of(path).display()
+        ));
+    }
+    Failure::state_file(format!(
+        "cannot look at the state file {}: {error}",
+        path.display()
+    ))
+}
+
+/// A new file `.<name>.<pid>-<n>.tmp` beside `path` (so that the rename stays on one file
+/// system), created exclusively (never an existing file, never through a link), mode 0600.
+fn create_temp(path: &Path) -> io::Result<(PathBuf, File)> {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let mut last = io::Error::new(io::ErrorKind::AlreadyExists, "no free temporary name");
+    for _ in 0..TEMP_ATTEMPTS {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let temp = sibling(path, ".", &format!(".{}-{n}.tmp", std::process::id()));
+        match owner_only().open(&temp) {
+            Ok(file) => return Ok((temp, file)),
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => last = error,
+            Err(error) => return Err(error),
+        }
+    }
+    Err(last)
+}
+
+/// `<prefix><name><suffix>` in the directory of `path`.
+fn sibling(path: &Path, prefix: &str, suffix: &str) -> PathBuf {
+    let mut name = OsString::from(prefix);
+    name.push(path.file_name().unwrap_or_default());
+    name.push(suffix);
+    directory_of(path).join(name)
 }
 
 fn directory_of(path: &Path) -> PathBuf {
@@ -159,13 +706,9 @@ fn directory_of(path: &Path) -> PathBuf {
     }
 }
 
-/// `.NAME.PID.tmp` next to `path`, so that the rename stays on one file system.
-fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy())
-        .unwrap_or_default();
-    directory_of(path).join(format!(".{name}.{}.tmp", std::process::id()))
+/// Whether `path` leads (without following a link) to the file whose metadata is `opened`.
+fn leads_to(path: &Path, opened: &Metadata) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|now| sys::identity(&now) == sys::identity(opened))
 }
 
 /// Options that create a new file readable and writable by its owner only.
@@ -178,6 +721,115 @@ fn owner_only() -> fs::OpenOptions {
         options.mode(0o600);
     }
     options
+}
+
+fn len_u64(len: usize) -> u64 {
+    u64::try_from(len).unwrap_or(u64::MAX)
+}
+
+/// What the paths need of the system.
+#[cfg(unix)]
+mod sys {
+    use std::fs::{File, Metadata};
+    use std::io;
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    use std::path::Path;
+
+    use rustix::fs::{Mode, OFlags};
+
+    /// A file's device and inode: which file a path leads to.
+    pub(super) type Identity = (u64, u64);
+
+    pub(super) fn identity(metadata: &Metadata) -> Identity {
+        (metadata.dev(), metadata.ino())
+    }
+
+    /// Opens for reading without following a link and without blocking (on a FIFO).
+    pub(super) fn open_read(path: &Path) -> io::Result<File> {
+        let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        Ok(File::from(rustix::fs::open(path, flags, Mode::empty())?))
+    }
+
+    /// Opens (creating it, mode 0600) the lock file, without following a link and without
+    /// blocking.
+    pub(super) fn open_lock(path: &Path) -> io::Result<File> {
+        let flags = OFlags::RDWR | OFlags::CREATE | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+        Ok(File::from(rustix::fs::open(
+            path,
+            flags,
+            Mode::RUSR | Mode::WUSR,
+        )?))
+    }
+
+    /// Syncs a directory after a rename in it, so that the new name survives a crash.
+    pub(super) fn sync_directory(dir: &Path) {
+        if let Ok(dir) = File::open(dir) {
+            let _ = dir.sync_all();
+        }
+    }
+
+    /// Whether the file belongs to the user this process runs as.
+    pub(super) fn is_owned_by_us(metadata: &Metadata) -> bool {
+        metadata.uid() == rustix::process::geteuid().as_raw()
+    }
+
+    /// What a file that is not a regular one is, in words.
+    pub(super) fn kind(metadata: &Metadata) -> &'static str {
+        let kind = metadata.file_type();
+        if kind.is_dir() {
+            "a directory"
+        } else if kind.is_fifo() {
+            "a FIFO (named pipe)"
+        } else if kind.is_socket() {
+            "a socket"
+        } else if kind.is_char_device() {
+            "a character device"
+        } else if kind.is_block_device() {
+            "a block device"
+        } else {
+            "not a regular file"
+        }
+    }
+}
+
+/// What the paths need of the system, where there are no inodes to compare, no FIFOs and no
+/// owners to check (compiled, not tested: the command is tested on unix).
+#[cfg(not(unix))]
+mod sys {
+    use std::fs::{File, Metadata};
+    use std::io;
+    use std::path::Path;
+
+    pub(super) type Identity = ();
+
+    pub(super) fn identity(_metadata: &Metadata) -> Identity {}
+
+    pub(super) fn open_read(path: &Path) -> io::Result<File> {
+        File::open(path)
+    }
+
+    pub(super) fn open_lock(path: &Path) -> io::Result<File> {
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+    }
+
+    pub(super) fn sync_directory(_dir: &Path) {}
+
+    pub(super) fn is_owned_by_us(_metadata: &Metadata) -> bool {
+        true
+    }
+
+    pub(super) fn kind(metadata: &Metadata) -> &'static str {
+        if metadata.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file"
+        }
+    }
 }
 
 #[cfg(test)]
@@ -209,32 +861,41 @@ mod tests {
         dir
     }
 
-    #[test]
-    fn a_saved_intent_reads_back_without_secrets() {
-        let dir = scratch_dir("roundtrip");
-        let path = dir.join("state.json");
-        let saved = SavedIntent::new(
+    fn saved(revision: u64) -> SavedIntent {
+        SavedIntent::new(
             "http://127.0.0.1:1/v1",
             Some("bob".to_owned()),
             pending_snapshot(),
-        );
-        save(&path, &saved).unwrap();
+            revision,
+        )
+    }
+
+    /// Writes `saved` at `path` as `connect --detach` does: under the lock.
+    fn save_new(path: &Path, saved: &SavedIntent) {
+        let (mut file, lock) = StateFile::for_connect(path, &saved.base_url, "bob").unwrap();
+        file.commit(&lock, Some(saved.snapshot.clone())).unwrap();
+    }
+
+    #[test]
+    fn a_saved_intent_reads_back_compact_without_secrets_and_leaves_no_other_file() {
+        let dir = scratch_dir("roundtrip");
+        let path = dir.join("state.json");
+        save_new(&path, &saved(0));
         let text = fs::read_to_string(&path).unwrap();
         assert!(!text.contains("the-api-key") && !text.contains("the-password"));
+        assert_eq!(text.lines().count(), 1, "compact: {text}");
+        assert!(text.contains(r#""revision":1,"#), "{text}");
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.snapshot.phase(), Phase::AwaitingCheckpoint);
-        assert_eq!(loaded.username.as_deref(), Some("bob"));
+        assert_eq!(loaded.saved.snapshot.phase(), Phase::AwaitingCheckpoint);
+        assert_eq!(loaded.saved.username.as_deref(), Some("bob"));
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             let mode = fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        // No temporary file is left behind.
+        // No temporary file, no lock file is left behind.
         assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
-        remove(&path).unwrap();
-        remove(&path).unwrap();
-        assert!(!path.exists());
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -266,15 +927,22 @@ mod tests {
 }"#;
         fs::write(&path, v1).unwrap();
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.snapshot.migrated_from(), Some(1));
-        assert_eq!(loaded.snapshot.phase(), Phase::AwaitingCheckpoint);
-        let intent = loaded.snapshot.intent().unwrap();
+        assert_eq!(loaded.saved.snapshot.migrated_from(), Some(1));
+        assert_eq!(loaded.saved.revision, 0);
+        assert_eq!(loaded.saved.snapshot.phase(), Phase::AwaitingCheckpoint);
+        let intent = loaded.saved.snapshot.intent().unwrap();
         assert_eq!((intent.account_id.as_str(), intent.failed_attempts), ("acc-1", 1));
-        // Saved again, it is written in the core's current format.
-        save(&path, &loaded).unwrap();
+        // Saved again, it is written in the core's current format, one revision later.
+        let snapshot = loaded.saved.snapshot.clone();
+        let mut file = StateFile::loaded(&path, "http://127.0.0.1:1/v1", loaded);
+        let lock = file.lock_unchanged("acc-1").unwrap();
+        file.commit(&lock, Some(snapshot)).unwrap();
+        drop(lock);
         let text = fs::read_to_string(&path).unwrap();
-        assert!(text.contains(r#""version": 2"#), "{text}");
-        assert_eq!(load(&path).unwrap().snapshot.migrated_from(), None);
+        assert!(text.contains(r#""snapshot":{"version":2"#), "{text}");
+        let loaded = load(&path).unwrap();
+        assert_eq!(loaded.saved.snapshot.migrated_from(), None);
+        assert_eq!(loaded.saved.revision, 1);
         let _ = fs::remove_dir_all(&dir);
     }
 
@@ -282,7 +950,7 @@ mod tests {
     fn another_base_url_or_a_foreign_file_is_refused() {
         let dir = scratch_dir("refused");
         let path = dir.join("state.json");
-        let saved = SavedIntent::new("http://127.0.0.1:1/v1", None, pending_snapshot());
+        let saved = saved(0);
         assert!(saved.check_base_url("http://127.0.0.1:1/v1", &path).is_ok());
         let refused = saved
             .check_base_url("https://api.postpress.ai/v1", &path)
@@ -290,9 +958,119 @@ mod tests {
         assert!(refused.message.contains("--base-url http://127.0.0.1:1/v1 "));
         fs::write(&path, r#"{"hello":"world"}"#).unwrap();
         assert!(load(&path).is_err());
+        assert!(
+            check_new(&path)
+                .unwrap_err()
+                .message
+                .contains("refusing to replace it")
+        );
         assert!(load(&dir.join("missing.json")).is_err());
-        assert!(check_writable(&dir.join("nope").join("state.json")).is_err());
-        assert!(check_writable(&path).is_ok());
+        assert!(check_new(&dir.join("nope").join("state.json")).is_err());
+        assert!(check_new(&dir.join("new.json")).is_ok());
+        // An empty file (made by `mktemp`) may be written over.
+        fs::write(&path, "").unwrap();
+        assert_eq!(check_new(&path).unwrap(), 0);
+        for directory in ["", ".", "..", "a/", "a/.", "a/.."] {
+            let failure = check_names_a_file(Path::new(directory)).unwrap_err();
+            assert!(failure.message.contains("names a directory"), "{directory:?}");
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_state_larger_than_a_state_file_may_be_is_refused_before_it_is_written() {
+        let fits = encode(&saved(3)).unwrap();
+        assert!(len_u64(fits.len()) < MAX_BYTES);
+        // A checkpoint whose fields make the state larger than MAX_BYTES.
+        let padding = "x".repeat(usize::try_from(MAX_BYTES).unwrap());
+        let body = serde_json::json!({
+            "object": "Checkpoint",
+            "account_id": "a1",
+            "checkpoint": {"type": "FACE_SCAN", "padding": padding},
+        });
+        let mut flow = Flow::new(Config::new("the-api-key"));
+        let now = UnixMillis::from_millis(1_000);
+        let connect = Command::Connect(Credentials::messenger("bob", "the-password"));
+        flow.handle(
+            now,
+            Input::command(connect, IdempotencyKey::from_random_bytes([1; 16])),
+        );
+        flow.handle(now, Input::Answer(Answer::new(202, body.to_string())));
+        assert!(flow.is_pending());
+        let large = SavedIntent::new("http://127.0.0.1:1/v1", None, flow.snapshot(), 1);
+        let failure = encode(&large).unwrap_err();
+        assert!(
+            failure.message.contains("more than the 2097152"),
+            "{}",
+            failure.message
+        );
+    }
+
+    #[test]
+    fn a_second_lock_is_refused_while_the_first_is_held_and_released_with_its_file() {
+        let dir = scratch_dir("lock");
+        let path = dir.join("state.json");
+        let first = try_lock(&path, Some("a1")).unwrap();
+        let Err(Outcome::Conflict(busy)) = try_lock(&path, Some("a1")) else {
+            panic!("a second lock is refused");
+        };
+        assert_eq!(busy.reason, ConflictReason::Busy);
+        assert!(dir.join("state.json.lock").exists());
+        drop(first);
+        assert!(!dir.join("state.json.lock").exists(), "removed on release");
+        let again = try_lock(&path, Some("a1")).unwrap();
+        drop(again);
+        // A lock file left by a dead process is not locked: it is taken, then removed.
+        fs::write(dir.join("state.json.lock"), "").unwrap();
+        drop(try_lock(&path, None).unwrap());
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
+        // A file with something in it is not one: it is neither taken nor removed.
+        fs::write(dir.join("state.json.lock"), "my notes").unwrap();
+        assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
+        assert_eq!(
+            fs::read_to_string(dir.join("state.json.lock")).unwrap(),
+            "my notes"
+        );
+        fs::remove_file(dir.join("state.json.lock")).unwrap();
+        // Nor is a link, which is not followed.
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.join("elsewhere"), dir.join("state.json.lock")).unwrap();
+            assert!(matches!(try_lock(&path, None), Err(Outcome::Failed(_))));
+            assert!(
+                !dir.join("elsewhere").exists(),
+                "nothing created through the link"
+            );
+            fs::remove_file(dir.join("state.json.lock")).unwrap();
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_compare_and_swap_refuses_a_file_changed_or_removed_since_it_was_read() {
+        let dir = scratch_dir("cas");
+        let path = dir.join("state.json");
+        save_new(&path, &saved(0));
+        let mine = StateFile::loaded(&path, "http://127.0.0.1:1/v1", load(&path).unwrap());
+        let mut theirs = StateFile::loaded(&path, "http://127.0.0.1:1/v1", load(&path).unwrap());
+        // Another process goes on with the same intent.
+        let lock = theirs.lock_unchanged("a1").unwrap();
+        theirs.commit(&lock, Some(pending_snapshot())).unwrap();
+        drop(lock);
+        let Err(Outcome::Conflict(changed)) = mine.lock_unchanged("a1") else {
+            panic!("the file changed");
+        };
+        assert_eq!(changed.reason, ConflictReason::Changed);
+        assert!(changed.message.contains("revision 2"), "{}", changed.message);
+        // …and removes it.
+        let lock = theirs.lock_unchanged("a1").unwrap();
+        theirs.commit(&lock, None).unwrap();
+        drop(lock);
+        let Err(Outcome::Conflict(removed)) = mine.lock_unchanged("a1") else {
+            panic!("the file is gone");
+        };
+        assert_eq!(removed.reason, ConflictReason::Removed);
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 0);
         let _ = fs::remove_dir_all(&dir);
     }
 }

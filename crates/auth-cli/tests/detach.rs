@@ -119,7 +119,7 @@ fn a_wrong_code_in_solve_keeps_the_intent_for_another_try() {
     let run = solve_cli(&sim, &state, Some(WRONG_CODE)).stdin("").run();
     let json = run.exits(4).outcome("error");
     assert_eq!(json["type"], "errors/invalid_checkpoint_solution");
-    assert!(state_file_text(&state).contains(r#""failed_attempts": 1"#));
+    assert!(state_file_text(&state).contains(r#""failed_attempts":1"#));
     let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();
     run.exits(0).outcome("connected");
 }

@@ -204,7 +204,6 @@ pub fn flow(data: &[u8]) {
             shapes.iter().all(|s| s == &shapes[0]),
             "a resumed twin diverged: {shapes:#?}"
         );
-        let said: Vec<String> = outputs.iter().map(|o| format!("{o:?}")).collect();
         let after = flows[0].phase();
         assert_move_is_in_the_table(before, &input, after);
         if before.is_terminal() && !input.kind().is_command() {

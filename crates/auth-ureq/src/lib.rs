@@ -113,9 +113,3 @@ pub const USER_AGENT: &str = concat!("auth-ureq/", env!("CARGO_PKG_VERSION"));
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
-
-/// The top-level README's examples (the library in ten lines, a custom transport, auth-sim
-/// in your own tests), compiled and run as doc-tests so the README cannot drift.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-pub struct TopLevelReadmeDoctests;

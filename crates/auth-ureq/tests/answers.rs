@@ -16,11 +16,11 @@ mod support;
 
 use std::time::Duration;
 
+use auth_test_servers::{Behaviour, ScriptedServer, Served, answer};
 use auth_ureq::{
     AuthScheme, Client, Connection, Error, ErrorType, Fault, PendingIntent, Problem, Resend, Snapshot,
     Solved, SourceStatus, TransportErrorKind,
 };
-use support::scripted::{Behaviour, ScriptedServer, Served, answer};
 use support::{API_KEY, ManualClock, SECRETS, expect_err};
 
 const ACCOUNT: &str = "acc-scripted-1";
@@ -91,7 +91,7 @@ fn assert_same_request(served: &[Served]) {
 
 #[test]
 fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key() {
-    let server = ScriptedServer::start(vec![lost(), lost(), checkpoint_202()]);
+    let server = ScriptedServer::start(vec![lost(), lost(), checkpoint_202()]).unwrap();
     let clock = ManualClock::new();
     let intent = pending(&client(&server, &clock));
     assert_eq!(intent.account_id().as_str(), ACCOUNT);
@@ -115,7 +115,7 @@ fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key() {
 fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects() {
     // The server connected the account and the answer was lost; a server that keeps its
     // idempotency keys answers the replay with the original 201.
-    let server = ScriptedServer::start(vec![checkpoint_202(), lost(), created_201()]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), lost(), created_201()]).unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
     assert_eq!(
@@ -140,7 +140,7 @@ fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock() {
         "retry-after: 2",
         r#"{"status":429,"type":"errors/too_many_requests","title":"Too many requests"}"#,
     );
-    let server = ScriptedServer::start(vec![checkpoint_202(), limited, created_201()]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), limited, created_201()]).unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
     assert!(matches!(
@@ -159,7 +159,7 @@ fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
         "retry-after: 55",
         r#"{"status":429,"type":"errors/too_many_requests","title":"Too many requests"}"#,
     );
-    let server = ScriptedServer::start(vec![checkpoint_202(), limited]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), limited]).unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
     // 50 s left: a wait of 55 s would end past the deadline.
@@ -179,7 +179,7 @@ fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
 
 #[test]
 fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_with_its_key() {
-    let server = ScriptedServer::start(vec![checkpoint_202(), lost(), lost(), lost(), lost()]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), lost(), lost(), lost(), lost()]).unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
     let error = expect_err(intent.solve_code_checkpoint(CODE));
@@ -209,7 +209,7 @@ fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_wit
     );
 
     // Resumed by another client, the same solve (the code given again) is sent with its key.
-    let server = ScriptedServer::start(vec![created_201()]);
+    let server = ScriptedServer::start(vec![created_201()]).unwrap();
     let mut resumed = client(&server, &clock).resume(snapshot).unwrap();
     assert!(matches!(
         resumed.solve_code_checkpoint(CODE).unwrap(),
@@ -241,7 +241,8 @@ fn both_error_envelopes_are_read_with_their_request_id() {
         endpoint,
         header_only,
         created_201(),
-    ]);
+    ])
+    .unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
 
@@ -280,7 +281,7 @@ fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending() {
         200,
         &format!(r#"{{"object":"CheckpointResend","account_id":"{ACCOUNT}","success":true}}"#),
     );
-    let server = ScriptedServer::start(vec![checkpoint_202(), refused, sent, created_201()]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), refused, sent, created_201()]).unwrap();
     let clock = ManualClock::new();
     let mut intent = pending(&client(&server, &clock));
     let deadline = intent.deadline();
@@ -315,7 +316,7 @@ fn an_accounts_status_is_a_get_without_body_or_key() {
         404,
         r#"{"status":404,"type":"errors/resource_not_found","title":"Not found"}"#,
     );
-    let server = ScriptedServer::start(vec![account, missing]);
+    let server = ScriptedServer::start(vec![account, missing]).unwrap();
     let clock = ManualClock::new();
     let client = client(&server, &clock);
     let status = client.account_status(ACCOUNT).unwrap();
@@ -341,7 +342,7 @@ fn an_accounts_status_is_a_get_without_body_or_key() {
 
 #[test]
 fn a_bearer_scheme_sends_the_key_in_authorization_only() {
-    let server = ScriptedServer::start(vec![created_201()]);
+    let server = ScriptedServer::start(vec![created_201()]).unwrap();
     let client = Client::builder()
         .base_url(format!("{}?port=443", server.base_url()))
         .api_key(API_KEY)
@@ -373,7 +374,7 @@ fn an_api_key_problem_is_the_configurations_fault_never_the_password() {
         401,
         r#"{"error":{"code":"expired_credentials","message":"The API key has expired.","request_id":"r-1"}}"#,
     );
-    let server = ScriptedServer::start(vec![checkpoint_202(), key_refused, expired]);
+    let server = ScriptedServer::start(vec![checkpoint_202(), key_refused, expired]).unwrap();
     let clock = ManualClock::new();
     let client = client(&server, &clock);
     let mut intent = pending(&client);

@@ -20,10 +20,10 @@ use std::io;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
+use auth_test_servers::{Behaviour as Misbehaviour, FLOOD, ScriptedServer as HostileServer, Served, answer};
 use auth_ureq::{
     Client, Connection, Error, PendingIntent, Phase, RetryPolicy, Snapshot, Solved, TransportErrorKind,
 };
-use support::scripted::{Behaviour as Misbehaviour, FLOOD, ScriptedServer as HostileServer, Served, answer};
 use support::{API_KEY, expect_err};
 
 /// The client's request timeout in every test.
@@ -81,7 +81,7 @@ fn assert_bounded(elapsed: Duration) {
 /// Connects through a server whose first connection misbehaves: the typed error, and what
 /// the server saw.
 fn connect_against(misbehaviour: Misbehaviour) -> (Error, Vec<Served>) {
-    let server = HostileServer::start(vec![misbehaviour]);
+    let server = HostileServer::start(vec![misbehaviour]).unwrap();
     let client = client_for(&server);
     let started = Instant::now();
     let error = expect_err(client.connect_messenger(USERNAME, PASSWORD));
@@ -93,7 +93,7 @@ fn connect_against(misbehaviour: Misbehaviour) -> (Error, Vec<Served>) {
 /// meets `misbehaviour`. Checks that the intent is still pending and resumes elsewhere;
 /// returns the solve's error and what the server saw (`[connect, solve]`).
 fn solve_against(misbehaviour: Misbehaviour) -> (Error, Vec<Served>) {
-    let server = HostileServer::start(vec![checkpoint_202(), misbehaviour]);
+    let server = HostileServer::start(vec![checkpoint_202(), misbehaviour]).unwrap();
     let client = client_for(&server);
     let mut intent = match client.connect_messenger(USERNAME, PASSWORD).unwrap() {
         Connection::Pending(intent) => intent,
@@ -118,7 +118,7 @@ fn assert_still_pending_and_resumable(intent: &PendingIntent) {
 }
 
 fn assert_resumes(saved: Snapshot) {
-    let good = HostileServer::start(vec![account_created_201()]);
+    let good = HostileServer::start(vec![account_created_201()]).unwrap();
     let client = client_for(&good);
     let mut resumed = client.resume(saved).unwrap();
     assert!(resumed.is_pending());
@@ -262,7 +262,7 @@ fn invalid_utf8_is_a_typed_error_and_the_intent_stays_pending() {
     .into_bytes();
     bytes.extend_from_slice(b"x-raw: \xff\xfe\r\n\r\n");
     bytes.extend_from_slice(created.as_bytes());
-    let server = HostileServer::start(vec![Misbehaviour::Answer(bytes)]);
+    let server = HostileServer::start(vec![Misbehaviour::Answer(bytes)]).unwrap();
     match client_for(&server).connect_messenger(USERNAME, PASSWORD).unwrap() {
         Connection::Connected { account_id } => assert_eq!(account_id.as_str(), ACCOUNT),
         other => panic!("unexpected {other:?}"),
@@ -347,7 +347,8 @@ fn an_http_1_0_answer_without_a_length_is_read_to_the_close_and_bounded() {
     let server = HostileServer::start(vec![
         checkpoint_202(),
         Misbehaviour::Answer([head, &created].concat().into_bytes()),
-    ]);
+    ])
+    .unwrap();
     let client = client_for(&server);
     let Connection::Pending(mut intent) = client.connect_messenger(USERNAME, PASSWORD).unwrap() else {
         panic!("expected a checkpoint");

@@ -15,12 +15,9 @@
 
 mod support;
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
-use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use auth_test_servers::tls::{plain_server, self_signed_tls_server};
 use auth_ureq::{BaseUrlError, BuildError, Client, Error, TransportErrorKind};
 use support::{API_KEY, SECRETS, expect_err};
 
@@ -28,28 +25,6 @@ const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Slack on top of [`TIMEOUT`]: a liveness bound, not a measurement.
 const LIVENESS_MARGIN: Duration = Duration::from_secs(5);
-
-/// A plain TCP server for one connection: records what the client sends first (for a TLS
-/// client, its ClientHello), answers `reply` in clear, and closes.
-fn plain_server(reply: &'static [u8]) -> (u16, JoinHandle<Vec<u8>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let thread = std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let mut received = vec![0u8; 16 << 10];
-        let n = stream.read(&mut received).unwrap_or(0);
-        received.truncate(n);
-        let _ = stream.write_all(reply);
-        let _ = stream.shutdown(std::net::Shutdown::Write);
-        // Whatever else the client sends before it gives up (an alert, if anything).
-        let mut rest = Vec::new();
-        let _ = stream.read_to_end(&mut rest);
-        received.extend_from_slice(&rest);
-        received
-    });
-    (port, thread)
-}
 
 fn https_client(host: &str, port: u16) -> Client {
     Client::builder()
@@ -83,7 +58,8 @@ fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_error
         b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}".as_slice(),
         b"\x16\x03\x03\x00\x02\xff\xff garbage that is not a server hello".as_slice(),
     ] {
-        let (port, server) = plain_server(reply);
+        let server = plain_server(reply).unwrap();
+        let port = server.port();
         let client = https_client("127.0.0.1", port);
         let started = Instant::now();
         let error = expect_err(client.connect_messenger("erin", "pw-secret"));
@@ -92,21 +68,22 @@ fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_error
             panic!("expected a transport error, got {error:?}");
         };
         assert_eq!(transport.kind(), TransportErrorKind::Tls, "{error}");
-        assert_nothing_in_clear(&server.join().unwrap());
+        assert_nothing_in_clear(&server.finish().unwrap());
     }
 }
 
 #[test]
 fn https_names_the_configured_host_in_its_hello() {
     // SNI carries the base URL's host name: the certificate is checked for that name.
-    let (port, server) = plain_server(b"not tls");
+    let server = plain_server(b"not tls").unwrap();
+    let port = server.port();
     let client = https_client("localhost", port);
     let error = expect_err(client.connect_messenger("erin", "pw-secret"));
     assert!(
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Tls),
         "{error:?}"
     );
-    let hello = server.join().unwrap();
+    let hello = server.finish().unwrap();
     assert_nothing_in_clear(&hello);
     assert!(
         hello.windows(b"localhost".len()).any(|w| w == b"localhost"),
@@ -162,78 +139,13 @@ fn plain_http_is_refused_for_every_host_that_only_looks_like_loopback() {
     }
 }
 
-/// A self-signed certificate for `localhost` and `127.0.0.1` (EC P-256, valid until 2126),
-/// and its key: test material only, trusted by nothing. Made with
-/// `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500
-/// -subj /CN=localhost -addext subjectAltName=DNS:localhost,IP:127.0.0.1`.
-const SELF_SIGNED_CERT: &[u8] = b"-----BEGIN CERTIFICATE-----
-MIIBmjCCAUGgAwIBAgIUQjiWoE7F4DgXMSyq6oRrKnbtSJAwCgYIKoZIzj0EAwIw
-FDESMBAGA1UEAwwJbG9jYWxob3N0MCAXDTI2MTEyMjAzNDYzOFoYDzIxMjYxMDI5
-MDM0NjM4WjAUMRIwEAYDVQQDDAlsb2NhbGhvc3QwWTATBgcqhkjOPQIBBggqhkjO
-PQMBBwNCAARscLeZZR1ZSwijH6ahHcXkC1cFXWxuCW+isrRpK+TVnz5D/Rfa2x3V
-WogC5pNp0oFdAgWx7SJhkISgWXtEz1Nco28wbTAdBgNVHQ4EFgQUwbIGbDcMyQb+
-xlf5LkTUyoc16pswHwYDVR0jBBgwFoAUwbIGbDcMyQb+xlf5LkTUyoc16pswDwYD
-VR0TAQH/BAUwAwEB/zAaBgNVHREEEzARgglsb2NhbGhvc3SHBH8AAAEwCgYIKoZI
-zj0EAwIDRwAwRAIgbeOuW0iVi43hjpK067Wz2jp7M0QNMNfUu3uAqYIqkCUCICsH
-6Gha4bpk9ctijq9/6zBxQp/Nc2WFRc3PMygHUGwT
------END CERTIFICATE-----
-";
-
-/// The test certificate's key (see [`SELF_SIGNED_CERT`]): not a secret of anything.
-const SELF_SIGNED_KEY: &[u8] = b"-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgxttewhihAcDRQ5tk
-z3o7cIdLbj0e/AE0HiTqSv3TBNuhRANCAARscLeZZR1ZSwijH6ahHcXkC1cFXWxu
-CW+isrRpK+TVnz5D/Rfa2x3VWogC5pNp0oFdAgWx7SJhkISgWXtEz1Nc
------END PRIVATE KEY-----
-";
-
-/// What a real TLS server with the self-signed certificate saw of one connection: the
-/// request bytes it could decrypt, and how the handshake ended.
-struct TlsSeen {
-    plaintext: Vec<u8>,
-    error: Option<String>,
-}
-
-fn self_signed_tls_server() -> (u16, JoinHandle<TlsSeen>) {
-    let cert = ureq::tls::Certificate::from_pem(SELF_SIGNED_CERT).unwrap();
-    let key = ureq::tls::PrivateKey::from_pem(SELF_SIGNED_KEY).unwrap();
-    let config =
-        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(key.der().to_vec().into()),
-            )
-            .unwrap();
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let thread = std::thread::spawn(move || {
-        let (tcp, _) = listener.accept().unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        let connection = rustls::ServerConnection::new(Arc::new(config)).unwrap();
-        let mut tls = rustls::StreamOwned::new(connection, tcp);
-        let mut plaintext = Vec::new();
-        let mut buffer = [0u8; 4096];
-        let error = loop {
-            match tls.read(&mut buffer) {
-                Ok(0) => break None,
-                Ok(n) => plaintext.extend_from_slice(&buffer[..n]),
-                Err(e) => break Some(e.to_string()),
-            }
-        };
-        TlsSeen { plaintext, error }
-    });
-    (port, thread)
-}
-
 #[test]
 fn a_certificate_no_trusted_root_vouches_for_is_refused_before_the_request_is_sent() {
     // The certificate names the host correctly; only its issuer is unknown to the web PKI
     // roots the client trusts.
     for host in ["localhost", "127.0.0.1"] {
-        let (port, server) = self_signed_tls_server();
+        let server = self_signed_tls_server().unwrap();
+        let port = server.port();
         let client = https_client(host, port);
         let started = Instant::now();
         let error = expect_err(client.connect_messenger("erin", "pw-secret"));
@@ -246,7 +158,7 @@ fn a_certificate_no_trusted_root_vouches_for_is_refused_before_the_request_is_se
             error.to_string().contains("invalid peer certificate"),
             "{host}: {error}"
         );
-        let seen = server.join().unwrap();
+        let seen = server.finish().unwrap();
         // The server decrypted nothing: the request, and its X-API-KEY, were never sent.
         assert!(
             seen.plaintext.is_empty(),

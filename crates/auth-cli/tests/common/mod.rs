@@ -10,11 +10,13 @@
     reason = "tests fail loudly"
 )]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use auth_sim::{Account, Checkpoint, Fault, Fixture, LoggedRequest, Simulator};
 use serde_json::Value;
@@ -115,10 +117,15 @@ pub(crate) fn solves(sim: &Simulator) -> Vec<LoggedRequest> {
 /// One run of `postpress-auth`, about to start.
 pub(crate) struct Cli {
     command: Command,
-    stdin: Option<String>,
+    stdin: Option<Vec<u8>>,
+    flood: Option<u64>,
     keep_stdin_open: bool,
     secrets: Vec<String>,
 }
+
+/// How long a run may take before the test gives up on it (a guard against a hang: a
+/// command blocked on a FIFO, a lock it waits for), killing it.
+pub(crate) const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 /// Runs of the binary: the environment is cleared of every `POSTPRESS_*` variable, the
 /// API key is passed in `POSTPRESS_API_KEY` and the base URL with `--base-url`.
@@ -150,6 +157,7 @@ pub(crate) fn bare_cli() -> Cli {
     Cli {
         command,
         stdin: None,
+        flood: None,
         keep_stdin_open: false,
         secrets: vec![
             API_KEY.to_owned(),
@@ -206,7 +214,21 @@ impl Cli {
 
     /// Writes this text on standard input, then closes it.
     pub(crate) fn stdin(mut self, text: &str) -> Self {
-        self.stdin = Some(text.to_owned());
+        self.stdin = Some(text.as_bytes().to_vec());
+        self
+    }
+
+    /// Writes these bytes on standard input, then closes it.
+    pub(crate) fn stdin_bytes(mut self, bytes: &[u8]) -> Self {
+        self.stdin = Some(bytes.to_vec());
+        self
+    }
+
+    /// Writes `bytes` bytes of `x` (no newline) on standard input, after the text given to
+    /// [`Cli::stdin`] if any, until written or until the command closes its end; the run
+    /// says how many were written ([`Run::stdin_written`]).
+    pub(crate) fn stdin_flood(mut self, bytes: u64) -> Self {
+        self.flood = Some(bytes);
         self
     }
 
@@ -223,29 +245,148 @@ impl Cli {
     }
 
     /// Runs the command to its end, and checks that no secret appears in its output.
-    pub(crate) fn run(mut self) -> Run {
+    pub(crate) fn run(self) -> Run {
+        let keep_open = self.keep_stdin_open;
+        let text = self.stdin.clone().unwrap_or_default();
+        let flood = self.flood.unwrap_or(0);
+        let mut running = self.spawn();
+        let stdin = running.stdin.take();
+        if keep_open {
+            // Nothing written; open until the command has ended.
+            let run = running.finish();
+            drop(stdin);
+            return run;
+        }
+        // Written on a thread: the command may stop reading (and exit) at any point, and a
+        // broken pipe is fine.
+        let writer = std::thread::spawn(move || {
+            let mut written = 0_u64;
+            let Some(mut pipe) = stdin else { return written };
+            if pipe.write_all(&text).is_err() {
+                return written;
+            }
+            written += text.len() as u64;
+            let chunk = vec![b'x'; 64 * 1024];
+            while written < flood && pipe.write_all(&chunk).is_ok() {
+                written += chunk.len() as u64;
+            }
+            written
+        });
+        let mut run = running.finish_with_stdin_open();
+        run.stdin_written = writer.join().unwrap();
+        run
+    }
+
+    /// Starts the command in the background, its standard input open.
+    pub(crate) fn spawn(mut self) -> Running {
         self.command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::piped());
         let mut child = self.command.spawn().unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        if let Some(text) = &self.stdin {
-            // The command may exit before reading it all (a broken pipe is fine).
+        let stdin = child.stdin.take();
+        let mut stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (sender, stderr_lines) = std::sync::mpsc::channel();
+        let stderr_reader = std::thread::spawn(move || {
+            let mut reader = BufReader::new(stderr);
+            let mut all = Vec::new();
+            loop {
+                let mut line = Vec::new();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => return all,
+                    Ok(_) => {
+                        all.extend_from_slice(&line);
+                        let _ = sender.send(String::from_utf8_lossy(&line).into_owned());
+                    }
+                }
+            }
+        });
+        let stdout_reader = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let _ = stdout.read_to_end(&mut all);
+            all
+        });
+        Running {
+            child,
+            stdin,
+            stderr_lines,
+            stderr_reader,
+            stdout_reader,
+            secrets: self.secrets,
+        }
+    }
+}
+
+/// A run started in the background: its standard error read as it comes (to wait for a cue),
+/// its standard input open until fed and closed.
+pub(crate) struct Running {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stderr_lines: Receiver<String>,
+    stderr_reader: JoinHandle<Vec<u8>>,
+    stdout_reader: JoinHandle<Vec<u8>>,
+    secrets: Vec<String>,
+}
+
+impl Running {
+    /// Waits until the command writes a line containing `cue` on standard error (it fails
+    /// the test after [`RUN_LIMIT`]).
+    #[track_caller]
+    pub(crate) fn wait_for(&mut self, cue: &str) -> &mut Self {
+        let deadline = Instant::now() + RUN_LIMIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stderr_lines.recv_timeout(left) {
+                Ok(line) if line.contains(cue) => return self,
+                Ok(_) => {}
+                Err(RecvTimeoutError::Timeout) => panic!("no `{cue}` on standard error"),
+                Err(RecvTimeoutError::Disconnected) => {
+                    panic!(
+                        "the command ended without writing `{cue}`: {:?}",
+                        self.child.try_wait()
+                    )
+                }
+            }
+        }
+    }
+
+    /// Writes `text` on the command's standard input, and closes it.
+    pub(crate) fn feed(&mut self, text: &str) -> &mut Self {
+        if let Some(mut stdin) = self.stdin.take() {
             let _ = stdin.write_all(text.as_bytes());
         }
-        let kept_open = if self.keep_stdin_open {
-            Some(stdin)
-        } else {
-            drop(stdin);
-            None
+        self
+    }
+
+    /// Closes standard input, waits for the command to end (killing it after
+    /// [`RUN_LIMIT`]), and checks that no secret appears in its output.
+    #[track_caller]
+    pub(crate) fn finish(mut self) -> Run {
+        drop(self.stdin.take());
+        self.finish_with_stdin_open()
+    }
+
+    /// Waits for the command to end (killing it after [`RUN_LIMIT`]), and checks that no
+    /// secret appears in its output.
+    #[track_caller]
+    fn finish_with_stdin_open(mut self) -> Run {
+        let deadline = Instant::now() + RUN_LIMIT;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("the command did not end within {RUN_LIMIT:?}: killed");
+            }
+            std::thread::sleep(Duration::from_millis(10));
         };
-        let output = child.wait_with_output().unwrap();
-        drop(kept_open);
         let run = Run {
-            code: output.status.code(),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&self.stdout_reader.join().unwrap()).into_owned(),
+            stderr: String::from_utf8_lossy(&self.stderr_reader.join().unwrap()).into_owned(),
+            stdin_written: 0,
         };
         for secret in &self.secrets {
             assert!(
@@ -263,6 +404,8 @@ pub(crate) struct Run {
     pub(crate) code: Option<i32>,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
+    /// How many bytes were written on its standard input.
+    pub(crate) stdin_written: u64,
 }
 
 impl std::fmt::Debug for Run {

@@ -10,8 +10,6 @@ use auth_core::{Clock, Error, UnixMillis};
 use auth_sim::{Fixture, Simulator};
 use auth_ureq::{Client, ClientBuilder};
 
-pub(crate) mod scripted;
-
 /// The API key the simulators expect.
 pub(crate) const API_KEY: &str = "sk-test-0123456789-secret";
 

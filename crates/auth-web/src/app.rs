@@ -1,0 +1,1161 @@
+//! The router and its handlers: each request loads its record, acts under a lease, saves by
+//! compare-and-swap, and answers with a page or a `303` to the page. No flow is kept in
+//! memory between two requests: any instance serves any request.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{AccountId, Credentials, Error, Phase, Resend, Solution, Solved, UnixMillis};
+use auth_reqwest::{Connection, PendingIntent};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, OriginalUri, Request, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+
+use crate::api::Api;
+use crate::config::{ConnectedAccount, FormConfig};
+use crate::form::{self, Form, FormError};
+use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
+use crate::ids::{self, SessionId};
+use crate::pages::{self, Alert, Frame};
+use crate::store::{Action, IntentStore, KeyedAction, Lease, Notice, Record, Stage, Versioned};
+
+/// How long a record is kept past the end of its intent, so that its page can still say
+/// "Expired".
+const GRACE: Duration = Duration::from_secs(10 * 60);
+/// How long a record of a browser that has not got a checkpoint yet is kept.
+const START_TTL: Duration = Duration::from_secs(30 * 60);
+/// How long the cookies live in the browser.
+const COOKIE_TTL: Duration = Duration::from_secs(60 * 60);
+/// How often a waiting page's poll reads the record again.
+const POLL_EVERY: Duration = Duration::from_millis(200);
+
+/// The form's shared state: the API, the store, the settings, this instance's name.
+pub(crate) struct App {
+    pub(crate) api: Api,
+    pub(crate) store: Arc<dyn IntentStore>,
+    pub(crate) config: FormConfig,
+    pub(crate) instance: String,
+    pub(crate) per_ip: RateLimiter,
+    pub(crate) warned_no_ip: std::sync::atomic::AtomicBool,
+}
+
+type Shared = State<Arc<App>>;
+
+/// The form as an axum [`Router`], to mount under any prefix:
+///
+/// ```no_run
+/// # async fn mount(store: auth_web::MemoryStore) {
+/// let config = auth_web::FormConfig::new("pp_live_…");
+/// let app: axum::Router = axum::Router::new().nest("/connect/messenger", auth_web::router(config, store));
+/// # }
+/// ```
+///
+/// Serve it with `into_make_service_with_connect_info::<SocketAddr>()` so that the per-IP
+/// limit on connect attempts sees each client's address (or trust a proxy's
+/// `X-Forwarded-For` with [`FormConfig::trust_forwarded_headers`]).
+///
+/// If the settings cannot be used (no API key, a base URL that is not https to a remote
+/// host…), every page answers 500 and the reason is logged once: check them first with
+/// [`FormConfig::check`].
+pub fn router(config: FormConfig, store: impl IntentStore) -> Router {
+    let api = match config.api() {
+        Ok(api) => api,
+        Err(error) => {
+            tracing::error!(%error, "the connection form is misconfigured");
+            let message = format!("The connection form is misconfigured: {error}");
+            return Router::new()
+                .fallback(move || {
+                    let message = message.clone();
+                    async move { (StatusCode::INTERNAL_SERVER_ERROR, message) }
+                })
+                .layer(axum::middleware::from_fn(http::security_headers));
+        }
+    };
+    let instance = ids::instance_id().unwrap_or_else(|_| "web-unknown".to_owned());
+    let per_ip = RateLimiter::new(config.connects_per_ip.0, config.connects_per_ip.1);
+    let app = Arc::new(App {
+        api,
+        store: Arc::new(store),
+        config,
+        instance,
+        per_ip,
+        warned_no_ip: std::sync::atomic::AtomicBool::new(false),
+    });
+    Router::new()
+        .route("/", get(page))
+        .route("/connect", post(connect))
+        .route("/solve", post(solve))
+        .route("/approve", post(approve))
+        .route("/resend", post(resend))
+        .route("/another-way", post(another_way))
+        .route("/restart", post(restart))
+        .route("/wait", get(wait))
+        .route("/assets/form.js", get(script))
+        .route("/assets/form.css", get(style))
+        .fallback(not_found)
+        .with_state(app)
+        .layer(axum::middleware::from_fn(http::security_headers))
+}
+
+impl FormConfig {
+    /// Checks the settings as [`router`] will use them.
+    pub fn check(&self) -> Result<(), crate::ConfigError> {
+        self.api().map(drop)
+    }
+}
+
+/// What a handler knows of the request before it acts.
+struct Visit {
+    prefix: String,
+    secure: bool,
+    csrf_cookie: Option<String>,
+    session: Option<SessionId>,
+    had_session_cookie: bool,
+    ip: Option<std::net::IpAddr>,
+}
+
+impl Visit {
+    fn new(app: &App, original: &OriginalUri, request: &Request) -> Self {
+        let headers = request.headers();
+        let https = http::is_https(request.uri(), headers, app.config.trust_forwarded);
+        let session_cookie = form::cookie(headers, SESSION_COOKIE);
+        Self {
+            prefix: http::prefix(original, request.uri()),
+            secure: http::secure_cookies(app.config.cookies, https),
+            csrf_cookie: form::cookie(headers, CSRF_COOKIE)
+                .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_owned),
+            session: session_cookie.and_then(SessionId::parse),
+            had_session_cookie: session_cookie.is_some(),
+            ip: http::client_ip(
+                headers,
+                request.extensions().get::<ConnectInfo<SocketAddr>>(),
+                app.config.trust_forwarded,
+            ),
+        }
+    }
+
+    fn page_url(&self) -> String {
+        if self.prefix.is_empty() {
+            "/".to_owned()
+        } else {
+            self.prefix.clone()
+        }
+    }
+
+    fn cookie(&self, name: &str, value: &str) -> String {
+        http::cookie(name, value, &self.prefix, self.secure, COOKIE_TTL)
+    }
+
+    fn clear_session(&self) -> String {
+        http::cookie(SESSION_COOKIE, "", &self.prefix, self.secure, Duration::ZERO)
+    }
+
+    fn frame<'a>(&'a self, app: &'a App, csrf: &'a str) -> Frame<'a> {
+        Frame {
+            prefix: &self.prefix,
+            provider: &app.config.provider_name,
+            csrf,
+        }
+    }
+
+    /// A page for a problem with the request itself.
+    fn problem(&self, app: &App, status: StatusCode, heading: &str, message: &str) -> Response {
+        let csrf = self.csrf_cookie.as_deref().unwrap_or_default();
+        http::html(
+            status,
+            pages::problem(&self.frame(app, csrf), heading, Alert::new(message)),
+            &[],
+        )
+    }
+
+    fn store_down(&self, app: &App, error: &crate::StoreError) -> Response {
+        tracing::warn!(%error, "the intent store failed");
+        self.problem(
+            app,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Try again in a moment",
+            "The form cannot reach its storage right now. Nothing was sent; try again in a moment.",
+        )
+    }
+}
+
+/// `GET /`: the page for where this browser's attempt is.
+async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    let visit = Visit::new(&app, &original, &request);
+    let context = match query_context(request.uri()) {
+        Ok(context) => context,
+        Err(error) => {
+            return visit.problem(&app, StatusCode::BAD_REQUEST, "Invalid link", &error.to_string());
+        }
+    };
+    let now = app.api.now();
+    let loaded = match &visit.session {
+        Some(id) => match app.store.load(id, now).await {
+            Ok(loaded) => loaded.map(|versioned| (id.clone(), versioned)),
+            Err(error) => return visit.store_down(&app, &error),
+        },
+        None => None,
+    };
+    match loaded {
+        Some((id, versioned)) => show(&app, &visit, id, versioned, StatusCode::OK).await,
+        None => fresh_start(&app, &visit, context.as_deref(), None),
+    }
+}
+
+/// The start page for a browser without a record: a CSRF cookie, and the stale session
+/// cookie cleared.
+fn fresh_start(app: &App, visit: &Visit, context: Option<&str>, alert: Option<Alert>) -> Response {
+    let mut cookies = Vec::new();
+    let csrf = match &visit.csrf_cookie {
+        Some(token) => token.clone(),
+        None => match ids::csrf_token() {
+            Ok(token) => {
+                cookies.push(visit.cookie(CSRF_COOKIE, &token));
+                token
+            }
+            Err(error) => {
+                return visit.problem(
+                    app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Unavailable",
+                    &error.to_string(),
+                );
+            }
+        },
+    };
+    if visit.had_session_cookie {
+        cookies.push(visit.clear_session());
+    }
+    let body = pages::start(&visit.frame(app, &csrf), context, alert, None);
+    http::html(StatusCode::OK, body, &cookies)
+}
+
+/// `?context=…`: at most [`FormConfig::MAX_CONTEXT_BYTES`], UTF-8.
+fn query_context(uri: &Uri) -> Result<Option<String>, FormError> {
+    let Some(query) = uri.query() else {
+        return Ok(None);
+    };
+    let form = Form::parse(Some("application/x-www-form-urlencoded"), query.as_bytes())?;
+    let context = form.field("context", FormConfig::MAX_CONTEXT_BYTES)?;
+    Ok((!context.is_empty()).then(|| context.to_owned()))
+}
+
+/// Renders the page of a record, taking over a request whose instance died first.
+async fn show(
+    app: &Arc<App>,
+    visit: &Visit,
+    id: SessionId,
+    versioned: Versioned,
+    status: StatusCode,
+) -> Response {
+    let now = app.api.now();
+    let versioned = match take_over(app, &id, versioned, now).await {
+        Ok(versioned) => versioned,
+        Err(error) => return visit.store_down(app, &error),
+    };
+    let record = &versioned.record;
+    let frame = visit.frame(app, &record.csrf);
+    if let Some(lease) = record.live_lease(now) {
+        return busy_page(app, visit, &frame, record, lease, status);
+    }
+    let alert = record.notice.as_ref().and_then(alert_of);
+    let info = record.notice.as_ref().and_then(status_of);
+    let body = match &record.stage {
+        Stage::Start => pages::start(&frame, record.context.as_deref(), alert, info),
+        Stage::Pending { snapshot } => match app.api.resume(snapshot.clone()) {
+            Ok(pending) => pages::checkpoint(&frame, pending.intent(), now, alert, info),
+            Err(error) => pages::expired(&frame, &ended_message(&error)),
+        },
+        Stage::Connected { account_id, .. } => {
+            // The app's callback, if still due, is under a lease: `take_over` above resumes
+            // it if its instance died.
+            pages::connected(&frame, account_id.as_str(), app.config.success_url.as_deref())
+        }
+        Stage::Ended => pages::expired(
+            &frame,
+            "The time to connect ran out. Start again to connect your account.",
+        ),
+    };
+    // The forms carry the record's CSRF token: the browser's cookie must say the same (it
+    // may have expired, or been set by another tab's start page, since).
+    let cookies = if visit.csrf_cookie.as_deref() == Some(record.csrf.as_str()) {
+        Vec::new()
+    } else {
+        vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
+    };
+    http::html(status, body, &cookies)
+}
+
+/// The page while a request is in flight: waiting for the approval in the app, or "already
+/// being checked". Both move on by themselves.
+fn busy_page(
+    app: &App,
+    visit: &Visit,
+    frame: &Frame<'_>,
+    record: &Record,
+    lease: &Lease,
+    status: StatusCode,
+) -> Response {
+    let now = app.api.now();
+    let left = match &record.stage {
+        Stage::Pending { snapshot } => snapshot.intent().map(|intent| intent.remaining(now)),
+        _ => None,
+    };
+    let (heading, message) = match lease.action.action {
+        Action::ApproveInApp => (
+            "Approve in the app",
+            "Waiting for your approval in the app. Open the app on your phone and approve the connection.",
+        ),
+        Action::Connect => (
+            "Already being checked",
+            "Your username and password are already being checked.",
+        ),
+        Action::SolveCode => ("Already being checked", "Your code is already being checked."),
+        Action::Resend => ("Already being checked", "The code is already being sent again."),
+        Action::TryAnotherWay => ("Already being checked", "Another way is already being asked for."),
+        Action::Notify => ("Connected", "Finishing the connection."),
+    };
+    let _ = visit;
+    http::html(status, pages::waiting(frame, heading, message, left), &[])
+}
+
+/// If the lease of the record has run out (its instance died), takes it over: an action
+/// without a secret (an in-app approval, the app's callback) is sent again by this instance
+/// with the same key; a code or a password must be typed again, and will be sent with the
+/// same key.
+async fn take_over(
+    app: &Arc<App>,
+    id: &SessionId,
+    mut versioned: Versioned,
+    now: UnixMillis,
+) -> Result<Versioned, crate::StoreError> {
+    loop {
+        let Some(lease) = versioned.record.lease.clone() else {
+            return Ok(versioned);
+        };
+        if lease.until > now {
+            return Ok(versioned);
+        }
+        let mut record = versioned.record.clone();
+        if lease.action.action.resumes_by_itself() {
+            record.lease = Some(Lease {
+                holder: app.instance.clone(),
+                until: now.saturating_add(app.config.lease),
+                action: lease.action,
+            });
+        } else {
+            record.lease = None;
+            record.lost = Some(lease.action);
+            record.notice = Some(Notice::TypeAgain);
+        }
+        if app.store.replace(id, versioned.revision, &record).await? {
+            let revision = versioned.revision.saturating_add(1);
+            tracing::info!(session = ?id, action = ?lease.action.action, dead = %lease.holder, "took over a request whose instance stopped");
+            match lease.action.action {
+                Action::ApproveInApp => spawn_in_app(Arc::clone(app), id.clone(), revision, record.clone()),
+                Action::Notify => spawn_notify(Arc::clone(app), id.clone(), revision, record.clone()),
+                _ => {}
+            }
+            return Ok(Versioned { revision, record });
+        }
+        // Another request changed it first: read it again.
+        match app.store.load(id, now).await? {
+            Some(again) => versioned = again,
+            None => return Ok(versioned),
+        }
+    }
+}
+
+/// A posted form, checked: body size, UTF-8, CSRF.
+struct Posted {
+    visit: Visit,
+    form: Form,
+}
+
+async fn posted(app: &App, original: &OriginalUri, request: Request) -> Result<Posted, Response> {
+    let visit = Visit::new(app, original, &request);
+    let content_type = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let Some(body) = http::read_body(request.into_body(), FormConfig::MAX_BODY_BYTES).await else {
+        return Err(visit.problem(
+            app,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Too large",
+            "The form sent more than this page accepts.",
+        ));
+    };
+    let form = match Form::parse(content_type.as_deref(), &body) {
+        Ok(form) => form,
+        Err(error) => {
+            let status = match error {
+                FormError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                _ => StatusCode::BAD_REQUEST,
+            };
+            return Err(visit.problem(app, status, "Invalid form", &error.to_string()));
+        }
+    };
+    let token = form.field("csrf", 64).unwrap_or_default();
+    let valid = visit
+        .csrf_cookie
+        .as_deref()
+        .is_some_and(|cookie| !token.is_empty() && ids::same_token(cookie, token));
+    if !valid {
+        tracing::info!("a form was posted without a valid CSRF token");
+        return Err(visit.problem(
+            app,
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "This form has expired or did not come from this site. Open the page again.",
+        ));
+    }
+    Ok(Posted { visit, form })
+}
+
+fn too_long(app: &App, visit: &Visit, error: &FormError) -> Response {
+    visit.problem(app, StatusCode::BAD_REQUEST, "Invalid form", &error.to_string())
+}
+
+/// `POST /connect`: the username and password, sent once with a key kept in the record.
+async fn connect(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    let Posted { visit, form } = match posted(&app, &original, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let fields = (|| {
+        Ok::<_, FormError>((
+            form.field("username", FormConfig::MAX_FIELD_BYTES)?
+                .trim()
+                .to_owned(),
+            form.field("password", FormConfig::MAX_FIELD_BYTES)?.to_owned(),
+            form.field("context", FormConfig::MAX_CONTEXT_BYTES)?.to_owned(),
+        ))
+    })();
+    let (username, password, context) = match fields {
+        Ok(fields) => fields,
+        Err(error) => return too_long(&app, &visit, &error),
+    };
+    let context = (!context.is_empty()).then_some(context);
+    let csrf = visit.csrf_cookie.clone().unwrap_or_default();
+    let now = app.api.now();
+    let frame = visit.frame(&app, &csrf);
+    if username.is_empty() || password.is_empty() {
+        let alert = Alert::new("Enter your username and your password.");
+        let body = pages::start(&frame, context.as_deref(), Some(alert), None);
+        return http::html(StatusCode::UNPROCESSABLE_ENTITY, body, &[]);
+    }
+
+    // The record: this browser's, or a new one.
+    let existing = match &visit.session {
+        Some(id) => match app.store.load(id, now).await {
+            Ok(found) => found.map(|versioned| (id.clone(), versioned)),
+            Err(error) => return visit.store_down(&app, &error),
+        },
+        None => None,
+    };
+    if let Some((id, versioned)) = &existing {
+        let record = &versioned.record;
+        if !ids::same_token(&record.csrf, &csrf) {
+            return visit.problem(
+                &app,
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "This form did not come from this session.",
+            );
+        }
+        if record.live_lease(now).is_some() || !matches!(record.stage, Stage::Start) {
+            // Already connecting, or past this step: show where it is.
+            return show(&app, &visit, id.clone(), versioned.clone(), StatusCode::CONFLICT).await;
+        }
+        if record.connect_attempts >= app.config.connects_per_session {
+            let alert = Alert::new("Too many attempts. Wait a few minutes, then start again.");
+            let body = pages::start(&frame, record.context.as_deref(), Some(alert), None);
+            return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
+        }
+    }
+    if visit.ip.is_none() && !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        tracing::warn!(
+            "the form does not know clients' addresses, so connect attempts are limited per session only: \
+             serve it with into_make_service_with_connect_info::<SocketAddr>(), or trust a proxy's X-Forwarded-For"
+        );
+    }
+    if visit.ip.is_some() && !app.per_ip.allow(visit.ip, now.as_millis()) {
+        tracing::info!(ip = ?visit.ip, "connect attempts over the per-address limit");
+        let alert = Alert::new("Too many attempts from your network. Wait a minute, then try again.");
+        let body = pages::start(&frame, context.as_deref(), Some(alert), None);
+        return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
+    }
+
+    // Take the lease: a second submit while it is held is told "already being checked".
+    let mut cookies = Vec::new();
+    let (id, revision, mut record) = match existing {
+        Some((id, versioned)) => {
+            let mut record = versioned.record;
+            let key = match record.lost.filter(|lost| lost.action == Action::Connect) {
+                Some(lost) => lost.key,
+                None => match ids::idempotency_key() {
+                    Ok(key) => key,
+                    Err(error) => {
+                        return visit.problem(
+                            &app,
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "Unavailable",
+                            &error.to_string(),
+                        );
+                    }
+                },
+            };
+            record.lease = Some(lease(&app, now, Action::Connect, key));
+            record.lost = None;
+            record.notice = None;
+            record.connect_attempts = record.connect_attempts.saturating_add(1);
+            if context.is_some() {
+                record.context = context;
+            }
+            record.expires_at = now.saturating_add(START_TTL);
+            match app.store.replace(&id, versioned.revision, &record).await {
+                Ok(true) => (id, versioned.revision.saturating_add(1), record),
+                Ok(false) => return already_checked(&app, &visit, &id).await,
+                Err(error) => return visit.store_down(&app, &error),
+            }
+        }
+        None => {
+            let (Ok(id), Ok(key)) = (SessionId::random(), ids::idempotency_key()) else {
+                return visit.problem(
+                    &app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Unavailable",
+                    "No random numbers.",
+                );
+            };
+            let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
+            record.lease = Some(lease(&app, now, Action::Connect, key));
+            record.connect_attempts = 1;
+            if let Err(error) = app.store.create(&id, &record).await {
+                return visit.store_down(&app, &error);
+            }
+            cookies.push(visit.cookie(SESSION_COOKIE, id.as_str()));
+            (id, 1, record)
+        }
+    };
+    let Some(key) = record.lease.as_ref().map(|lease| lease.action.key) else {
+        return visit.problem(
+            &app,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unavailable",
+            "No lease.",
+        );
+    };
+
+    let credentials = Credentials::messenger(username, password);
+    let outcome = app.api.connect(credentials, key).await;
+    let now = app.api.now();
+    record.lease = None;
+    match outcome {
+        Ok(Connection::Connected { account_id } | Connection::Reconnected { account_id }) => {
+            tracing::info!(session = ?id, account = %account_id.as_str(), "connected without a checkpoint");
+            record.stage = Stage::Connected {
+                account_id,
+                notified: false,
+            };
+            record.expires_at = now.saturating_add(GRACE);
+        }
+        Ok(Connection::Pending(pending)) => {
+            tracing::info!(session = ?id, account = %pending.account_id().as_str(), checkpoint = pending.checkpoint().kind(), "checkpoint");
+            record.expires_at = pending.deadline().saturating_add(GRACE);
+            record.stage = Stage::Pending {
+                snapshot: pending.save(),
+            };
+        }
+        Ok(_) => {
+            record.notice = Some(Notice::Error {
+                message: "The connection service answered something unexpected. Try again.".to_owned(),
+                request_id: None,
+            });
+        }
+        Err(error) => {
+            log_error("connect", &id, &error);
+            if is_unanswered(&error) {
+                record.lost = Some(KeyedAction {
+                    action: Action::Connect,
+                    key,
+                });
+            }
+            record.notice = Some(notice_of(&error));
+        }
+    }
+    finish(&app, &visit, &id, revision, record, cookies).await
+}
+
+/// Saves what an action led to, calls the app back for a new connection, and sends the
+/// browser to the page.
+async fn finish(
+    app: &Arc<App>,
+    visit: &Visit,
+    id: &SessionId,
+    revision: u64,
+    mut record: Record,
+    cookies: Vec<String>,
+) -> Response {
+    let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
+    if connected {
+        // The callback is called under a lease, so exactly one instance calls it.
+        match ids::idempotency_key() {
+            Ok(key) => record.lease = Some(lease(app, app.api.now(), Action::Notify, key)),
+            Err(error) => tracing::error!(%error, "no random numbers"),
+        }
+    }
+    match app.store.replace(id, revision, &record).await {
+        Ok(true) => {
+            if connected {
+                notify(app, id, revision.saturating_add(1), record).await;
+            }
+        }
+        Ok(false) => {
+            tracing::warn!(session = ?id, "the record changed while its lease was held: this answer is dropped")
+        }
+        Err(error) => return visit.store_down(app, &error),
+    }
+    http::see_other(&visit.page_url(), &cookies)
+}
+
+/// Calls the app's callback for the record's connected account (the caller holds the
+/// record's `Notify` lease at `revision`), then records that it did.
+async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
+    let Stage::Connected { account_id, .. } = &record.stage else {
+        return;
+    };
+    let account = ConnectedAccount {
+        account_id: account_id.clone(),
+        context: record.context.clone(),
+    };
+    if let Some(callback) = &app.config.on_connected
+        && tokio::time::timeout(app.config.lease, callback(account))
+            .await
+            .is_err()
+    {
+        tracing::warn!(session = ?id, "the app's callback took longer than the lease; it will be called again");
+        return;
+    }
+    record.stage = Stage::Connected {
+        account_id: AccountId::new(account_id.as_str()),
+        notified: true,
+    };
+    record.lease = None;
+    match app.store.replace(id, revision, &record).await {
+        Ok(true) => tracing::info!(session = ?id, "the app was told of the connected account"),
+        Ok(false) => tracing::warn!(session = ?id, "the record changed while the app was being told"),
+        Err(error) => tracing::warn!(session = ?id, %error, "could not record that the app was told"),
+    }
+}
+
+/// Tells the app of a connected account whose instance stopped before it could: the caller
+/// took the record's `Notify` lease by compare-and-swap (at `revision`), so one instance does it.
+fn spawn_notify(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
+    tokio::spawn(async move { notify(&app, &id, revision, record).await });
+}
+
+fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::IdempotencyKey) -> Lease {
+    Lease {
+        holder: app.instance.clone(),
+        until: now.saturating_add(app.config.lease),
+        action: KeyedAction { action, key },
+    }
+}
+
+/// The answer to a second submit while the first holds the lease.
+async fn already_checked(app: &Arc<App>, visit: &Visit, id: &SessionId) -> Response {
+    match app.store.load(id, app.api.now()).await {
+        Ok(Some(versioned)) => show(app, visit, id.clone(), versioned, StatusCode::CONFLICT).await,
+        Ok(None) => see_page(visit),
+        Err(error) => visit.store_down(app, &error),
+    }
+}
+
+fn see_page(visit: &Visit) -> Response {
+    http::see_other(&visit.page_url(), &[])
+}
+
+/// What a button on the checkpoint page asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ask {
+    Code,
+    InApp,
+    AnotherWay,
+    Resend,
+}
+
+impl Ask {
+    fn action(self) -> Action {
+        match self {
+            Self::Code => Action::SolveCode,
+            Self::InApp => Action::ApproveInApp,
+            Self::AnotherWay => Action::TryAnotherWay,
+            Self::Resend => Action::Resend,
+        }
+    }
+}
+
+async fn solve(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    act(app, original, request, Ask::Code).await
+}
+
+async fn approve(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    act(app, original, request, Ask::InApp).await
+}
+
+async fn resend(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    act(app, original, request, Ask::Resend).await
+}
+
+async fn another_way(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    act(app, original, request, Ask::AnotherWay).await
+}
+
+/// The checkpoint page's buttons: take the lease by compare-and-swap, resume the intent
+/// from its snapshot, send, save.
+async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -> Response {
+    let Posted { visit, form } = match posted(&app, &original, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let code = match form.field("code", FormConfig::MAX_CODE_BYTES) {
+        Ok(code) => code.trim().to_owned(),
+        Err(error) => return too_long(&app, &visit, &error),
+    };
+    let now = app.api.now();
+    let Some(id) = visit.session.clone() else {
+        return fresh_start(&app, &visit, None, None);
+    };
+    let versioned = match app.store.load(&id, now).await {
+        Ok(Some(versioned)) => versioned,
+        Ok(None) => return fresh_start(&app, &visit, None, None),
+        Err(error) => return visit.store_down(&app, &error),
+    };
+    let csrf = visit.csrf_cookie.clone().unwrap_or_default();
+    if !ids::same_token(&versioned.record.csrf, &csrf) {
+        return visit.problem(
+            &app,
+            StatusCode::FORBIDDEN,
+            "Forbidden",
+            "This form did not come from this session.",
+        );
+    }
+    if versioned.record.live_lease(now).is_some() {
+        return show(&app, &visit, id, versioned, StatusCode::CONFLICT).await;
+    }
+    let Stage::Pending { snapshot } = &versioned.record.stage else {
+        return see_page(&visit);
+    };
+    if ask == Ask::Code && code.is_empty() {
+        let mut record = versioned.record.clone();
+        record.notice = Some(Notice::Error {
+            message: "Enter the code first.".to_owned(),
+            request_id: None,
+        });
+        return match app.store.replace(&id, versioned.revision, &record).await {
+            Ok(_) => see_page(&visit),
+            Err(error) => visit.store_down(&app, &error),
+        };
+    }
+    let mut pending = match app.api.resume(snapshot.clone()) {
+        Ok(pending) => pending,
+        Err(_) => {
+            let mut record = versioned.record.clone();
+            record.stage = Stage::Ended;
+            record.expires_at = now.saturating_add(GRACE);
+            return match app.store.replace(&id, versioned.revision, &record).await {
+                Ok(_) => see_page(&visit),
+                Err(error) => visit.store_down(&app, &error),
+            };
+        }
+    };
+    // The key: the one of this action if its answer was lost, else a new one.
+    let action = ask.action();
+    let remembered = versioned
+        .record
+        .lost
+        .or(versioned.record.lease.as_ref().map(|lease| lease.action))
+        .filter(|lost| lost.action == action);
+    let key = match remembered {
+        Some(lost) => lost.key,
+        None => match ids::idempotency_key() {
+            Ok(key) => key,
+            Err(error) => {
+                return visit.problem(
+                    &app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Unavailable",
+                    &error.to_string(),
+                );
+            }
+        },
+    };
+    let mut record = versioned.record.clone();
+    record.lease = Some(lease(&app, now, action, key));
+    record.lost = None;
+    record.notice = None;
+    let revision = match app.store.replace(&id, versioned.revision, &record).await {
+        Ok(true) => versioned.revision.saturating_add(1),
+        Ok(false) => return already_checked(&app, &visit, &id).await,
+        Err(error) => return visit.store_down(&app, &error),
+    };
+
+    if ask == Ask::InApp {
+        // The API holds this request until the user approves: it runs on the server, in a
+        // task of its own, while the browser polls.
+        spawn_in_app(Arc::clone(&app), id, revision, record);
+        return see_page(&visit);
+    }
+    let outcome = match ask {
+        Ask::Code => pending
+            .solve_with_key(Solution::code(code), key)
+            .await
+            .map(Done::from),
+        Ask::AnotherWay => pending
+            .solve_with_key(Solution::TryAnotherWay, key)
+            .await
+            .map(Done::from),
+        Ask::Resend | Ask::InApp => pending
+            .resend_checkpoint_with_key(key)
+            .await
+            .map(|resend| Done::Resent(resend == Resend::Sent)),
+    };
+    let record = settle(&app, &id, record, &pending, outcome, KeyedAction { action, key });
+    finish(&app, &visit, &id, revision, record, Vec::new()).await
+}
+
+/// What an action on a pending intent led to.
+#[derive(Debug)]
+enum Done {
+    Connected(AccountId),
+    NextCheckpoint,
+    Resent(bool),
+}
+
+impl From<Solved> for Done {
+    fn from(solved: Solved) -> Self {
+        match solved {
+            Solved::Connected { account_id } | Solved::Reconnected { account_id } => {
+                Self::Connected(account_id)
+            }
+            _ => Self::NextCheckpoint,
+        }
+    }
+}
+
+/// The record after an action on a pending intent.
+fn settle(
+    app: &App,
+    id: &SessionId,
+    mut record: Record,
+    pending: &PendingIntent,
+    outcome: Result<Done, Error>,
+    sent: KeyedAction,
+) -> Record {
+    let now = app.api.now();
+    record.lease = None;
+    record.lost = None;
+    record.notice = None;
+    let keep_pending = |record: &mut Record| {
+        record.stage = Stage::Pending {
+            snapshot: pending.save(),
+        };
+        record.expires_at = pending.deadline().saturating_add(GRACE);
+    };
+    match outcome {
+        Ok(Done::Connected(account_id)) => {
+            tracing::info!(session = ?id, account = %account_id.as_str(), "connected");
+            record.stage = Stage::Connected {
+                account_id,
+                notified: false,
+            };
+            record.expires_at = now.saturating_add(GRACE);
+        }
+        Ok(Done::NextCheckpoint) => keep_pending(&mut record),
+        Ok(Done::Resent(sent)) => {
+            keep_pending(&mut record);
+            record.notice = Some(Notice::Resent { sent });
+        }
+        Err(error) => {
+            log_error(&format!("{:?}", sent.action), id, &error);
+            if matches!(error, Error::IntentExpired(_) | Error::IntentDestroyed(_)) {
+                record.stage = Stage::Ended;
+                record.expires_at = now.saturating_add(GRACE);
+            } else if pending.phase() == Phase::AwaitingCheckpoint {
+                keep_pending(&mut record);
+                record.notice = Some(if error.api_error().is_some_and(|e| e.is_wrong_code()) {
+                    Notice::WrongCode
+                } else {
+                    notice_of(&error)
+                });
+                if is_unanswered(&error) {
+                    record.lost = Some(sent);
+                }
+            } else {
+                // The attempt is over (the provider refused the account): back to the start,
+                // with the API's word.
+                record.stage = Stage::Start;
+                record.notice = Some(notice_of(&error));
+                record.expires_at = now.saturating_add(START_TTL);
+            }
+        }
+    }
+    record
+}
+
+/// Runs an in-app approval on the server: the API holds the request until the user
+/// approves; the lease is renewed meanwhile, so that if this instance dies another takes
+/// over with the same key.
+pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
+    tokio::spawn(async move { run_in_app(app, id, revision, record).await });
+}
+
+async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record: Record) {
+    let Some(sent) = record.lease.as_ref().map(|lease| lease.action) else {
+        return;
+    };
+    let Stage::Pending { snapshot } = &record.stage else {
+        return;
+    };
+    let mut pending = match app.api.resume(snapshot.clone()) {
+        Ok(pending) => pending,
+        Err(_) => {
+            record.lease = None;
+            record.stage = Stage::Ended;
+            record.expires_at = app.api.now().saturating_add(GRACE);
+            let _ = app.store.replace(&id, revision, &record).await;
+            return;
+        }
+    };
+    let renew_every = (app.config.lease / 3).max(Duration::from_millis(50));
+    let outcome: Result<Done, Error> = {
+        let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
+        tokio::pin!(solve);
+        let mut ticker = tokio::time::interval(renew_every);
+        ticker.tick().await;
+        loop {
+            tokio::select! {
+                outcome = &mut solve => break outcome.map(Done::from),
+                _ = ticker.tick() => {
+                    let now = app.api.now();
+                    if let Some(lease) = record.lease.as_mut() {
+                        lease.until = now.saturating_add(app.config.lease);
+                    }
+                    match app.store.replace(&id, revision, &record).await {
+                        Ok(true) => revision = revision.saturating_add(1),
+                        Ok(false) => {
+                            // Another instance took the record: it sends the request now.
+                            tracing::warn!(session = ?id, "lost the lease of an in-app approval");
+                            return;
+                        }
+                        Err(error) => tracing::warn!(session = ?id, %error, "could not renew a lease"),
+                    }
+                }
+            }
+        }
+    };
+    let record = settle(&app, &id, record, &pending, outcome, sent);
+    let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
+    let mut record = record;
+    if connected && let Ok(key) = ids::idempotency_key() {
+        record.lease = Some(lease(&app, app.api.now(), Action::Notify, key));
+    }
+    match app.store.replace(&id, revision, &record).await {
+        Ok(true) if connected => notify(&app, &id, revision.saturating_add(1), record).await,
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(session = ?id, "the record changed while an in-app approval was held"),
+        Err(error) => tracing::warn!(session = ?id, %error, "could not save an in-app approval's answer"),
+    }
+}
+
+/// `POST /restart`: forgets the attempt (not while a request is in flight).
+async fn restart(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    let Posted { visit, .. } = match posted(&app, &original, request).await {
+        Ok(posted) => posted,
+        Err(response) => return response,
+    };
+    let now = app.api.now();
+    let mut location = visit.page_url();
+    if let Some(id) = &visit.session {
+        match app.store.load(id, now).await {
+            Ok(Some(versioned)) => {
+                if versioned.record.live_lease(now).is_some() {
+                    return show(&app, &visit, id.clone(), versioned, StatusCode::CONFLICT).await;
+                }
+                if let Some(context) = &versioned.record.context {
+                    location = format!("{location}?context={}", http::encode_query(context));
+                }
+                match app.store.remove(id, versioned.revision).await {
+                    Ok(true) => {}
+                    Ok(false) => return see_page(&visit),
+                    Err(error) => return visit.store_down(&app, &error),
+                }
+            }
+            Ok(None) => {}
+            Err(error) => return visit.store_down(&app, &error),
+        }
+    }
+    http::see_other(&location, &[visit.clear_session()])
+}
+
+/// `GET /wait`: answers `{"done":true}` once no request of this browser is in flight any
+/// more (the page then reloads), or `{"done":false}` after the long-poll time.
+async fn wait(State(app): Shared, original: OriginalUri, request: Request) -> Response {
+    let visit = Visit::new(&app, &original, &request);
+    let until = tokio::time::Instant::now() + app.config.wait_for;
+    let done = loop {
+        let Some(id) = &visit.session else { break true };
+        let now = app.api.now();
+        let versioned = match app.store.load(id, now).await {
+            Ok(Some(versioned)) => versioned,
+            Ok(None) => break true,
+            Err(error) => {
+                tracing::warn!(%error, "a waiting page could not read its record");
+                break false;
+            }
+        };
+        match take_over(&app, id, versioned, now).await {
+            Ok(versioned) if versioned.record.live_lease(now).is_none() => break true,
+            Ok(_) => {}
+            Err(error) => {
+                tracing::warn!(%error, "a waiting page could not read its record");
+                break false;
+            }
+        }
+        if tokio::time::Instant::now() + POLL_EVERY > until {
+            break false;
+        }
+        tokio::time::sleep(POLL_EVERY).await;
+    };
+    let body = if done {
+        r#"{"done":true}"#
+    } else {
+        r#"{"done":false}"#
+    };
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
+
+/// The form's only script: the countdown, the waiting page's poll, one submit per click.
+async fn script() -> Response {
+    static_asset(
+        "text/javascript; charset=utf-8",
+        include_str!("../static/form.js"),
+    )
+}
+
+async fn style() -> Response {
+    static_asset("text/css; charset=utf-8", include_str!("../static/form.css"))
+}
+
+fn static_asset(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+async fn not_found(State(app): Shared, original: OriginalUri, request: Request<Body>) -> Response {
+    let visit = Visit::new(&app, &original, &request);
+    visit.problem(&app, StatusCode::NOT_FOUND, "Not found", "There is no such page.")
+}
+
+/// Whether the request got no answer at all (the server may have acted on it): the same
+/// action is sent again with the same key.
+fn is_unanswered(error: &Error) -> bool {
+    matches!(error, Error::Transport(_))
+}
+
+fn log_error(action: &str, id: &SessionId, error: &Error) {
+    tracing::info!(
+        session = ?id,
+        action,
+        fault = ?error.fault(),
+        status = error.api_error().map(|e| e.status),
+        request_id = error.request_id(),
+        "the API refused or failed"
+    );
+}
+
+/// What the page says of an error: the API's message and its request id. The core has
+/// already taken every secret of the request out of the server's words.
+fn notice_of(error: &Error) -> Notice {
+    let (message, request_id) = match error {
+        Error::Api(api) => {
+            let words = match (&api.title, &api.detail) {
+                (Some(title), Some(detail)) => format!("{title}: {detail}"),
+                (Some(text), None) | (None, Some(text)) => text.clone(),
+                (None, None) => format!("The connection service answered {}.", api.status),
+            };
+            let message = match api.problem {
+                auth_core::Problem::WrongCredentials => {
+                    format!("Your username or password was refused. ({words})")
+                }
+                auth_core::Problem::ApiKey => {
+                    format!("The form's API key was refused: tell the site's administrators. ({words})")
+                }
+                auth_core::Problem::AccountRefused => {
+                    format!("The provider refused this account: no code will help. ({words})")
+                }
+                auth_core::Problem::RateLimited => format!("Too many requests right now; try again in a minute. ({words})"),
+                _ => words,
+            };
+            (message, api.request_id.clone())
+        }
+        Error::Transport(_) => (
+            "The connection service did not answer. Try again: the same request is sent again, so nothing is done twice."
+                .to_owned(),
+            None,
+        ),
+        Error::Malformed(_) => ("The connection service answered something unexpected. Try again.".to_owned(), None),
+        other => (other.to_string(), other.request_id().map(str::to_owned)),
+    };
+    Notice::Error { message, request_id }
+}
+
+fn alert_of(notice: &Notice) -> Option<Alert> {
+    match notice {
+        Notice::WrongCode => Some(Alert::new("That code was wrong. Check it and enter it again.")),
+        Notice::Resent { sent: false } => Some(Alert::new(
+            "The provider did not send the code again. Try another way.",
+        )),
+        Notice::TypeAgain => Some(Alert::new(
+            "We could not confirm what you sent last: please enter it again. It is sent with the same key, so nothing is done twice.",
+        )),
+        Notice::Error { message, request_id } => Some(Alert {
+            message: message.clone(),
+            request_id: request_id.clone(),
+        }),
+        Notice::Resent { sent: true } => None,
+    }
+}
+
+fn status_of(notice: &Notice) -> Option<String> {
+    match notice {
+        Notice::Resent { sent: true } => Some("The code was sent again.".to_owned()),
+        _ => None,
+    }
+}
+
+fn ended_message(error: &Error) -> String {
+    match error {
+        Error::IntentExpired(_) => {
+            "The time to connect ran out. Start again to connect your account.".to_owned()
+        }
+        Error::IntentDestroyed(_) => {
+            "This connection attempt ended. Start again to connect your account.".to_owned()
+        }
+        other => format!("This connection attempt cannot go on ({other}). Start again."),
+    }
+}

@@ -1,0 +1,249 @@
+//! The form's settings: where the API is, what the embedding app wants back, and the limits.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use auth_core::{AccountId, ApiKey, Config, UnixMillis};
+
+use crate::api::{Api, ClockFn, FormClock, system_clock};
+
+/// One connected account, as the embedding app's callback receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConnectedAccount {
+    /// The account the API connected.
+    pub account_id: AccountId,
+    /// The context the app gave when it sent the browser to the form (`?context=…`), as it
+    /// gave it.
+    pub context: Option<String>,
+}
+
+type Callback = Arc<dyn Fn(ConnectedAccount) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// Whether cookies carry `Secure`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CookieSecurity {
+    /// `Secure` when the request came over https: its URI says so, or a proxy the form
+    /// trusts ([`FormConfig::trust_forwarded_headers`]) said `X-Forwarded-Proto: https`.
+    #[default]
+    Auto,
+    /// Always `Secure` (the form is only ever served over https).
+    Always,
+    /// Never `Secure` (plain http on loopback, for development).
+    Never,
+}
+
+/// Why a [`FormConfig`] cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The API client cannot be built with these settings (a base URL that is not https to
+    /// a remote host, a timeout out of range…).
+    #[error(transparent)]
+    Client(#[from] auth_reqwest::BuildError),
+    /// No API key, or an empty one.
+    #[error("no API key")]
+    MissingApiKey,
+    /// A setting is out of range.
+    #[error("invalid setting {0}")]
+    Invalid(&'static str),
+}
+
+/// The form's settings. Build one with [`FormConfig::new`] and hand it to
+/// [`router`](crate::router).
+///
+/// ```
+/// use std::time::Duration;
+/// use auth_web::FormConfig;
+///
+/// let config = FormConfig::new("pp_live_…")
+///     .base_url("https://api.postpress.ai/v1")
+///     .success_url("/settings/accounts")
+///     .request_timeout(Duration::from_secs(20))
+///     .on_connected(|account| async move {
+///         println!("connected {} for {:?}", account.account_id, account.context);
+///     });
+/// # drop(config);
+/// ```
+#[must_use]
+pub struct FormConfig {
+    pub(crate) api_key: ApiKey,
+    pub(crate) base_url: String,
+    pub(crate) request_timeout: Duration,
+    pub(crate) intent_ttl: Duration,
+    pub(crate) success_url: Option<String>,
+    pub(crate) on_connected: Option<Callback>,
+    pub(crate) cookies: CookieSecurity,
+    pub(crate) trust_forwarded: bool,
+    pub(crate) lease: Duration,
+    pub(crate) connects_per_ip: (u32, Duration),
+    pub(crate) connects_per_session: u32,
+    pub(crate) provider_name: String,
+    pub(crate) clock: ClockFn,
+    pub(crate) wait_for: Duration,
+}
+
+impl fmt::Debug for FormConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FormConfig")
+            .field("api_key", &self.api_key)
+            .field("base_url", &self.base_url)
+            .field("request_timeout", &self.request_timeout)
+            .field("intent_ttl", &self.intent_ttl)
+            .field("success_url", &self.success_url)
+            .field("on_connected", &self.on_connected.is_some())
+            .field("cookies", &self.cookies)
+            .field("lease", &self.lease)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FormConfig {
+    /// The longest field a form accepts (username, password), in bytes.
+    pub const MAX_FIELD_BYTES: usize = 256;
+    /// The longest code accepted, in bytes.
+    pub const MAX_CODE_BYTES: usize = 64;
+    /// The longest context the embedding app may pass, in bytes.
+    pub const MAX_CONTEXT_BYTES: usize = 512;
+    /// The largest form body accepted, in bytes.
+    pub const MAX_BODY_BYTES: usize = 4096;
+
+    /// Settings with an API key and the defaults: the postpress API, requests of 30 s,
+    /// intents of 5 min, leases of 10 s, 10 connect attempts per minute per IP address and 5
+    /// per browser session, no callback, no success URL, `Secure` cookies over https.
+    pub fn new(api_key: impl Into<ApiKey>) -> Self {
+        Self {
+            api_key: api_key.into(),
+            base_url: auth_core::POSTPRESS_BASE_URL.to_owned(),
+            request_timeout: Config::DEFAULT_REQUEST_TIMEOUT,
+            intent_ttl: Config::DEFAULT_INTENT_TTL,
+            success_url: None,
+            on_connected: None,
+            cookies: CookieSecurity::Auto,
+            trust_forwarded: false,
+            lease: Duration::from_secs(10),
+            connects_per_ip: (10, Duration::from_secs(60)),
+            connects_per_session: 5,
+            provider_name: "Messenger".to_owned(),
+            clock: system_clock(),
+            wait_for: Duration::from_secs(20),
+        }
+    }
+
+    /// The API's base URL (`https://api.postpress.ai/v1` by default; plain http only to
+    /// loopback, such as the simulator).
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url = url.into();
+        self
+    }
+
+    /// How long one API request may take (an in-app approval may take the intent's whole
+    /// remaining time).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.request_timeout = timeout;
+        self
+    }
+
+    /// How long an authentication intent lives (the server's is five minutes).
+    pub fn intent_ttl(mut self, ttl: Duration) -> Self {
+        self.intent_ttl = ttl;
+        self
+    }
+
+    /// Where the browser goes once the account is connected (after the "Connected" page).
+    pub fn success_url(mut self, url: impl Into<String>) -> Self {
+        self.success_url = Some(url.into());
+        self
+    }
+
+    /// Called once per connected account, with its id and the app's context.
+    ///
+    /// The record's compare-and-swap decides which instance calls it, so two tabs or two
+    /// instances finishing the same intent call it once. Only if an instance dies after the
+    /// call but before it could record it is it called again, by another instance, once the
+    /// dead one's lease runs out: make it idempotent on the account id.
+    pub fn on_connected<F, Fut>(mut self, callback: F) -> Self
+    where
+        F: Fn(ConnectedAccount) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + Send + 'static,
+    {
+        self.on_connected = Some(Arc::new(move |account| Box::pin(callback(account))));
+        self
+    }
+
+    /// Whether cookies carry `Secure` (default: [`CookieSecurity::Auto`]).
+    pub fn cookie_security(mut self, security: CookieSecurity) -> Self {
+        self.cookies = security;
+        self
+    }
+
+    /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind a proxy that
+    /// sets them): the client's address for the rate limit, and https for cookies.
+    pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
+        self.trust_forwarded = trust;
+        self
+    }
+
+    /// How long a request in flight holds its record before another instance may take it
+    /// over (renewed while an in-app approval is held). Default 10 s.
+    pub fn lease(mut self, lease: Duration) -> Self {
+        self.lease = lease;
+        self
+    }
+
+    /// At most `attempts` connects per `per` from one IP address (in this instance).
+    pub fn connects_per_ip(mut self, attempts: u32, per: Duration) -> Self {
+        self.connects_per_ip = (attempts, per);
+        self
+    }
+
+    /// At most `attempts` connects with one browser session.
+    pub fn connects_per_session(mut self, attempts: u32) -> Self {
+        self.connects_per_session = attempts;
+        self
+    }
+
+    /// The provider's name in the start page's heading ("Messenger").
+    pub fn provider_name(mut self, name: impl Into<String>) -> Self {
+        self.provider_name = name.into();
+        self
+    }
+
+    /// The clock the form reads (default: the system clock). Tests move it with the
+    /// simulator's manual clock.
+    pub fn clock(mut self, clock: impl Fn() -> UnixMillis + Send + Sync + 'static) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// How long a waiting page's poll is held before it answers "not yet" (default 20 s).
+    pub fn long_poll(mut self, wait: Duration) -> Self {
+        self.wait_for = wait;
+        self
+    }
+
+    /// Checks the settings and builds the API client.
+    pub(crate) fn api(&self) -> Result<Api, ConfigError> {
+        if self.api_key.is_empty() {
+            return Err(ConfigError::MissingApiKey);
+        }
+        if self.lease.is_zero() {
+            return Err(ConfigError::Invalid("the lease must be more than zero"));
+        }
+        if self.connects_per_ip.0 == 0 || self.connects_per_ip.1.is_zero() || self.connects_per_session == 0 {
+            return Err(ConfigError::Invalid("connect limits must be more than zero"));
+        }
+        let client = auth_reqwest::Client::builder()
+            .base_url(self.base_url.clone())
+            .api_key(self.api_key.clone())
+            .request_timeout(self.request_timeout)
+            .intent_ttl(self.intent_ttl)
+            .clock(FormClock(Arc::clone(&self.clock)))
+            .build()?;
+        Ok(Api::new(client))
+    }
+}

@@ -1,0 +1,174 @@
+//! Form bodies and cookies, read strictly: a body that is not UTF-8 once percent-decoded, a
+//! field twice, a field too long or a body too large is refused, never "repaired".
+
+use std::collections::HashMap;
+
+/// Why a form body was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum FormError {
+    #[error("the form is not application/x-www-form-urlencoded")]
+    ContentType,
+    #[error("the form is not valid UTF-8")]
+    NotUtf8,
+    #[error("the form has a malformed escape")]
+    Malformed,
+    #[error("the field {0} is given twice")]
+    Duplicate(String),
+    #[error("the field {0} is too long")]
+    TooLong(&'static str),
+    #[error("the form has too many fields")]
+    TooManyFields,
+}
+
+/// A decoded form: each field once.
+#[derive(Debug, Default)]
+pub(crate) struct Form {
+    fields: HashMap<String, String>,
+}
+
+/// The most fields a form of ours has, with room to spare.
+const MAX_FIELDS: usize = 8;
+
+impl Form {
+    /// Decodes `application/x-www-form-urlencoded` bytes.
+    pub(crate) fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, FormError> {
+        let media = content_type
+            .and_then(|value| value.split(';').next())
+            .map(|media| media.trim().to_ascii_lowercase());
+        if media.as_deref() != Some("application/x-www-form-urlencoded") {
+            return Err(FormError::ContentType);
+        }
+        let mut fields = HashMap::new();
+        for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
+            if fields.len() >= MAX_FIELDS {
+                return Err(FormError::TooManyFields);
+            }
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(at) => (
+                    pair.get(..at).unwrap_or_default(),
+                    pair.get(at + 1..).unwrap_or_default(),
+                ),
+                None => (pair, &[][..]),
+            };
+            let name = decode(name)?;
+            let value = decode(value)?;
+            if fields.contains_key(&name) {
+                return Err(FormError::Duplicate(name));
+            }
+            fields.insert(name, value);
+        }
+        Ok(Self { fields })
+    }
+
+    /// A field's value (empty when absent), refused above `max` bytes.
+    pub(crate) fn field(&self, name: &'static str, max: usize) -> Result<&str, FormError> {
+        let value = self.fields.get(name).map_or("", String::as_str);
+        if value.len() > max {
+            return Err(FormError::TooLong(name));
+        }
+        Ok(value)
+    }
+}
+
+/// Percent-decodes one name or value (`+` is a space), then requires UTF-8.
+fn decode(raw: &[u8]) -> Result<String, FormError> {
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut iter = raw.iter();
+    while let Some(&byte) = iter.next() {
+        match byte {
+            b'+' => bytes.push(b' '),
+            b'%' => {
+                let high = iter
+                    .next()
+                    .and_then(|&b| hex_value(b))
+                    .ok_or(FormError::Malformed)?;
+                let low = iter
+                    .next()
+                    .and_then(|&b| hex_value(b))
+                    .ok_or(FormError::Malformed)?;
+                bytes.push(high << 4 | low);
+            }
+            other => bytes.push(other),
+        }
+    }
+    String::from_utf8(bytes).map_err(|_| FormError::NotUtf8)
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    char::from(digit).to_digit(16).and_then(|v| u8::try_from(v).ok())
+}
+
+/// The value of a cookie in a `Cookie` header; `None` if absent, given twice (a planted
+/// cookie beside ours), or not ASCII.
+pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
+    let mut found = None;
+    for header in headers.get_all(axum::http::header::COOKIE) {
+        let text = header.to_str().ok()?;
+        for pair in text.split(';') {
+            let Some((key, value)) = pair.trim().split_once('=') else {
+                continue;
+            };
+            if key == name {
+                if found.is_some() {
+                    return None;
+                }
+                found = Some(value);
+            }
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    #[test]
+    fn decodes_escapes_and_plus() {
+        let form = Form::parse(FORM, b"username=b%C3%A9b+o&password=p%26w%3D").unwrap_or_default();
+        assert_eq!(form.field("username", 64).ok(), Some("béb o"));
+        assert_eq!(form.field("password", 64).ok(), Some("p&w="));
+        assert_eq!(form.field("missing", 64).ok(), Some(""));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_read_exactly() {
+        assert_eq!(Form::parse(FORM, b"code=%FF%FE").err(), Some(FormError::NotUtf8));
+        assert_eq!(Form::parse(FORM, b"code=\xff").err(), Some(FormError::NotUtf8));
+        assert_eq!(Form::parse(FORM, b"code=%G1").err(), Some(FormError::Malformed));
+        assert_eq!(Form::parse(FORM, b"code=%4").err(), Some(FormError::Malformed));
+        assert_eq!(
+            Form::parse(FORM, b"code=1&code=2").err(),
+            Some(FormError::Duplicate("code".into()))
+        );
+        assert_eq!(
+            Form::parse(Some("text/plain"), b"code=1").err(),
+            Some(FormError::ContentType)
+        );
+        assert_eq!(Form::parse(None, b"code=1").err(), Some(FormError::ContentType));
+        let form = Form::parse(FORM, b"code=1234567").unwrap_or_default();
+        assert_eq!(form.field("code", 6).err(), Some(FormError::TooLong("code")));
+        let many = "a=1&b=1&c=1&d=1&e=1&f=1&g=1&h=1&i=1";
+        assert_eq!(
+            Form::parse(FORM, many.as_bytes()).err(),
+            Some(FormError::TooManyFields)
+        );
+    }
+
+    #[test]
+    fn cookies_planted_twice_are_refused() {
+        let mut headers = axum::http::HeaderMap::new();
+        headers.insert(
+            axum::http::header::COOKIE,
+            "a=1; pp=x".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(cookie(&headers, "pp"), Some("x"));
+        headers.append(
+            axum::http::header::COOKIE,
+            "pp=y".parse().unwrap_or_else(|_| unreachable!()),
+        );
+        assert_eq!(cookie(&headers, "pp"), None);
+    }
+}

@@ -1,0 +1,235 @@
+//! What every answer of the form shares: security headers, cookies, the prefix it is mounted
+//! under, the client's address, bodies read within their limit.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, OriginalUri, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http_body_util::{BodyExt, Limited};
+
+use crate::config::CookieSecurity;
+
+/// The cookie that binds a browser to its record.
+pub const SESSION_COOKIE: &str = "pp_form_session";
+/// The cookie that carries the CSRF token (the same value is in every form).
+pub const CSRF_COOKIE: &str = "pp_form_csrf";
+
+/// No script but our own file, no style but our own file, no frame, forms only to us.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Adds the security headers to every answer of the form.
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY);
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        set(headers, header::CACHE_CONTROL, "no-store");
+    }
+    response
+}
+
+/// The path the form is mounted under (`/connect/messenger`), from the URI the app received
+/// and the one the form's router sees; empty at the root.
+pub(crate) fn prefix(original: &OriginalUri, uri: &Uri) -> String {
+    let full = original.0.path();
+    let inner = uri.path();
+    let prefix = full
+        .strip_suffix(inner)
+        .unwrap_or_else(|| if inner == "/" { full } else { "" });
+    prefix.trim_end_matches('/').to_owned()
+}
+
+/// Whether the request came over https.
+pub(crate) fn is_https(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) -> bool {
+    uri.scheme_str() == Some("https")
+        || (trust_forwarded
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
+}
+
+/// A `Set-Cookie` value: HttpOnly, SameSite=Strict, scoped to the form's path, Secure when
+/// asked, for `max_age` (zero deletes it).
+pub(crate) fn cookie(name: &str, value: &str, path: &str, secure: bool, max_age: Duration) -> String {
+    let path = if path.is_empty() { "/" } else { path };
+    format!(
+        "{name}={value}; Path={path}; Max-Age={}; HttpOnly; SameSite=Strict{}",
+        max_age.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+/// Whether cookies get `Secure` for this request.
+pub(crate) fn secure_cookies(security: CookieSecurity, https: bool) -> bool {
+    match security {
+        CookieSecurity::Always => true,
+        CookieSecurity::Never => false,
+        CookieSecurity::Auto => https,
+    }
+}
+
+/// An HTML answer with cookies.
+pub(crate) fn html(status: StatusCode, body: String, cookies: &[String]) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    add_cookies(&mut response, cookies);
+    response
+}
+
+/// `303 See Other` to `location`, with cookies.
+pub(crate) fn see_other(location: &str, cookies: &[String]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    if let Ok(value) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+    add_cookies(&mut response, cookies);
+    response
+}
+
+fn add_cookies(response: &mut Response, cookies: &[String]) {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    }
+}
+
+/// Reads a body of at most `max` bytes; `None` if it is larger or broken.
+pub(crate) async fn read_body(body: Body, max: usize) -> Option<bytes::Bytes> {
+    Limited::new(body, max)
+        .collect()
+        .await
+        .ok()
+        .map(|collected| collected.to_bytes())
+}
+
+/// The client's address: `X-Forwarded-For`'s first entry from a trusted proxy, else the
+/// peer of the connection (when the app serves with `into_make_service_with_connect_info`).
+pub(crate) fn client_ip(
+    request_headers: &HeaderMap,
+    peer: Option<&ConnectInfo<SocketAddr>>,
+    trust_forwarded: bool,
+) -> Option<IpAddr> {
+    if trust_forwarded {
+        let forwarded = request_headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse().ok());
+        if forwarded.is_some() {
+            return forwarded;
+        }
+    }
+    peer.map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// Connect attempts per IP address in a fixed window, in this instance's memory. Bounded:
+/// past [`RateLimiter::MAX_ADDRESSES`] addresses the expired windows are dropped, and if
+/// none has expired, the oldest half.
+#[derive(Debug)]
+pub(crate) struct RateLimiter {
+    attempts: u32,
+    window: Duration,
+    windows: Mutex<HashMap<Option<IpAddr>, (u64, u32)>>,
+}
+
+impl RateLimiter {
+    pub(crate) const MAX_ADDRESSES: usize = 65_536;
+
+    pub(crate) fn new(attempts: u32, window: Duration) -> Self {
+        Self {
+            attempts,
+            window,
+            windows: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts an attempt from `ip` at `now_ms`; `false` if the address is over its limit.
+    pub(crate) fn allow(&self, ip: Option<IpAddr>, now_ms: u64) -> bool {
+        let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        if windows.len() >= Self::MAX_ADDRESSES && !windows.contains_key(&ip) {
+            windows.retain(|_, (start, _)| now_ms.saturating_sub(*start) < window_ms);
+            if windows.len() >= Self::MAX_ADDRESSES {
+                let mut starts: Vec<u64> = windows.values().map(|(start, _)| *start).collect();
+                starts.sort_unstable();
+                let median = starts.get(starts.len() / 2).copied().unwrap_or(u64::MAX);
+                windows.retain(|_, (start, _)| *start > median);
+            }
+        }
+        let entry = windows.entry(ip).or_insert((now_ms, 0));
+        if now_ms.saturating_sub(entry.0) >= window_ms {
+            *entry = (now_ms, 0);
+        }
+        if entry.1 >= self.attempts {
+            return false;
+        }
+        entry.1 = entry.1.saturating_add(1);
+        true
+    }
+}
+
+/// Percent-encodes a query value.
+pub(crate) fn encode_query(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prefix_is_what_the_app_nested_the_form_under() {
+        let uri = |text: &str| text.parse::<Uri>().unwrap_or_default();
+        let p = |full: &str, inner: &str| prefix(&OriginalUri(uri(full)), &uri(inner));
+        assert_eq!(p("/connect/messenger/solve", "/solve"), "/connect/messenger");
+        assert_eq!(p("/connect/messenger/", "/"), "/connect/messenger");
+        assert_eq!(p("/connect/messenger", "/"), "/connect/messenger");
+        assert_eq!(p("/solve", "/solve"), "");
+        assert_eq!(p("/", "/"), "");
+    }
+
+    #[test]
+    fn the_rate_limit_counts_per_address_and_window() {
+        let limiter = RateLimiter::new(2, Duration::from_secs(60));
+        let a = Some(IpAddr::from([127, 0, 0, 1]));
+        let b = Some(IpAddr::from([127, 0, 0, 2]));
+        assert!(limiter.allow(a, 0));
+        assert!(limiter.allow(a, 1));
+        assert!(!limiter.allow(a, 2));
+        assert!(limiter.allow(b, 2));
+        assert!(limiter.allow(a, 60_000), "a new window");
+    }
+
+    #[test]
+    fn cookies_are_http_only_and_strict() {
+        let text = cookie("n", "v", "/connect", true, Duration::from_secs(60));
+        assert_eq!(
+            text,
+            "n=v; Path=/connect; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
+        );
+        assert!(!cookie("n", "v", "", false, Duration::ZERO).contains("Secure"));
+        assert_eq!(encode_query("a b&c/é"), "a%20b%26c%2F%C3%A9");
+    }
+}

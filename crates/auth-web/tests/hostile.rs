@@ -1,0 +1,531 @@
+//! Hostile input over plain HTTP: forged forms, oversized and non-UTF-8 bodies, forged
+//! cookies, HTML from the API, and the security headers and limits of every answer. Also the
+//! embedding: the form nested under a prefix, the app's context and its one callback.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests"
+)]
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture, Simulator};
+use auth_web::wire::{CSRF_COOKIE, SESSION_COOKIE};
+use auth_web::{CookieSecurity, MemoryStore};
+use support::{Http, InProcessForm};
+
+fn simulator() -> Simulator {
+    Simulator::builder()
+        .api_key(support::API_KEY)
+        .fixture(
+            Fixture::demo()
+                .account(
+                    Account::new("mallory", "pw-m").checkpoint(
+                        Checkpoint::new("<b>BOLD</b>", "999999")
+                            .extra("note", serde_json::json!("<script>alert('x')</script>")),
+                    ),
+                )
+                .account(
+                    Account::new("slow", "pw-s").checkpoint(
+                        Checkpoint::new("2FA", "123456").fault(
+                            Fault::new()
+                                .delay(Duration::from_millis(1500))
+                                .on(FaultTarget::Solve),
+                        ),
+                    ),
+                ),
+        )
+        .start()
+        .unwrap()
+}
+
+/// A browser that opened the start page: it holds the CSRF cookie.
+async fn opened(form: &InProcessForm) -> Http {
+    let http = Http::new();
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    http
+}
+
+#[tokio::test]
+async fn a_post_without_or_with_a_wrong_csrf_token_is_refused() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let url = format!("{}/connect", form.url);
+    let without = http
+        .send(
+            "POST",
+            &url,
+            Some("application/x-www-form-urlencoded"),
+            b"username=bob&password=pw-b".to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(without.status, 403);
+    let wrong = http
+        .post(
+            &url,
+            &[
+                ("csrf", "0123456789abcdef0123456789abcdef"),
+                ("username", "bob"),
+                ("password", "pw-b"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 403);
+    // A token without its cookie (another site's page cannot read or set ours).
+    let token = http.cookie(CSRF_COOKIE).unwrap();
+    let stranger = Http::new();
+    let forged = stranger
+        .post(
+            &url,
+            &[("csrf", &token), ("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+    assert!(sim.requests().is_empty(), "nothing reached the API");
+    // The right token goes through.
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+}
+
+#[tokio::test]
+async fn oversized_fields_and_bodies_are_refused() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let url = format!("{}/connect", form.url);
+    let long = "x".repeat(257);
+    let page = http.post(&url, &[("username", &long), ("password", "pw")]).await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    let page = http.post(&url, &[("username", "bob"), ("password", &long)]).await;
+    assert_eq!(page.status, 400);
+    let context = "c".repeat(513);
+    let page = http
+        .post(
+            &url,
+            &[("username", "bob"), ("password", "pw-b"), ("context", &context)],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    let huge = format!(
+        "csrf={}&username=bob&password={}",
+        http.cookie(CSRF_COOKIE).unwrap(),
+        "p".repeat(64 * 1024)
+    );
+    let page = http
+        .send(
+            "POST",
+            &url,
+            Some("application/x-www-form-urlencoded"),
+            huge.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 413);
+    let page = http
+        .get(&format!("{}/?context={}", form.url, "c".repeat(600)))
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_utf8_are_refused_cleanly() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let token = http.cookie(CSRF_COOKIE).unwrap();
+    let url = format!("{}/connect", form.url);
+    for body in [
+        format!("csrf={token}&username=%FF%FE&password=pw").into_bytes(),
+        [
+            format!("csrf={token}&username=").into_bytes(),
+            vec![0xc3, 0x28],
+            b"&password=pw".to_vec(),
+        ]
+        .concat(),
+        format!("csrf={token}&username=bob&password=%E2%82").into_bytes(),
+    ] {
+        let page = http
+            .send("POST", &url, Some("application/x-www-form-urlencoded"), body, &[])
+            .await;
+        assert_eq!(page.status, 400, "{}", page.body);
+        assert!(page.body.contains("role=\"alert\""));
+    }
+    let page = http
+        .send("POST", &url, Some("text/plain"), b"hello".to_vec(), &[])
+        .await;
+    assert_eq!(page.status, 415);
+    let page = http
+        .send(
+            "GET",
+            &format!("{}/?context=%FF", form.url),
+            None,
+            Vec::new(),
+            &[],
+        )
+        .await;
+    assert_eq!(page.status, 400);
+    assert!(sim.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    for forged in [
+        "../../etc/passwd",
+        "0123",
+        "ffffffffffffffffffffffffffffffff",
+        "<script>",
+    ] {
+        http.set_cookie(SESSION_COOKIE, forged);
+        let page = http.get(&format!("{}/", form.url)).await;
+        assert_eq!(page.status, 200);
+        assert_eq!(page.heading(), "Connect your Messenger account", "{forged}");
+        assert!(
+            page.headers_all("set-cookie")
+                .iter()
+                .any(|c| c.starts_with(SESSION_COOKIE) && c.contains("Max-Age=0"))
+        );
+        // A post with it acts on nothing.
+        http.set_cookie(SESSION_COOKIE, forged);
+        let page = http
+            .post(&format!("{}/solve", form.url), &[("code", "123456")])
+            .await;
+        assert_eq!(page.heading(), "Connect your Messenger account");
+    }
+    // Stale: a real session whose record was removed.
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let page = http.post_and_follow(&form.url, "/restart", &[]).await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    assert!(sim.requests().iter().all(|r| !r.path.ends_with("/checkpoint")));
+}
+
+#[tokio::test]
+async fn a_checkpoint_with_html_is_shown_as_text() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "mallory"), ("password", "pw-m")],
+        )
+        .await;
+    assert_eq!(page.heading(), "&#60;b&#62;BOLD&#60;/b&#62;", "{}", page.body);
+    assert!(!page.body.contains("<b>BOLD"));
+    assert!(!page.body.contains("<script>alert"));
+    assert!(
+        page.body
+            .contains("&#60;script&#62;alert(&#39;x&#39;)&#60;/script&#62;"),
+        "{}",
+        page.body
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_strict_cookies() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = Http::new();
+    for path in ["/", "/assets/form.js", "/nowhere", "/wait"] {
+        let page = http.get(&format!("{}{path}", form.url)).await;
+        let csp = page.header("content-security-policy").unwrap_or_default();
+        assert!(
+            csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"));
+        assert_eq!(page.header("x-frame-options"), Some("DENY"), "{path}");
+        assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    }
+    let page = Http::new().get(&format!("{}/", form.url)).await;
+    assert!(!page.body.contains("<script>"), "no inline script");
+    let cookie = page.headers_all("set-cookie").concat();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Secure"), "plain http on loopback");
+
+    // Secure behind a trusted https proxy, and when configured so.
+    let behind_proxy = InProcessForm::start_with(&sim, |c| c.trust_forwarded_headers(true)).await;
+    let page = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", behind_proxy.url),
+            None,
+            Vec::new(),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+    assert!(page.headers_all("set-cookie").concat().contains("; Secure"));
+    let untrusted = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", form.url),
+            None,
+            Vec::new(),
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
+    assert!(!untrusted.headers_all("set-cookie").concat().contains("Secure"));
+    let always = InProcessForm::start_with(&sim, |c| c.cookie_security(CookieSecurity::Always)).await;
+    let page = Http::new().get(&format!("{}/", always.url)).await;
+    assert!(page.headers_all("set-cookie").concat().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn connect_attempts_are_limited_per_address_and_per_session() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.connects_per_ip(3, Duration::from_secs(60))
+            .connects_per_session(2)
+    })
+    .await;
+    // Per session: a wrong password twice, then refused without a request.
+    let http = opened(&form).await;
+    for _ in 0..2 {
+        let page = http
+            .post_and_follow(
+                &form.url,
+                "/connect",
+                &[("username", "bob"), ("password", "wrong")],
+            )
+            .await;
+        assert!(
+            page.role("alert").unwrap_or_default().contains("refused"),
+            "{}",
+            page.body
+        );
+    }
+    let page = http
+        .post(
+            &format!("{}/connect", form.url),
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert_eq!(sim.requests().len(), 2);
+    // Per address: a third browser from the same address may try once more, then no.
+    let other = opened(&form).await;
+    let page = other
+        .post(
+            &format!("{}/connect", form.url),
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let third = opened(&form).await;
+    let page = third
+        .post(
+            &format!("{}/connect", form.url),
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert!(
+        page.role("alert")
+            .unwrap_or_default()
+            .contains("Too many attempts")
+    );
+    assert_eq!(sim.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_double_submit_sends_one_solve() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "slow"), ("password", "pw-s")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let url = format!("{}/solve", form.url);
+    let (first, second) = tokio::join!(http.post(&url, &[("code", "123456")]), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        http.post(&url, &[("code", "123456")]).await
+    });
+    assert_eq!(first.status, 303);
+    assert_eq!(second.status, 409);
+    assert_eq!(second.heading(), "Already being checked");
+    assert!(
+        second
+            .role("status")
+            .unwrap_or_default()
+            .contains("already being checked")
+    );
+    assert_eq!(support::solves(&sim).len(), 1, "one solve reached the API");
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connected");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn mounted_under_a_prefix_with_the_apps_context_and_one_callback() {
+    let sim = simulator();
+    let clock = support::SharedClock::default();
+    let connected = Arc::new(Mutex::new(Vec::new()));
+    let config = support::form_config(&sim, &clock, &connected).success_url("/settings/accounts");
+    let store = Arc::new(MemoryStore::new());
+    let app = axum::Router::new().nest("/connect/messenger", auth_web::router(config, Arc::clone(&store)));
+    let (origin, _server) = support::serve(app).await;
+    let base = format!("{origin}/connect/messenger");
+    let http = Http::new();
+    let page = http.get(&format!("{base}?context=user%3D42%26sig%3Dabc")).await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    assert!(
+        page.body.contains("action=\"/connect/messenger/connect\""),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("href=\"/connect/messenger/assets/form.css\""));
+    assert!(
+        page.headers_all("set-cookie")
+            .concat()
+            .contains("Path=/connect/messenger;")
+    );
+    let page = http
+        .post_and_follow(
+            &base,
+            "/connect",
+            &[
+                ("username", "dave"),
+                ("password", "pw-d"),
+                ("context", "user=42&sig=abc"),
+            ],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let page = http.post_and_follow(&base, "/solve", &[("code", "111111")]).await;
+    assert_eq!(page.heading(), "OTP");
+    let page = http.post_and_follow(&base, "/solve", &[("code", "222222")]).await;
+    assert_eq!(page.heading(), "Connected");
+    assert!(
+        page.body.contains("url=/settings/accounts"),
+        "then the app's success URL"
+    );
+    // Reloading the page does not call the app again.
+    for _ in 0..3 {
+        assert_eq!(http.get(&base).await.heading(), "Connected");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let calls = connected.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].1.as_deref(), Some("user=42&sig=abc"));
+    assert_eq!(sim.connected_accounts()[0].account_id, calls[0].0);
+}
+
+#[tokio::test]
+async fn no_secret_in_any_page_header_or_store_dump() {
+    let password = support::random_secret("pw-");
+    let code = support::random_secret("code-");
+    let sim = Simulator::builder()
+        .api_key(support::API_KEY)
+        .fixture(Fixture::new().account(
+            Account::new("zoe", password.as_str()).checkpoint(Checkpoint::new("2FA", code.as_str())),
+        ))
+        .start()
+        .unwrap();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let mut seen = Vec::new();
+    let keep = |page: &support::Page, seen: &mut Vec<String>| {
+        seen.push(page.body.clone());
+        seen.extend(page.headers.iter().map(|(n, v)| format!("{n}: {v}")));
+    };
+    // A wrong password, a wrong code, then the right ones: everything shown and stored.
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "zoe"), ("password", &format!("{password}x"))],
+        )
+        .await;
+    keep(&page, &mut seen);
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "zoe"), ("password", &password)],
+        )
+        .await;
+    keep(&page, &mut seen);
+    seen.push(form.dump().await);
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", &format!("{code}x"))])
+        .await;
+    keep(&page, &mut seen);
+    seen.push(form.dump().await);
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", &code)])
+        .await;
+    assert_eq!(page.heading(), "Connected");
+    keep(&page, &mut seen);
+    seen.push(form.dump().await);
+    let everything = seen.join("\n");
+    for secret in [&password, &code, &support::API_KEY.to_owned()] {
+        assert!(!everything.contains(secret.as_str()), "{secret} leaked");
+    }
+    assert!(everything.contains("\"snapshot\""), "the store dump was read");
+}
+
+#[tokio::test]
+async fn a_csrf_cookie_that_expired_mid_flow_is_given_back_with_the_page() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let token = http.cookie(CSRF_COOKIE).unwrap();
+    http.jar.lock().unwrap().remove(CSRF_COOKIE);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(
+        page.csrf().as_deref(),
+        Some(token.as_str()),
+        "the record's token in the form"
+    );
+    assert_eq!(
+        http.cookie(CSRF_COOKIE).as_deref(),
+        Some(token.as_str()),
+        "and in the cookie again"
+    );
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
+    assert_eq!(page.heading(), "Connected");
+}
