@@ -105,8 +105,9 @@ struct Exchange {
 }
 
 /// A request that may or may not have reached the server: its answer was lost (no answer
-/// after the retries, abandoned, or saved while out). The same command again sends it again
-/// with its key.
+/// after the retries, abandoned, or saved while out). The same call again sends it again with
+/// its key. No secret of it is kept: it is the same in this process and in one that resumed
+/// it from a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsettled {
     pub(crate) kind: RequestKind,
@@ -114,46 +115,21 @@ pub(crate) struct Unsettled {
     pub(crate) reconnect: Option<AccountId>,
     pub(crate) key: IdempotencyKey,
     pub(crate) first_sent_at: UnixMillis,
-    /// The request as it was, secret included, while this process holds it; `None` once
-    /// saved and resumed (the caller gives the secret again).
-    request: Option<Outgoing>,
 }
 
 impl Unsettled {
-    pub(crate) fn resumed(
-        kind: RequestKind,
-        solution: Option<SolutionKind>,
-        reconnect: Option<AccountId>,
-        key: IdempotencyKey,
-        first_sent_at: UnixMillis,
-    ) -> Self {
-        Self {
-            kind,
-            solution,
-            reconnect,
-            key,
-            first_sent_at,
-            request: None,
-        }
-    }
-
-    /// Whether `request` is this one sent again: the same request when this process still
-    /// holds it; else the same call (and kind of solution, and account) whose secret the
-    /// caller gives again. A different secret under the same key is answered 409 by the
-    /// server, and that is the caller's to fix.
+    /// Whether `request` is the same call (the same kind of solution, the same account) as
+    /// this one: it then goes with this one's key. The caller may give another secret (a
+    /// corrected code): a server that acted on the first answers 409, and the request goes
+    /// again under its own key (see `Answered::Rekey`); one that did not acts on it.
     fn is_retried_by(&self, request: &Outgoing) -> bool {
-        match &self.request {
-            Some(held) => held == request,
-            None => {
-                let reconnect = match request {
-                    Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
-                    _ => None,
-                };
-                self.kind == request.kind()
-                    && self.solution == request.solution_kind()
-                    && self.reconnect.as_ref() == reconnect
-            }
-        }
+        let reconnect = match request {
+            Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
+            _ => None,
+        };
+        self.kind == request.kind()
+            && self.solution == request.solution_kind()
+            && self.reconnect.as_ref() == reconnect
     }
 }
 
@@ -173,8 +149,6 @@ pub struct UnsettledRequest<'a> {
     pub key: IdempotencyKey,
     /// When it was first sent.
     pub first_sent_at: UnixMillis,
-    /// Whether this process still holds its secret (else the caller gives it again).
-    pub holds_secret: bool,
 }
 
 /// The sans-IO state machine of one account connection, behind one door.
@@ -366,7 +340,6 @@ impl Flow {
             reconnect: u.reconnect.as_ref(),
             key: u.key,
             first_sent_at: u.first_sent_at,
-            holds_secret: u.request.is_some(),
         })
     }
 
@@ -406,8 +379,7 @@ impl Flow {
             .exchange
             .as_ref()
             .and_then(unsettle)
-            .or_else(|| self.unsettled.clone())
-            .map(|u| Unsettled { request: None, ..u });
+            .or_else(|| self.unsettled.clone());
         crate::snapshot::Snapshot::new(self.stage.clone(), unsettled, self.latest_now)
     }
 
@@ -999,7 +971,6 @@ fn unsettle(exchange: &Exchange) -> Option<Unsettled> {
         reconnect,
         key: exchange.key,
         first_sent_at: exchange.first_sent_at,
-        request: Some(exchange.request.clone()),
     })
 }
 

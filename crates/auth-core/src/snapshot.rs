@@ -234,13 +234,13 @@ impl SavedUnsettled {
             SavedRequestKind::Solve => RequestKind::Solve,
             SavedRequestKind::Resend => RequestKind::Resend,
         };
-        Unsettled::resumed(
+        Unsettled {
             kind,
-            self.solution,
-            self.reconnect,
-            self.idempotency_key,
-            self.first_sent_at,
-        )
+            solution: self.solution,
+            reconnect: self.reconnect,
+            key: self.idempotency_key,
+            first_sent_at: self.first_sent_at,
+        }
     }
 }
 
