@@ -181,8 +181,10 @@ impl FormConfig {
         self
     }
 
-    /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind a proxy that
-    /// sets them): the client's address for the rate limit, and https for cookies.
+    /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind one proxy that
+    /// sets them): the client's address for the rate limit is the last `X-Forwarded-For`
+    /// entry, the one that proxy appended (the entries before it are the client's to
+    /// write), and `X-Forwarded-Proto: https` means https for cookies.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self

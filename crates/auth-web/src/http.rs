@@ -116,8 +116,9 @@ pub(crate) async fn read_body(body: Body, max: usize) -> Option<bytes::Bytes> {
         .map(|collected| collected.to_bytes())
 }
 
-/// The client's address: `X-Forwarded-For`'s first entry from a trusted proxy, else the
-/// peer of the connection (when the app serves with `into_make_service_with_connect_info`).
+/// The client's address: `X-Forwarded-For`'s last entry from a trusted proxy (the one that
+/// proxy added; the entries before it are whatever the client sent), else the peer of the
+/// connection (when the app serves with `into_make_service_with_connect_info`).
 pub(crate) fn client_ip(
     request_headers: &HeaderMap,
     peer: Option<&ConnectInfo<SocketAddr>>,
@@ -127,8 +128,8 @@ pub(crate) fn client_ip(
         let forwarded = request_headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|first| first.trim().parse().ok());
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok());
         if forwarded.is_some() {
             return forwarded;
         }
@@ -220,6 +221,31 @@ mod tests {
         assert!(!limiter.allow(a, 2));
         assert!(limiter.allow(b, 2));
         assert!(limiter.allow(a, 60_000), "a new window");
+    }
+
+    #[test]
+    fn the_client_is_the_last_forwarded_address_the_trusted_proxy_added() {
+        let mut headers = HeaderMap::new();
+        // The client sent "6.6.6.6" itself; the proxy appended the address it saw.
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        let peer = ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 443)));
+        assert_eq!(
+            client_ip(&headers, Some(&peer), true),
+            Some(IpAddr::from([203, 0, 113, 7]))
+        );
+        assert_eq!(
+            client_ip(&headers, Some(&peer), false),
+            Some(IpAddr::from([10, 0, 0, 1])),
+            "an untrusted header is ignored"
+        );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        assert_eq!(
+            client_ip(&headers, Some(&peer), true),
+            Some(IpAddr::from([203, 0, 113, 7]))
+        );
     }
 
     #[test]
