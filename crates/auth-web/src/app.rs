@@ -125,7 +125,11 @@ impl Visit {
         let session_cookie = form::cookie(headers, SESSION_COOKIE);
         Self {
             prefix: http::prefix(original, request.uri()),
-            secure: http::secure_cookies(app.config.cookies, https),
+            secure: http::secure_cookies(
+                app.config.cookies,
+                https,
+                http::request_host(request.uri(), headers),
+            ),
             csrf_cookie: form::cookie(headers, CSRF_COOKIE)
                 .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(str::to_owned),

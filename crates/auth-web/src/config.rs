@@ -27,13 +27,17 @@ type Callback = Arc<dyn Fn(ConnectedAccount) -> Pin<Box<dyn Future<Output = ()> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum CookieSecurity {
-    /// `Secure` when the request came over https: its URI says so, or a proxy the form
-    /// trusts ([`FormConfig::trust_forwarded_headers`]) said `X-Forwarded-Proto: https`.
+    /// `Secure` whenever the request came over https (its URI says so, or a proxy the form
+    /// trusts, [`FormConfig::trust_forwarded_headers`], said `X-Forwarded-Proto: https`),
+    /// and whenever it was sent to a host that is not loopback: a server that does its own
+    /// TLS sees no `https` in its URIs, so any other host is taken to be https. Only
+    /// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]` go without (browsers keep
+    /// `Secure` cookies from `http://localhost` anyway).
     #[default]
     Auto,
     /// Always `Secure` (the form is only ever served over https).
     Always,
-    /// Never `Secure` (plain http on loopback, for development).
+    /// Never `Secure` (plain http on a host that is not loopback: a development network).
     Never,
 }
 
@@ -114,7 +118,7 @@ impl FormConfig {
 
     /// Settings with an API key and the defaults: the postpress API, requests of 30 s,
     /// intents of 5 min, leases of 10 s, 10 connect attempts per minute per IP address and 5
-    /// per browser session, no callback, no success URL, `Secure` cookies over https.
+    /// per browser session, no callback, no success URL, `Secure` cookies but on loopback.
     pub fn new(api_key: impl Into<ApiKey>) -> Self {
         Self {
             api_key: api_key.into(),

@@ -73,13 +73,41 @@ pub(crate) fn cookie(name: &str, value: &str, path: &str, secure: bool, max_age:
     )
 }
 
-/// Whether cookies get `Secure` for this request.
-pub(crate) fn secure_cookies(security: CookieSecurity, https: bool) -> bool {
+/// Whether cookies get `Secure` for this request. `Auto`: whenever the request is known to
+/// have come over https, and whenever the host it was sent to is not loopback (a server
+/// behind its own TLS, as `axum-server` with rustls, sees no `https` in its URIs; browsers
+/// keep `Secure` cookies from `http://localhost`, so only loopback may go without).
+pub(crate) fn secure_cookies(security: CookieSecurity, https: bool, host: Option<&str>) -> bool {
     match security {
         CookieSecurity::Always => true,
         CookieSecurity::Never => false,
-        CookieSecurity::Auto => https,
+        CookieSecurity::Auto => https || !host.is_some_and(is_loopback_host),
     }
+}
+
+/// The host a request was sent to: its URI's authority (HTTP/2, absolute-form), else its
+/// `Host` header.
+pub(crate) fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    uri.host()
+        .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+}
+
+/// Whether `host` (maybe with a port) names this machine: `localhost`, a `.localhost` name,
+/// `127.0.0.0/8` or `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        rest.split(']').next().unwrap_or_default()
+    } else if host.matches(':').count() == 1 {
+        host.split(':').next().unwrap_or_default()
+    } else {
+        host
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An HTML answer with cookies.
@@ -246,6 +274,34 @@ mod tests {
             client_ip(&headers, Some(&peer), true),
             Some(IpAddr::from([203, 0, 113, 7]))
         );
+    }
+
+    #[test]
+    fn auto_cookies_are_secure_unless_the_host_is_loopback() {
+        let auto = |https, host| secure_cookies(CookieSecurity::Auto, https, host);
+        // Direct TLS: the URI has no scheme, but the host is a public name.
+        assert!(auto(false, Some("connect.example.com")));
+        assert!(auto(false, Some("203.0.113.7:8443")));
+        assert!(auto(false, None), "no host: the safe side");
+        assert!(auto(true, Some("localhost:8080")), "https says so itself");
+        for loopback in [
+            "localhost",
+            "localhost:8080",
+            "app.localhost",
+            "127.0.0.1:3000",
+            "127.1.2.3",
+            "[::1]:8080",
+            "::1",
+            "LOCALHOST.",
+        ] {
+            assert!(!auto(false, Some(loopback)), "{loopback}");
+        }
+        assert!(secure_cookies(CookieSecurity::Always, false, Some("localhost")));
+        assert!(!secure_cookies(CookieSecurity::Never, true, Some("example.com")));
+        let uri: Uri = "/solve".parse().unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+        assert_eq!(request_host(&uri, &headers), Some("example.com"));
     }
 
     #[test]

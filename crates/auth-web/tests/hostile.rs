@@ -271,6 +271,18 @@ async fn every_answer_carries_the_security_headers_and_strict_cookies() {
         "{cookie}"
     );
     assert!(!cookie.contains("Secure"), "plain http on loopback");
+    // Served to a public name (the server's own TLS, which puts no scheme in the URI): Secure.
+    let public = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", form.url),
+            None,
+            Vec::new(),
+            &[("host", "connect.example.com")],
+        )
+        .await;
+    let cookie = public.headers_all("set-cookie").concat();
+    assert!(cookie.contains("; Secure"), "{cookie}");
 
     // Secure behind a trusted https proxy, and when configured so.
     let behind_proxy = InProcessForm::start_with(&sim, |c| c.trust_forwarded_headers(true)).await;

@@ -46,7 +46,8 @@ struct Args {
     /// Where the browser goes once the account is connected.
     #[arg(long)]
     success_url: Option<String>,
-    /// `Secure` cookies: `auto` (over https), `always` or `never`.
+    /// `Secure` cookies: `auto` (over https, and on any host but loopback), `always` or
+    /// `never`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     secure_cookies: String,
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (behind a proxy that sets them).
