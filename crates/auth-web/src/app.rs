@@ -1011,27 +1011,32 @@ async fn restart(State(app): Shared, original: OriginalUri, request: Request) ->
 }
 
 /// `GET /wait`: answers `{"done":true}` once no request of this browser is in flight any
-/// more (the page then reloads), or `{"done":false}` after the long-poll time.
+/// more (the page then loads itself again), `{"done":false}` after the long-poll time, and
+/// `503` if the store cannot be read (the script then waits a second before it asks again,
+/// instead of polling a store that is down in a loop).
 async fn wait(State(app): Shared, original: OriginalUri, request: Request) -> Response {
     let visit = Visit::new(&app, &original, &request);
     let until = tokio::time::Instant::now() + app.config.wait_for;
     let done = loop {
         let Some(id) = &visit.session else { break true };
         let now = app.api.now();
-        let versioned = match app.store.load(id, now).await {
-            Ok(Some(versioned)) => versioned,
-            Ok(None) => break true,
-            Err(error) => {
-                tracing::warn!(%error, "a waiting page could not read its record");
-                break false;
-            }
+        let read = match app.store.load(id, now).await {
+            Ok(Some(versioned)) => take_over(&app, id, versioned, now).await.map(Some),
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
         };
-        match take_over(&app, id, versioned, now).await {
-            Ok(versioned) if versioned.record.live_lease(now).is_none() => break true,
-            Ok(_) => {}
+        match read {
+            Ok(None) => break true,
+            Ok(Some(versioned)) if versioned.record.live_lease(now).is_none() => break true,
+            Ok(Some(_)) => {}
             Err(error) => {
                 tracing::warn!(%error, "a waiting page could not read its record");
-                break false;
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"done":false}"#,
+                )
+                    .into_response();
             }
         }
         if tokio::time::Instant::now() + POLL_EVERY > until {

@@ -541,3 +541,27 @@ async fn a_csrf_cookie_that_expired_mid_flow_is_given_back_with_the_page() {
         .await;
     assert_eq!(page.heading(), "Connected");
 }
+
+#[tokio::test]
+async fn a_waiting_page_whose_store_fails_is_told_to_back_off() {
+    let sim = simulator();
+    let clock = support::SharedClock::default();
+    let connected = Arc::new(Mutex::new(Vec::new()));
+    let store = Arc::new(support::FlakyStore::default());
+    let config = support::form_config(&sim, &clock, &connected);
+    let (url, _server) = support::serve(auth_web::router(config, Arc::clone(&store))).await;
+    let http = Http::new();
+    http.get(&format!("{url}/")).await;
+    let page = http
+        .post_and_follow(&url, "/connect", &[("username", "bob"), ("password", "pw-b")])
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    store.set_down(true);
+    // The waiting page's script polls /wait again at once after a 200 {"done":false}, and
+    // after a second on anything else: a store that is down must not be polled in a loop.
+    let answer = http.get(&format!("{url}/wait")).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    store.set_down(false);
+    let answer = http.get(&format!("{url}/wait")).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"done":true}"#));
+}

@@ -613,3 +613,73 @@ pub fn solves(sim: &Simulator) -> Vec<auth_sim::LoggedRequest> {
 pub fn path_exists(path: &Path) -> bool {
     path.exists()
 }
+
+/// A memory store that can be switched off: every call then fails as an unreachable Redis
+/// would.
+#[derive(Default)]
+pub struct FlakyStore {
+    pub inner: MemoryStore,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyStore {
+    fn check(&self) -> Result<(), auth_web::StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(auth_web::StoreError::Unavailable(
+                "switched off by the test".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+impl IntentStore for FlakyStore {
+    fn create<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        record: &'a auth_web::Record,
+    ) -> auth_web::StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.create(id, record).await
+        })
+    }
+    fn load<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        now: UnixMillis,
+    ) -> auth_web::StoreFuture<'a, Option<auth_web::Versioned>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.load(id, now).await
+        })
+    }
+    fn replace<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        expected: u64,
+        record: &'a auth_web::Record,
+    ) -> auth_web::StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.replace(id, expected, record).await
+        })
+    }
+    fn remove<'a>(&'a self, id: &'a auth_web::SessionId, expected: u64) -> auth_web::StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.remove(id, expected).await
+        })
+    }
+    fn dump(&self) -> auth_web::StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.dump().await
+        })
+    }
+}
