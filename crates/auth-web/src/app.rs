@@ -206,7 +206,7 @@ async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Re
         None => None,
     };
     match loaded {
-        Some((id, versioned)) => show(&app, &visit, id, versioned, StatusCode::OK).await,
+        Some((id, versioned)) => show(&app, &visit, id, versioned).await,
         None => fresh_start(&app, &visit, context.as_deref(), None),
     }
 }
@@ -250,13 +250,7 @@ fn query_context(uri: &Uri) -> Result<Option<String>, FormError> {
 }
 
 /// Renders the page of a record, taking over a request whose instance died first.
-async fn show(
-    app: &Arc<App>,
-    visit: &Visit,
-    id: SessionId,
-    versioned: Versioned,
-    status: StatusCode,
-) -> Response {
+async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned) -> Response {
     let now = app.api.now();
     let versioned = match take_over(app, &id, versioned, now).await {
         Ok(versioned) => versioned,
@@ -265,7 +259,7 @@ async fn show(
     let record = &versioned.record;
     let frame = visit.frame(app, &record.csrf);
     if let Some(lease) = record.live_lease(now) {
-        return busy_page(app, visit, &frame, record, lease, status);
+        return busy_page(app, &frame, record, lease);
     }
     let alert = record.notice.as_ref().and_then(alert_of);
     let info = record.notice.as_ref().and_then(status_of);
@@ -292,19 +286,12 @@ async fn show(
     } else {
         vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
     };
-    http::html(status, body, &cookies)
+    http::html(StatusCode::OK, body, &cookies)
 }
 
 /// The page while a request is in flight: waiting for the approval in the app, or "already
 /// being checked". Both move on by themselves.
-fn busy_page(
-    app: &App,
-    visit: &Visit,
-    frame: &Frame<'_>,
-    record: &Record,
-    lease: &Lease,
-    status: StatusCode,
-) -> Response {
+fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Response {
     let now = app.api.now();
     let left = match &record.stage {
         Stage::Pending { snapshot } => snapshot.intent().map(|intent| intent.remaining(now)),
@@ -324,8 +311,7 @@ fn busy_page(
         Action::TryAnotherWay => ("Already being checked", "Another way is already being asked for."),
         Action::Notify => ("Connected", "Finishing the connection."),
     };
-    let _ = visit;
-    http::html(status, pages::waiting(frame, heading, message, left), &[])
+    http::html(StatusCode::OK, pages::waiting(frame, heading, message, left), &[])
 }
 
 /// If the lease of the record has run out (its instance died), takes it over: an action
@@ -464,7 +450,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
         },
         None => None,
     };
-    if let Some((id, versioned)) = &existing {
+    if let Some((_, versioned)) = &existing {
         let record = &versioned.record;
         if !ids::same_token(&record.csrf, &csrf) {
             return visit.problem(
@@ -475,8 +461,8 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             );
         }
         if record.live_lease(now).is_some() || !matches!(record.stage, Stage::Start) {
-            // Already connecting, or past this step: show where it is.
-            return show(&app, &visit, id.clone(), versioned.clone(), StatusCode::CONFLICT).await;
+            // Already connecting, or past this step: the page says where it is.
+            return see_page(&visit);
         }
         if record.connect_attempts >= app.config.connects_per_session {
             let alert = Alert::new("Too many attempts. Wait a few minutes, then start again.");
@@ -526,7 +512,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             record.expires_at = now.saturating_add(START_TTL);
             match app.store.replace(&id, versioned.revision, &record).await {
                 Ok(true) => (id, versioned.revision.saturating_add(1), record),
-                Ok(false) => return already_checked(&app, &visit, &id).await,
+                Ok(false) => return see_page(&visit),
                 Err(error) => return visit.store_down(&app, &error),
             }
         }
@@ -674,15 +660,9 @@ fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::Idempotency
     }
 }
 
-/// The answer to a second submit while the first holds the lease.
-async fn already_checked(app: &Arc<App>, visit: &Visit, id: &SessionId) -> Response {
-    match app.store.load(id, app.api.now()).await {
-        Ok(Some(versioned)) => show(app, visit, id.clone(), versioned, StatusCode::CONFLICT).await,
-        Ok(None) => see_page(visit),
-        Err(error) => visit.store_down(app, &error),
-    }
-}
-
+/// `303` to the page, which says where the attempt is. Also the answer to a second submit
+/// while the first holds the lease: the page it leads to says "Already being checked" (a
+/// page at a GET URL, so that reloading it, or the script moving it on, never posts again).
 fn see_page(visit: &Visit) -> Response {
     http::see_other(&visit.page_url(), &[])
 }
@@ -753,7 +733,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         );
     }
     if versioned.record.live_lease(now).is_some() {
-        return show(&app, &visit, id, versioned, StatusCode::CONFLICT).await;
+        return see_page(&visit);
     }
     let Stage::Pending { snapshot } = &versioned.record.stage else {
         return see_page(&visit);
@@ -808,7 +788,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
     record.notice = None;
     let revision = match app.store.replace(&id, versioned.revision, &record).await {
         Ok(true) => versioned.revision.saturating_add(1),
-        Ok(false) => return already_checked(&app, &visit, &id).await,
+        Ok(false) => return see_page(&visit),
         Err(error) => return visit.store_down(&app, &error),
     };
 
@@ -992,7 +972,7 @@ async fn restart(State(app): Shared, original: OriginalUri, request: Request) ->
         match app.store.load(id, now).await {
             Ok(Some(versioned)) => {
                 if versioned.record.live_lease(now).is_some() {
-                    return show(&app, &visit, id.clone(), versioned, StatusCode::CONFLICT).await;
+                    return see_page(&visit);
                 }
                 if let Some(context) = &versioned.record.context {
                     location = format!("{location}?context={}", http::encode_query(context));

@@ -40,6 +40,16 @@ fn fixture() -> Fixture {
             ),
         )
         .account(
+            Account::new("hank", "pw-h").checkpoint(
+                Checkpoint::new("2FA", "123456").fault(
+                    Fault::new()
+                        .delay(Duration::from_millis(3000))
+                        .on(FaultTarget::Solve)
+                        .times(1),
+                ),
+            ),
+        )
+        .account(
             Account::new("gina", "pw-g").checkpoint(
                 Checkpoint::new("2FA", "123456").fault(
                     Fault::new()
@@ -374,5 +384,43 @@ async fn a_whole_connection_with_javascript_off() {
     form.clock.advance(&sim, Duration::from_secs(2));
     browser.heading("Connected").await;
     browser.screenshot("connected-without-javascript").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_with_javascript_lands_on_a_real_page() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let browser = Browser::start(true).await;
+    sign_in(&browser, &form, "hank", "pw-h").await;
+    browser.heading("2FA").await;
+
+    // The first tab (the same browser's cookies) sends the code: the API takes 3 s.
+    let first_tab = support::Http::new();
+    for cookie in browser.client.get_all_cookies().await.unwrap() {
+        first_tab.set_cookie(cookie.name(), cookie.value());
+    }
+    let sent = {
+        let url = format!("{}/solve", form.url);
+        tokio::spawn(async move { first_tab.post(&url, &[("code", "123456")]).await })
+    };
+    eventually(
+        "the first tab's solve reached the API",
+        Duration::from_secs(20),
+        || async { support::solves(&sim).len() == 1 },
+    )
+    .await;
+
+    // This tab sends it too: it is told the code is already being checked, then its page
+    // moves on by itself to where the attempt is, a real page at a GET URL.
+    browser.fill("Code", "123456").await;
+    browser.click("Submit code").await;
+    browser.heading("Connected").await;
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/", "{url}");
+    assert_eq!(sent.await.unwrap().status, 303);
+    assert_eq!(support::solves(&sim).len(), 1, "one solve reached the API");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
     browser.close().await;
 }
