@@ -114,7 +114,6 @@ struct Visit {
     secure: bool,
     csrf_cookie: Option<String>,
     session: Option<SessionId>,
-    had_session_cookie: bool,
     ip: Option<std::net::IpAddr>,
 }
 
@@ -122,7 +121,6 @@ impl Visit {
     fn new(app: &App, original: &OriginalUri, request: &Request) -> Self {
         let headers = request.headers();
         let https = http::is_https(request.uri(), headers, app.config.trust_forwarded);
-        let session_cookie = form::cookie(headers, SESSION_COOKIE);
         Self {
             prefix: http::prefix(original, request.uri()),
             secure: http::secure_cookies(
@@ -133,8 +131,7 @@ impl Visit {
             csrf_cookie: form::cookie(headers, CSRF_COOKIE)
                 .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(str::to_owned),
-            session: session_cookie.and_then(SessionId::parse),
-            had_session_cookie: session_cookie.is_some(),
+            session: form::cookie(headers, SESSION_COOKIE).and_then(SessionId::parse),
             ip: http::client_ip(
                 headers,
                 request.extensions().get::<ConnectInfo<SocketAddr>>(),
@@ -207,13 +204,17 @@ async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Re
     };
     match loaded {
         Some((id, versioned)) => show(&app, &visit, id, versioned).await,
-        None => fresh_start(&app, &visit, context.as_deref(), None),
+        None => fresh_start(&app, &visit, context.as_deref()),
     }
 }
 
-/// The start page for a browser without a record: a CSRF cookie, and the stale session
-/// cookie cleared.
-fn fresh_start(app: &App, visit: &Visit, context: Option<&str>, alert: Option<Alert>) -> Response {
+/// The start page for a browser without a record: a CSRF cookie, and a new session id.
+///
+/// The id is issued here, with nothing stored yet, so that every connect this page sends
+/// (a double click, a second tab) names the same record: the first creates it, the others
+/// meet a compare-and-swap conflict and send nothing. A session cookie that named no record
+/// (forged, or stale) is replaced.
+fn fresh_start(app: &App, visit: &Visit, context: Option<&str>) -> Response {
     let mut cookies = Vec::new();
     let csrf = match &visit.csrf_cookie {
         Some(token) => token.clone(),
@@ -232,10 +233,18 @@ fn fresh_start(app: &App, visit: &Visit, context: Option<&str>, alert: Option<Al
             }
         },
     };
-    if visit.had_session_cookie {
-        cookies.push(visit.clear_session());
+    match SessionId::random() {
+        Ok(id) => cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())),
+        Err(error) => {
+            return visit.problem(
+                app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unavailable",
+                &error.to_string(),
+            );
+        }
     }
-    let body = pages::start(&visit.frame(app, &csrf), context, alert, None);
+    let body = pages::start(&visit.frame(app, &csrf), context, None, None);
     http::html(StatusCode::OK, body, &cookies)
 }
 
@@ -517,7 +526,16 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             }
         }
         None => {
-            let (Ok(id), Ok(key)) = (SessionId::random(), ids::idempotency_key()) else {
+            // The id the start page issued: a second connect of the same page (a double
+            // click, another tab) creates the same record, and loses. Without one (the
+            // cookie was refused or has expired), a new one.
+            let id = match visit.session.clone() {
+                Some(id) => Ok(id),
+                None => {
+                    SessionId::random().inspect(|id| cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())))
+                }
+            };
+            let (Ok(id), Ok(key)) = (id, ids::idempotency_key()) else {
                 return visit.problem(
                     &app,
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -528,10 +546,11 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
             record.lease = Some(lease(&app, now, Action::Connect, key));
             record.connect_attempts = 1;
-            if let Err(error) = app.store.create(&id, &record).await {
-                return visit.store_down(&app, &error);
+            match app.store.create(&id, &record).await {
+                Ok(()) => {}
+                Err(crate::StoreError::Conflict) => return see_page(&visit),
+                Err(error) => return visit.store_down(&app, &error),
             }
-            cookies.push(visit.cookie(SESSION_COOKIE, id.as_str()));
             (id, 1, record)
         }
     };
@@ -716,11 +735,11 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
     };
     let now = app.api.now();
     let Some(id) = visit.session.clone() else {
-        return fresh_start(&app, &visit, None, None);
+        return see_page(&visit);
     };
     let versioned = match app.store.load(&id, now).await {
         Ok(Some(versioned)) => versioned,
-        Ok(None) => return fresh_start(&app, &visit, None, None),
+        Ok(None) => return see_page(&visit),
         Err(error) => return visit.store_down(&app, &error),
     };
     let csrf = visit.csrf_cookie.clone().unwrap_or_default();

@@ -31,6 +31,13 @@ fn simulator() -> Simulator {
                     ),
                 )
                 .account(
+                    Account::new("sluggish", "pw-sl").fault(
+                        Fault::new()
+                            .delay(Duration::from_millis(1000))
+                            .on(FaultTarget::Connect),
+                    ),
+                )
+                .account(
                     Account::new("slow", "pw-s").checkpoint(
                         Checkpoint::new("2FA", "123456").fault(
                             Fault::new()
@@ -198,15 +205,15 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
         let page = http.get(&format!("{}/", form.url)).await;
         assert_eq!(page.status, 200);
         assert_eq!(page.heading(), "Connect your Messenger account", "{forged}");
+        let issued = http.cookie(SESSION_COOKIE).unwrap_or_default();
         assert!(
-            page.headers_all("set-cookie")
-                .iter()
-                .any(|c| c.starts_with(SESSION_COOKIE) && c.contains("Max-Age=0"))
+            issued != forged && auth_web::SessionId::parse(&issued).is_some(),
+            "replaced by an id of our own: {issued}"
         );
         // A post with it acts on nothing.
         http.set_cookie(SESSION_COOKIE, forged);
         let page = http
-            .post(&format!("{}/solve", form.url), &[("code", "123456")])
+            .post_and_follow(&form.url, "/solve", &[("code", "123456")])
             .await;
         assert_eq!(page.heading(), "Connect your Messenger account");
     }
@@ -566,4 +573,33 @@ async fn a_waiting_page_whose_store_fails_is_told_to_back_off() {
     store.set_down(false);
     let answer = http.get(&format!("{url}/wait")).await;
     assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"done":true}"#));
+}
+
+#[tokio::test]
+async fn a_double_click_on_connect_sends_one_connect() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    // The start page issues the session id with the CSRF token, before anything is stored.
+    let http = opened(&form).await;
+    assert!(
+        http.cookie(SESSION_COOKIE).is_some(),
+        "the start page gives a session id"
+    );
+    let fields = [("username", "sluggish"), ("password", "pw-sl")];
+    let url = format!("{}/connect", form.url);
+    let (first, second) = tokio::join!(http.post(&url, &fields), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        http.post_and_follow(&form.url, "/connect", &fields).await
+    });
+    let connects = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/accounts"))
+        .count();
+    assert_eq!(connects, 1, "one POST /accounts: one intent, one SMS");
+    assert_eq!(first.status, 303);
+    assert_eq!(second.heading(), "Already being checked", "{}", second.body);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connected");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
 }
