@@ -152,10 +152,6 @@ impl Visit {
         http::cookie(name, value, &self.prefix, self.secure, COOKIE_TTL)
     }
 
-    fn clear_session(&self) -> String {
-        http::cookie(SESSION_COOKIE, "", &self.prefix, self.secure, Duration::ZERO)
-    }
-
     fn frame<'a>(&'a self, app: &'a App, csrf: &'a str) -> Frame<'a> {
         Frame {
             prefix: &self.prefix,
@@ -474,7 +470,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             return see_page(&visit);
         }
         if record.connect_attempts >= app.config.connects_per_session {
-            let alert = Alert::new("Too many attempts. Wait a few minutes, then start again.");
+            let alert = Alert::new("Too many attempts with this browser. Wait half an hour, then try again.");
             let body = pages::start(&frame, record.context.as_deref(), Some(alert), None);
             return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
         }
@@ -979,34 +975,36 @@ async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record:
     }
 }
 
-/// `POST /restart`: forgets the attempt (not while a request is in flight).
+/// `POST /restart`: back to the start page (not while a request is in flight). The record
+/// stays, with its context and its count of connect attempts: "Start again" does not reset
+/// the per-session limit.
 async fn restart(State(app): Shared, original: OriginalUri, request: Request) -> Response {
     let Posted { visit, .. } = match posted(&app, &original, request).await {
         Ok(posted) => posted,
         Err(response) => return response,
     };
     let now = app.api.now();
-    let mut location = visit.page_url();
     if let Some(id) = &visit.session {
         match app.store.load(id, now).await {
             Ok(Some(versioned)) => {
                 if versioned.record.live_lease(now).is_some() {
                     return see_page(&visit);
                 }
-                if let Some(context) = &versioned.record.context {
-                    location = format!("{location}?context={}", http::encode_query(context));
-                }
-                match app.store.remove(id, versioned.revision).await {
-                    Ok(true) => {}
-                    Ok(false) => return see_page(&visit),
-                    Err(error) => return visit.store_down(&app, &error),
+                let mut record = versioned.record;
+                record.stage = Stage::Start;
+                record.lease = None;
+                record.lost = None;
+                record.notice = None;
+                record.expires_at = now.saturating_add(START_TTL);
+                if let Err(error) = app.store.replace(id, versioned.revision, &record).await {
+                    return visit.store_down(&app, &error);
                 }
             }
             Ok(None) => {}
             Err(error) => return visit.store_down(&app, &error),
         }
     }
-    http::see_other(&location, &[visit.clear_session()])
+    see_page(&visit)
 }
 
 /// `GET /wait`: answers `{"done":true}` once no request of this browser is in flight any

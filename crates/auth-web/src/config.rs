@@ -207,7 +207,10 @@ impl FormConfig {
         self
     }
 
-    /// At most `attempts` connects with one browser session.
+    /// At most `attempts` connects with one browser session: counted in its record, kept
+    /// across "Start again", for as long as the record lives (30 minutes after its last
+    /// connect). A browser that drops its cookie starts a new count: the per-IP limit
+    /// ([`FormConfig::connects_per_ip`]) is what bounds that.
     pub fn connects_per_session(mut self, attempts: u32) -> Self {
         self.connects_per_session = attempts;
         self

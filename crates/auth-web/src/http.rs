@@ -211,19 +211,6 @@ impl RateLimiter {
     }
 }
 
-/// Percent-encodes a query value.
-pub(crate) fn encode_query(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +299,5 @@ mod tests {
             "n=v; Path=/connect; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
         );
         assert!(!cookie("n", "v", "", false, Duration::ZERO).contains("Secure"));
-        assert_eq!(encode_query("a b&c/é"), "a%20b%26c%2F%C3%A9");
     }
 }

@@ -350,6 +350,20 @@ async fn connect_attempts_are_limited_per_address_and_per_session() {
         .await;
     assert_eq!(page.status, 429);
     assert_eq!(sim.requests().len(), 2);
+    // "Start again" keeps the count.
+    let page = http.post_and_follow(&form.url, "/restart", &[]).await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    let page = http
+        .post(
+            &format!("{}/connect", form.url),
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(
+        page.status, 429,
+        "Start again does not reset the per-session limit"
+    );
+    assert_eq!(sim.requests().len(), 2);
     // Per address: a third browser from the same address may try once more, then no.
     let other = opened(&form).await;
     let page = other
