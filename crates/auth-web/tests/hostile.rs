@@ -217,7 +217,8 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
             .await;
         assert_eq!(page.heading(), "Connect your Messenger account");
     }
-    // Stale: a real session whose record was removed.
+    // Stale: a real session whose record the store has let go (its intent ended, and the
+    // ten minutes after it passed).
     let page = http
         .post_and_follow(
             &form.url,
@@ -226,9 +227,19 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
         )
         .await;
     assert_eq!(page.heading(), "2FA");
-    let page = http.post_and_follow(&form.url, "/restart", &[]).await;
+    let stale = http.cookie(SESSION_COOKIE).unwrap();
+    form.clock.advance(&sim, Duration::from_secs(300 + 600 + 1));
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    let issued = http.cookie(SESSION_COOKIE).unwrap();
+    assert_ne!(issued, stale, "the stale id is replaced");
+    // A code posted with the stale cookie acts on nothing either.
+    http.set_cookie(SESSION_COOKIE, &stale);
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
     assert_eq!(page.heading(), "Connect your Messenger account");
-    assert!(sim.requests().iter().all(|r| !r.path.ends_with("/checkpoint")));
+    assert!(support::solves(&sim).is_empty(), "no solve was sent");
 }
 
 #[tokio::test]
