@@ -340,7 +340,7 @@ async fn take_over(
         if lease.action.action.resumes_by_itself() {
             record.lease = Some(Lease {
                 holder: app.instance.clone(),
-                until: now.saturating_add(app.config.lease),
+                until: now.saturating_add(app.config.lease_length()),
                 action: lease.action,
             });
         } else {
@@ -490,7 +490,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
 
     // Take the lease: a second submit while it is held is told "already being checked".
     let mut cookies = Vec::new();
-    let (id, revision, mut record) = match existing {
+    let (id, revision, record) = match existing {
         Some((id, versioned)) => {
             let mut record = versioned.record;
             let key = match record.lost.filter(|lost| lost.action == Action::Connect) {
@@ -560,7 +560,11 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
     };
 
     let credentials = Credentials::messenger(username, password);
-    let outcome = app.api.connect(credentials, key).await;
+    let mut held = Held { revision, record };
+    let Some(outcome) = while_leased(&app, &id, &mut held, app.api.connect(credentials, key)).await else {
+        return see_page(&visit);
+    };
+    let Held { revision, mut record } = held;
     let now = app.api.now();
     record.lease = None;
     match outcome {
@@ -642,7 +646,7 @@ async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
         context: record.context.clone(),
     };
     if let Some(callback) = &app.config.on_connected
-        && tokio::time::timeout(app.config.lease, callback(account))
+        && tokio::time::timeout(app.config.lease_length(), callback(account))
             .await
             .is_err()
     {
@@ -667,10 +671,55 @@ fn spawn_notify(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
     tokio::spawn(async move { notify(&app, &id, revision, record).await });
 }
 
+/// A record whose lease this instance holds, as it last wrote it.
+struct Held {
+    revision: u64,
+    record: Record,
+}
+
+/// Runs `work` (an API request, the app's callback) while this instance holds the record's
+/// lease, renewing it every third of its length by compare-and-swap: a request that is only
+/// slow (a slow provider, the core's retries) is never taken over, whatever the lease's
+/// length. `held` ends as the record was last written.
+///
+/// `None` if a renewal found the record changed: the lease ran out first (renewals could not
+/// be written for a whole lease: the store was down, or this instance stalled) and another
+/// instance took it over. The work is then dropped: its answer could not be saved, and the
+/// other instance sends the same action again with the same key (or asks the user for it).
+/// A renewal the store refuses (it is down) is logged, and the work goes on.
+async fn while_leased<F: Future>(app: &App, id: &SessionId, held: &mut Held, work: F) -> Option<F::Output> {
+    let every = (app.config.lease_length() / 3).max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return Some(done),
+            _ = ticker.tick() => {
+                let mut renewed = held.record.clone();
+                if let Some(lease) = renewed.lease.as_mut() {
+                    lease.until = app.api.now().saturating_add(app.config.lease_length());
+                }
+                match app.store.replace(id, held.revision, &renewed).await {
+                    Ok(true) => {
+                        held.revision = held.revision.saturating_add(1);
+                        held.record = renewed;
+                    }
+                    Ok(false) => {
+                        tracing::warn!(session = ?id, "lost the lease of a request in flight: another instance took it over");
+                        return None;
+                    }
+                    Err(error) => tracing::warn!(session = ?id, %error, "could not renew a lease"),
+                }
+            }
+        }
+    }
+}
+
 fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::IdempotencyKey) -> Lease {
     Lease {
         holder: app.instance.clone(),
-        until: now.saturating_add(app.config.lease),
+        until: now.saturating_add(app.config.lease_length()),
         action: KeyedAction { action, key },
     }
 }
@@ -813,20 +862,27 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         spawn_in_app(Arc::clone(&app), id, revision, record);
         return see_page(&visit);
     }
-    let outcome = match ask {
-        Ask::Code => pending
-            .solve_with_key(Solution::code(code), key)
-            .await
-            .map(Done::from),
-        Ask::AnotherWay => pending
-            .solve_with_key(Solution::TryAnotherWay, key)
-            .await
-            .map(Done::from),
-        Ask::Resend | Ask::InApp => pending
-            .resend_checkpoint_with_key(key)
-            .await
-            .map(|resend| Done::Resent(resend == Resend::Sent)),
+    let mut held = Held { revision, record };
+    let sent = async {
+        match ask {
+            Ask::Code => pending
+                .solve_with_key(Solution::code(code), key)
+                .await
+                .map(Done::from),
+            Ask::AnotherWay => pending
+                .solve_with_key(Solution::TryAnotherWay, key)
+                .await
+                .map(Done::from),
+            Ask::Resend | Ask::InApp => pending
+                .resend_checkpoint_with_key(key)
+                .await
+                .map(|resend| Done::Resent(resend == Resend::Sent)),
+        }
     };
+    let Some(outcome) = while_leased(&app, &id, &mut held, sent).await else {
+        return see_page(&visit);
+    };
+    let Held { revision, record } = held;
     let record = settle(&app, &id, record, &pending, outcome, KeyedAction { action, key });
     finish(&app, &visit, &id, revision, record, Vec::new()).await
 }
@@ -917,7 +973,7 @@ pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, record: 
     tokio::spawn(async move { run_in_app(app, id, revision, record).await });
 }
 
-async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record: Record) {
+async fn run_in_app(app: Arc<App>, id: SessionId, revision: u64, mut record: Record) {
     let Some(sent) = record.lease.as_ref().map(|lease| lease.action) else {
         return;
     };
@@ -934,33 +990,13 @@ async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record:
             return;
         }
     };
-    let renew_every = (app.config.lease / 3).max(Duration::from_millis(50));
-    let outcome: Result<Done, Error> = {
-        let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
-        tokio::pin!(solve);
-        let mut ticker = tokio::time::interval(renew_every);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                outcome = &mut solve => break outcome.map(Done::from),
-                _ = ticker.tick() => {
-                    let now = app.api.now();
-                    if let Some(lease) = record.lease.as_mut() {
-                        lease.until = now.saturating_add(app.config.lease);
-                    }
-                    match app.store.replace(&id, revision, &record).await {
-                        Ok(true) => revision = revision.saturating_add(1),
-                        Ok(false) => {
-                            // Another instance took the record: it sends the request now.
-                            tracing::warn!(session = ?id, "lost the lease of an in-app approval");
-                            return;
-                        }
-                        Err(error) => tracing::warn!(session = ?id, %error, "could not renew a lease"),
-                    }
-                }
-            }
-        }
+    let mut held = Held { revision, record };
+    let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
+    let Some(outcome) = while_leased(&app, &id, &mut held, solve).await else {
+        return;
     };
+    let outcome = outcome.map(Done::from);
+    let Held { revision, record } = held;
     let record = settle(&app, &id, record, &pending, outcome, sent);
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     let mut record = record;

@@ -83,7 +83,7 @@ pub struct FormConfig {
     pub(crate) on_connected: Option<Callback>,
     pub(crate) cookies: CookieSecurity,
     pub(crate) trust_forwarded: bool,
-    pub(crate) lease: Duration,
+    pub(crate) lease: Option<Duration>,
     pub(crate) connects_per_ip: (u32, Duration),
     pub(crate) connects_per_session: u32,
     pub(crate) provider_name: String,
@@ -101,7 +101,7 @@ impl fmt::Debug for FormConfig {
             .field("success_url", &self.success_url)
             .field("on_connected", &self.on_connected.is_some())
             .field("cookies", &self.cookies)
-            .field("lease", &self.lease)
+            .field("lease", &self.lease_length())
             .finish_non_exhaustive()
     }
 }
@@ -117,7 +117,7 @@ impl FormConfig {
     pub const MAX_BODY_BYTES: usize = 4096;
 
     /// Settings with an API key and the defaults: the postpress API, requests of 30 s,
-    /// intents of 5 min, leases of 10 s, 10 connect attempts per minute per IP address and 5
+    /// intents of 5 min, leases as long as a request's timeout, 10 connect attempts per minute per IP address and 5
     /// per browser session, no callback, no success URL, `Secure` cookies but on loopback.
     pub fn new(api_key: impl Into<ApiKey>) -> Self {
         Self {
@@ -129,7 +129,7 @@ impl FormConfig {
             on_connected: None,
             cookies: CookieSecurity::Auto,
             trust_forwarded: false,
-            lease: Duration::from_secs(10),
+            lease: None,
             connects_per_ip: (10, Duration::from_secs(60)),
             connects_per_session: 5,
             provider_name: "Messenger".to_owned(),
@@ -195,9 +195,14 @@ impl FormConfig {
     }
 
     /// How long a request in flight holds its record before another instance may take it
-    /// over (renewed while an in-app approval is held). Default 10 s.
+    /// over: how long the form waits for a dead instance. The holder renews it every third
+    /// of its length while its request (or the app's callback) runs, so a live instance
+    /// keeps it however long that takes. Default: the request timeout. At least the request
+    /// timeout, so that even while renewals cannot be written (the store briefly down), one
+    /// request ends before another instance may send it again; [`FormConfig::check`] and
+    /// [`router`](crate::router) refuse a shorter one.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.lease = Some(lease);
         self
     }
 
@@ -235,13 +240,23 @@ impl FormConfig {
         self
     }
 
+    /// The lease's length: as set, or the request timeout.
+    pub(crate) fn lease_length(&self) -> Duration {
+        self.lease.unwrap_or(self.request_timeout)
+    }
+
     /// Checks the settings and builds the API client.
     pub(crate) fn api(&self) -> Result<Api, ConfigError> {
         if self.api_key.is_empty() {
             return Err(ConfigError::MissingApiKey);
         }
-        if self.lease.is_zero() {
+        if self.lease_length().is_zero() {
             return Err(ConfigError::Invalid("the lease must be more than zero"));
+        }
+        if self.lease_length() < self.request_timeout {
+            return Err(ConfigError::Invalid(
+                "the lease must be at least the request timeout (leave it unset to use the timeout)",
+            ));
         }
         if self.connects_per_ip.0 == 0 || self.connects_per_ip.1.is_zero() || self.connects_per_session == 0 {
             return Err(ConfigError::Invalid("connect limits must be more than zero"));
@@ -254,5 +269,33 @@ impl FormConfig {
             .clock(FormClock(Arc::clone(&self.clock)))
             .build()?;
         Ok(Api::new(client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_shorter_than_a_request_is_refused() {
+        let config = || FormConfig::new("pp_test_key");
+        assert_eq!(
+            config().lease_length(),
+            Config::DEFAULT_REQUEST_TIMEOUT,
+            "by default, the timeout"
+        );
+        assert!(config().check().is_ok());
+        assert!(matches!(
+            config().lease(Duration::from_secs(10)).check(),
+            Err(ConfigError::Invalid(_))
+        ));
+        let short = config()
+            .request_timeout(Duration::from_secs(1))
+            .lease(Duration::from_secs(1));
+        assert!(short.check().is_ok());
+        assert_eq!(
+            config().request_timeout(Duration::from_secs(7)).lease_length(),
+            Duration::from_secs(7)
+        );
     }
 }

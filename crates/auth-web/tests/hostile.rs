@@ -38,6 +38,20 @@ fn simulator() -> Simulator {
                     ),
                 )
                 .account(
+                    // The API fails the first solve after 700 ms and asks to be retried in
+                    // a second: the core's retry makes the request outlast a 1 s lease.
+                    Account::new("retried", "pw-r").checkpoint(
+                        Checkpoint::new("2FA", "123456").fault(
+                            Fault::new()
+                                .delay(Duration::from_millis(700))
+                                .force_status(503)
+                                .retry_after_secs(1)
+                                .on(FaultTarget::Solve)
+                                .times(1),
+                        ),
+                    ),
+                )
+                .account(
                     Account::new("slow", "pw-s").checkpoint(
                         Checkpoint::new("2FA", "123456").fault(
                             Fault::new()
@@ -627,4 +641,38 @@ async fn a_double_click_on_connect_sends_one_connect() {
     let page = http.get(&format!("{}/", form.url)).await;
     assert_eq!(page.heading(), "Connected");
     assert_eq!(form.connected.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_that_outlasts_its_lease_keeps_it() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.request_timeout(Duration::from_secs(1))
+            .lease(Duration::from_secs(1))
+    })
+    .await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "retried"), ("password", "pw-r")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let solve = {
+        let http = http.clone();
+        let url = format!("{}/solve", form.url);
+        tokio::spawn(async move { http.post(&url, &[("code", "123456")]).await })
+    };
+    // Past the lease the solve took: the page must not take it over (which would ask for
+    // the code again, and drop the API's answer when it comes).
+    tokio::time::sleep(Duration::from_millis(1400)).await;
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Already being checked", "{}", page.body);
+    assert_eq!(solve.await.unwrap().status, 303);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told");
+    assert_eq!(support::solves(&sim).len(), 2, "a 503, then the core's retry");
 }

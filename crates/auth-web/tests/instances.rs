@@ -36,7 +36,7 @@ fn simulator() -> Simulator {
                     Account::new("pat", "pw-p").checkpoint(
                         Checkpoint::new("2FA", "123456").fault(
                             Fault::new()
-                                .delay(Duration::from_millis(3000))
+                                .delay(Duration::from_millis(1500))
                                 .on(FaultTarget::Solve),
                         ),
                     ),
@@ -61,8 +61,10 @@ fn instance(sim: &Simulator, store: &str) -> WebProcess {
         support::API_KEY,
         "--store",
         store,
+        "--timeout",
+        "2",
         "--lease-ms",
-        "1000",
+        "2000",
         "--connects-per-minute",
         "1000",
     ])

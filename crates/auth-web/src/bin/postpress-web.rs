@@ -40,9 +40,10 @@ struct Args {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     timeout: u64,
     /// How long a request in flight holds its record before another instance may take it
-    /// over, in milliseconds.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
-    lease_ms: u64,
+    /// over, in milliseconds (renewed while the request runs): at least the timeout, which
+    /// is the default.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    lease_ms: Option<u64>,
     /// Where the browser goes once the account is connected.
     #[arg(long)]
     success_url: Option<String>,
@@ -111,7 +112,6 @@ async fn run(args: Args) -> Result<(), String> {
         .base_url(base_url)
         .intent_ttl(Duration::from_secs(args.intent_ttl))
         .request_timeout(Duration::from_secs(args.timeout))
-        .lease(Duration::from_millis(args.lease_ms))
         .connects_per_ip(args.connects_per_minute, Duration::from_secs(60))
         .trust_forwarded_headers(args.trust_forwarded)
         .cookie_security(match args.secure_cookies.as_str() {
@@ -119,6 +119,9 @@ async fn run(args: Args) -> Result<(), String> {
             "never" => CookieSecurity::Never,
             _ => CookieSecurity::Auto,
         });
+    if let Some(lease) = args.lease_ms {
+        config = config.lease(Duration::from_millis(lease));
+    }
     if let Some(url) = args.success_url {
         config = config.success_url(url);
     }
