@@ -550,21 +550,99 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             (id, 1, record)
         }
     };
-    let Some(key) = record.lease.as_ref().map(|lease| lease.action.key) else {
-        return visit.problem(
-            &app,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unavailable",
-            "No lease.",
-        );
-    };
+    let work = Work::Connect(Credentials::messenger(username, password));
+    match run_detached(&app, id, Held { revision, record }, work).await {
+        Ok(()) => http::see_other(&visit.page_url(), &cookies),
+        Err(response) => response.page(&app, &visit),
+    }
+}
 
-    let credentials = Credentials::messenger(username, password);
-    let mut held = Held { revision, record };
-    let Some(outcome) = while_leased(&app, &id, &mut held, app.api.connect(credentials, key)).await else {
-        return see_page(&visit);
+/// What an action sends.
+enum Work {
+    /// `POST /accounts` with the username and password.
+    Connect(Credentials),
+    /// A solution (a code, try another way, the approval in the app) for a pending intent.
+    Solve(PendingIntent, Solution),
+    /// `POST /accounts/checkpoint/resend`.
+    Resend(PendingIntent),
+}
+
+/// Why a detached action could not say how it went.
+enum Failed {
+    Store(crate::StoreError),
+    Task(tokio::task::JoinError),
+}
+
+impl Failed {
+    fn page(self, app: &App, visit: &Visit) -> Response {
+        match self {
+            Self::Store(error) => visit.store_down(app, &error),
+            Self::Task(error) => {
+                tracing::error!(%error, "an action's task failed");
+                visit.problem(
+                    app,
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Unavailable",
+                    "The form failed while it was sending this. Open the page again.",
+                )
+            }
+        }
+    }
+}
+
+/// Sends an action whose lease this instance holds, saves what it led to and tells the app
+/// of a new connection, in a task of its own, and waits for it: hyper drops a handler's
+/// future when its client goes away (a closed tab), and none of this may stop half way (the
+/// request sent, its answer never saved, the app never told).
+async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> Result<(), Failed> {
+    match tokio::spawn(perform(Arc::clone(app), id, held, work)).await {
+        Ok(saved) => saved.map_err(Failed::Store),
+        Err(error) => Err(Failed::Task(error)),
+    }
+}
+
+/// The action of the record's lease: sent under the renewed lease, its outcome saved by
+/// compare-and-swap, the app told of a new connection.
+async fn perform(app: Arc<App>, id: SessionId, mut held: Held, work: Work) -> Result<(), crate::StoreError> {
+    let Some(sent) = held.record.lease.as_ref().map(|lease| lease.action) else {
+        return Ok(());
     };
-    let Held { revision, mut record } = held;
+    let key = sent.key;
+    let record = match work {
+        Work::Connect(credentials) => {
+            let Some(outcome) = while_leased(&app, &id, &mut held, app.api.connect(credentials, key)).await
+            else {
+                return Ok(());
+            };
+            connected(&app, &id, held.record, outcome, sent)
+        }
+        Work::Solve(mut pending, solution) => {
+            let solve = pending.solve_with_key(solution, key);
+            let Some(outcome) = while_leased(&app, &id, &mut held, solve).await else {
+                return Ok(());
+            };
+            settle(&app, &id, held.record, &pending, outcome.map(Done::from), sent)
+        }
+        Work::Resend(mut pending) => {
+            let resend = pending.resend_checkpoint_with_key(key);
+            let Some(outcome) = while_leased(&app, &id, &mut held, resend).await else {
+                return Ok(());
+            };
+            let outcome = outcome.map(|resend| Done::Resent(resend == Resend::Sent));
+            settle(&app, &id, held.record, &pending, outcome, sent)
+        }
+    };
+    save(&app, &id, held.revision, record).await
+}
+
+/// The record after a connect.
+fn connected(
+    app: &App,
+    id: &SessionId,
+    mut record: Record,
+    outcome: Result<Connection, Error>,
+    sent: KeyedAction,
+) -> Record {
     let now = app.api.now();
     record.lease = None;
     match outcome {
@@ -590,29 +668,25 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             });
         }
         Err(error) => {
-            log_error("connect", &id, &error);
+            log_error("connect", id, &error);
             if is_unanswered(&error) {
-                record.lost = Some(KeyedAction {
-                    action: Action::Connect,
-                    key,
-                });
+                record.lost = Some(sent);
             }
             record.notice = Some(notice_of(&error));
         }
     }
-    finish(&app, &visit, &id, revision, record, cookies).await
+    record
 }
 
-/// Saves what an action led to, calls the app back for a new connection, and sends the
-/// browser to the page.
-async fn finish(
+/// Saves what an action led to by compare-and-swap (releasing its lease), and for a new
+/// connection takes the `Notify` lease in the same write and tells the app. A write that
+/// finds the record changed drops the answer (another instance took the lease over).
+async fn save(
     app: &Arc<App>,
-    visit: &Visit,
     id: &SessionId,
     revision: u64,
     mut record: Record,
-    cookies: Vec<String>,
-) -> Response {
+) -> Result<(), crate::StoreError> {
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     if connected {
         // The callback is called under a lease, so exactly one instance calls it.
@@ -621,18 +695,14 @@ async fn finish(
             Err(error) => tracing::error!(%error, "no random numbers"),
         }
     }
-    match app.store.replace(id, revision, &record).await {
-        Ok(true) => {
-            if connected {
-                notify(app, id, revision.saturating_add(1), record).await;
-            }
+    if app.store.replace(id, revision, &record).await? {
+        if connected {
+            notify(app, id, revision.saturating_add(1), record).await;
         }
-        Ok(false) => {
-            tracing::warn!(session = ?id, "the record changed while its lease was held: this answer is dropped")
-        }
-        Err(error) => return visit.store_down(app, &error),
+    } else {
+        tracing::warn!(session = ?id, "the record changed while its lease was held: this answer is dropped");
     }
-    http::see_other(&visit.page_url(), &cookies)
+    Ok(())
 }
 
 /// Calls the app's callback for the record's connected account (the caller holds the
@@ -813,7 +883,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
             Err(error) => visit.store_down(&app, &error),
         };
     }
-    let mut pending = match app.api.resume(snapshot.clone()) {
+    let pending = match app.api.resume(snapshot.clone()) {
         Ok(pending) => pending,
         Err(_) => {
             let mut record = versioned.record.clone();
@@ -856,35 +926,23 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         Err(error) => return visit.store_down(&app, &error),
     };
 
+    let held = Held { revision, record };
+    let work = match ask {
+        Ask::Code => Work::Solve(pending, Solution::code(code)),
+        Ask::AnotherWay => Work::Solve(pending, Solution::TryAnotherWay),
+        Ask::InApp => Work::Solve(pending, Solution::InAppValidation),
+        Ask::Resend => Work::Resend(pending),
+    };
     if ask == Ask::InApp {
         // The API holds this request until the user approves: it runs on the server, in a
         // task of its own, while the browser polls.
-        spawn_in_app(Arc::clone(&app), id, revision, record);
+        tokio::spawn(perform(Arc::clone(&app), id, held, work));
         return see_page(&visit);
     }
-    let mut held = Held { revision, record };
-    let sent = async {
-        match ask {
-            Ask::Code => pending
-                .solve_with_key(Solution::code(code), key)
-                .await
-                .map(Done::from),
-            Ask::AnotherWay => pending
-                .solve_with_key(Solution::TryAnotherWay, key)
-                .await
-                .map(Done::from),
-            Ask::Resend | Ask::InApp => pending
-                .resend_checkpoint_with_key(key)
-                .await
-                .map(|resend| Done::Resent(resend == Resend::Sent)),
-        }
-    };
-    let Some(outcome) = while_leased(&app, &id, &mut held, sent).await else {
-        return see_page(&visit);
-    };
-    let Held { revision, record } = held;
-    let record = settle(&app, &id, record, &pending, outcome, KeyedAction { action, key });
-    finish(&app, &visit, &id, revision, record, Vec::new()).await
+    match run_detached(&app, id, held, work).await {
+        Ok(()) => see_page(&visit),
+        Err(failed) => failed.page(&app, &visit),
+    }
 }
 
 /// What an action on a pending intent led to.
@@ -966,48 +1024,25 @@ fn settle(
     record
 }
 
-/// Runs an in-app approval on the server: the API holds the request until the user
-/// approves; the lease is renewed meanwhile, so that if this instance dies another takes
-/// over with the same key.
-pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
-    tokio::spawn(async move { run_in_app(app, id, revision, record).await });
-}
-
-async fn run_in_app(app: Arc<App>, id: SessionId, revision: u64, mut record: Record) {
-    let Some(sent) = record.lease.as_ref().map(|lease| lease.action) else {
-        return;
-    };
+/// Runs an in-app approval on the server, for an instance that took it over: the API holds
+/// the request until the user approves, under the lease this instance now holds.
+pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, mut record: Record) {
     let Stage::Pending { snapshot } = &record.stage else {
         return;
     };
-    let mut pending = match app.api.resume(snapshot.clone()) {
-        Ok(pending) => pending,
-        Err(_) => {
-            record.lease = None;
-            record.stage = Stage::Ended;
-            record.expires_at = app.api.now().saturating_add(GRACE);
-            let _ = app.store.replace(&id, revision, &record).await;
-            return;
+    match app.api.resume(snapshot.clone()) {
+        Ok(pending) => {
+            let work = Work::Solve(pending, Solution::InAppValidation);
+            tokio::spawn(perform(Arc::clone(&app), id, Held { revision, record }, work));
         }
-    };
-    let mut held = Held { revision, record };
-    let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
-    let Some(outcome) = while_leased(&app, &id, &mut held, solve).await else {
-        return;
-    };
-    let outcome = outcome.map(Done::from);
-    let Held { revision, record } = held;
-    let record = settle(&app, &id, record, &pending, outcome, sent);
-    let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
-    let mut record = record;
-    if connected && let Ok(key) = ids::idempotency_key() {
-        record.lease = Some(lease(&app, app.api.now(), Action::Notify, key));
-    }
-    match app.store.replace(&id, revision, &record).await {
-        Ok(true) if connected => notify(&app, &id, revision.saturating_add(1), record).await,
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(session = ?id, "the record changed while an in-app approval was held"),
-        Err(error) => tracing::warn!(session = ?id, %error, "could not save an in-app approval's answer"),
+        Err(_) => {
+            tokio::spawn(async move {
+                record.lease = None;
+                record.stage = Stage::Ended;
+                record.expires_at = app.api.now().saturating_add(GRACE);
+                let _ = app.store.replace(&id, revision, &record).await;
+            });
+        }
     }
 }
 

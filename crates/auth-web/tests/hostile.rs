@@ -676,3 +676,36 @@ async fn a_request_that_outlasts_its_lease_keeps_it() {
     assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told");
     assert_eq!(support::solves(&sim).len(), 2, "a 503, then the core's retry");
 }
+
+#[tokio::test]
+async fn a_browser_that_goes_away_mid_solve_cancels_nothing() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "slow"), ("password", "pw-s")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    // The API takes 1.5 s to answer; the tab is closed after 300 ms.
+    http.post_and_hang_up(
+        &format!("{}/solve", form.url),
+        &[("code", "123456")],
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(support::solves(&sim).len(), 1, "the solve was sent");
+    // The solve's answer is still saved and the app still told, once.
+    let page_url = format!("{}/", form.url);
+    support::eventually("the connection is finished", Duration::from_secs(10), || {
+        let (http, page_url) = (http.clone(), page_url.clone());
+        async move { http.get(&page_url).await.heading() == "Connected" }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told once");
+    assert_eq!(support::solves(&sim).len(), 1);
+}

@@ -560,6 +560,37 @@ impl Http {
         .await
     }
 
+    /// Posts fields as a form (with the jar's cookies and CSRF token) on a socket of its own,
+    /// then closes it after `after`, before the answer: a tab closed while its request runs.
+    pub async fn post_and_hang_up(&self, url: &str, fields: &[(&str, &str)], after: Duration) {
+        use tokio::io::AsyncWriteExt;
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.push((
+            "csrf".into(),
+            self.cookie(auth_web::wire::CSRF_COOKIE).unwrap_or_default(),
+        ));
+        let body = all
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let after_scheme = url.find("://").map_or(0, |at| at + 3);
+        let (authority, path) = url[after_scheme..].split_at(url[after_scheme..].find('/').unwrap());
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nCookie: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.cookie_header(),
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        tokio::time::sleep(after).await;
+        drop(stream);
+    }
+
     /// Posts, then follows a `303` to the page.
     pub async fn post_and_follow(&self, base: &str, path: &str, fields: &[(&str, &str)]) -> Page {
         let answer = self.post(&format!("{base}{path}"), fields).await;
