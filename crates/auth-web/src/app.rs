@@ -707,7 +707,14 @@ async fn save(
 
 /// Calls the app's callback for the record's connected account (the caller holds the
 /// record's `Notify` lease at `revision`), then records that it did.
-async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
+///
+/// The callback runs in a task of its own, however long it takes, while this instance renews
+/// the `Notify` lease: no other instance calls it while this one is alive. It is called
+/// again only if this instance dies (or cannot write to the store for a whole lease) before
+/// it has recorded the call: then the lease runs out and another instance calls it, so the
+/// app should make it idempotent on the account id. Even then this call is not cut short.
+/// A callback that panics is not recorded as done: the next take-over calls it again.
+async fn notify(app: &App, id: &SessionId, revision: u64, record: Record) {
     let Stage::Connected { account_id, .. } = &record.stage else {
         return;
     };
@@ -715,14 +722,24 @@ async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
         account_id: account_id.clone(),
         context: record.context.clone(),
     };
-    if let Some(callback) = &app.config.on_connected
-        && tokio::time::timeout(app.config.lease_length(), callback(account))
-            .await
-            .is_err()
-    {
-        tracing::warn!(session = ?id, "the app's callback took longer than the lease; it will be called again");
-        return;
+    let mut held = Held { revision, record };
+    if let Some(callback) = &app.config.on_connected {
+        // A task, not a future: if the lease is lost meanwhile, dropping its handle leaves
+        // the app's callback running to its end.
+        let call = tokio::spawn(callback(account));
+        match while_leased(app, id, &mut held, call).await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
+                tracing::error!(session = ?id, %error, "the app's callback panicked");
+                return;
+            }
+            None => return,
+        }
     }
+    let Held { revision, mut record } = held;
+    let Stage::Connected { account_id, .. } = &record.stage else {
+        return;
+    };
     record.stage = Stage::Connected {
         account_id: AccountId::new(account_id.as_str()),
         notified: true,

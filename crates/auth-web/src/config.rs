@@ -167,9 +167,12 @@ impl FormConfig {
     /// Called once per connected account, with its id and the app's context.
     ///
     /// The record's compare-and-swap decides which instance calls it, so two tabs or two
-    /// instances finishing the same intent call it once. Only if an instance dies after the
-    /// call but before it could record it is it called again, by another instance, once the
-    /// dead one's lease runs out: make it idempotent on the account id.
+    /// instances finishing the same intent call it once. It may take as long as it needs:
+    /// its instance renews the record's lease while it runs, and nothing cuts it short (the
+    /// browser's page waits for it). Only if its instance dies during the call, or before
+    /// it could record it (or cannot write to the store for a whole lease), is it called
+    /// again, by another instance, once the lease runs out: make it idempotent on the
+    /// account id. A callback that panics is called again the same way.
     pub fn on_connected<F, Fut>(mut self, callback: F) -> Self
     where
         F: Fn(ConnectedAccount) -> Fut + Send + Sync + 'static,

@@ -709,3 +709,47 @@ async fn a_browser_that_goes_away_mid_solve_cancels_nothing() {
     assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told once");
     assert_eq!(support::solves(&sim).len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_slower_than_the_lease_is_called_once() {
+    let sim = simulator();
+    let (started, finished) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(0)));
+    let form = {
+        let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+        InProcessForm::start_with(&sim, move |c| {
+            c.request_timeout(Duration::from_secs(1))
+                .lease(Duration::from_secs(1))
+                .on_connected(move |_| {
+                    let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+                    async move {
+                        *started.lock().unwrap() += 1;
+                        // The app's own work: slower than the lease.
+                        tokio::time::sleep(Duration::from_millis(2500)).await;
+                        *finished.lock().unwrap() += 1;
+                    }
+                })
+        })
+        .await
+    };
+    let http = opened(&form).await;
+    // alice connects at once: the callback runs while the browser waits.
+    let connect = {
+        let http = http.clone();
+        let url = format!("{}/connect", form.url);
+        tokio::spawn(async move {
+            http.post(&url, &[("username", "alice"), ("password", "pw-a")])
+                .await
+        })
+    };
+    // Meanwhile the page is loaded again and again (another tab, another instance): none of
+    // these may take the callback over while its instance is alive.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        http.get(&format!("{}/", form.url)).await;
+    }
+    assert_eq!(connect.await.unwrap().status, 303);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(http.get(&format!("{}/", form.url)).await.heading(), "Connected");
+    assert_eq!(*started.lock().unwrap(), 1, "the callback was called once");
+    assert_eq!(*finished.lock().unwrap(), 1, "and ran to its end");
+}
