@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, Credentials, Error, Phase, Resend, Solution, Solved, UnixMillis};
+use auth_core::{AccountId, Credentials, Error, IdempotencyKey, Phase, Resend, Solution, Solved, UnixMillis};
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
 use axum::body::Body;
@@ -493,19 +493,16 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
     let (id, revision, record) = match existing {
         Some((id, versioned)) => {
             let mut record = versioned.record;
-            let key = match record.lost.filter(|lost| lost.action == Action::Connect) {
-                Some(lost) => lost.key,
-                None => match ids::idempotency_key() {
-                    Ok(key) => key,
-                    Err(error) => {
-                        return visit.problem(
-                            &app,
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Unavailable",
-                            &error.to_string(),
-                        );
-                    }
-                },
+            let key = match key_for(&record, Action::Connect) {
+                Ok(key) => key,
+                Err(error) => {
+                    return visit.problem(
+                        &app,
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Unavailable",
+                        &error.to_string(),
+                    );
+                }
             };
             record.lease = Some(lease(&app, now, Action::Connect, key));
             record.lost = None;
@@ -601,34 +598,97 @@ async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> 
     }
 }
 
+/// The key an action is sent with: the one it was sent with before if that answer was lost
+/// (its instance died, or no answer came), so that a server that acted on it answers the
+/// same again; else a new one. The one place this is chosen; [`send`] is where a kept key
+/// that meets other input is given up.
+fn key_for(record: &Record, action: Action) -> Result<IdempotencyKey, ids::RandomError> {
+    let kept = record
+        .lost
+        .or(record.lease.as_ref().map(|lease| lease.action))
+        .filter(|kept| kept.action == action);
+    match kept {
+        Some(kept) => Ok(kept.key),
+        None => ids::idempotency_key(),
+    }
+}
+
+/// What the API answered to a [`Work`].
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per action, moved once into the record: a box would only add an allocation"
+)]
+enum Answer {
+    Connection(Connection),
+    Done(Done),
+}
+
+impl Work {
+    /// Sends the work once, with `key`.
+    async fn send_once(&mut self, app: &App, key: IdempotencyKey) -> Result<Answer, Error> {
+        match self {
+            Self::Connect(credentials) => app
+                .api
+                .connect(credentials.clone(), key)
+                .await
+                .map(Answer::Connection),
+            Self::Solve(pending, solution) => pending
+                .solve_with_key(solution.clone(), key)
+                .await
+                .map(|solved| Answer::Done(Done::from(solved))),
+            Self::Resend(pending) => pending
+                .resend_checkpoint_with_key(key)
+                .await
+                .map(|resend| Answer::Done(Done::Resent(resend == Resend::Sent))),
+        }
+    }
+}
+
+/// Sends the work with the action's key. A key kept from a request whose answer was lost
+/// may meet other input this time (the user corrected the password, or typed another
+/// code): the API then answers `409 idempotency_conflict` without acting, and the work is
+/// sent once more under a fresh key, which `sent` then holds. (The core does the same for a
+/// key of its own; this form chooses its keys itself.)
+async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction) -> Result<Answer, Error> {
+    let answer = work.send_once(app, sent.key).await;
+    let conflict =
+        matches!(&answer, Err(Error::Api(api)) if api.problem == auth_core::Problem::IdempotencyConflict);
+    if !conflict {
+        return answer;
+    }
+    match ids::idempotency_key() {
+        Ok(fresh) => {
+            tracing::info!(session = ?id, action = ?sent.action, "a kept key met other input: sent again under a fresh key");
+            sent.key = fresh;
+            work.send_once(app, fresh).await
+        }
+        Err(_) => answer,
+    }
+}
+
 /// The action of the record's lease: sent under the renewed lease, its outcome saved by
 /// compare-and-swap, the app told of a new connection.
-async fn perform(app: Arc<App>, id: SessionId, mut held: Held, work: Work) -> Result<(), crate::StoreError> {
-    let Some(sent) = held.record.lease.as_ref().map(|lease| lease.action) else {
+async fn perform(
+    app: Arc<App>,
+    id: SessionId,
+    mut held: Held,
+    mut work: Work,
+) -> Result<(), crate::StoreError> {
+    let Some(mut sent) = held.record.lease.as_ref().map(|lease| lease.action) else {
         return Ok(());
     };
-    let key = sent.key;
+    let sending = send(&app, &id, &mut work, &mut sent);
+    let Some(outcome) = while_leased(&app, &id, &mut held, sending).await else {
+        return Ok(());
+    };
     let record = match work {
-        Work::Connect(credentials) => {
-            let Some(outcome) = while_leased(&app, &id, &mut held, app.api.connect(credentials, key)).await
-            else {
-                return Ok(());
-            };
-            connected(&app, &id, held.record, outcome, sent)
-        }
-        Work::Solve(mut pending, solution) => {
-            let solve = pending.solve_with_key(solution, key);
-            let Some(outcome) = while_leased(&app, &id, &mut held, solve).await else {
-                return Ok(());
-            };
-            settle(&app, &id, held.record, &pending, outcome.map(Done::from), sent)
-        }
-        Work::Resend(mut pending) => {
-            let resend = pending.resend_checkpoint_with_key(key);
-            let Some(outcome) = while_leased(&app, &id, &mut held, resend).await else {
-                return Ok(());
-            };
-            let outcome = outcome.map(|resend| Done::Resent(resend == Resend::Sent));
+        Work::Connect(_) => connected(&app, &id, held.record, outcome, sent),
+        Work::Solve(pending, _) | Work::Resend(pending) => {
+            let outcome = outcome.map(|answer| match answer {
+                Answer::Done(done) => done,
+                // Pending work is answered with a `Done`; a connection cannot come of it.
+                Answer::Connection(_) => Done::NextCheckpoint,
+            });
             settle(&app, &id, held.record, &pending, outcome, sent)
         }
     };
@@ -640,13 +700,15 @@ fn connected(
     app: &App,
     id: &SessionId,
     mut record: Record,
-    outcome: Result<Connection, Error>,
+    outcome: Result<Answer, Error>,
     sent: KeyedAction,
 ) -> Record {
     let now = app.api.now();
     record.lease = None;
     match outcome {
-        Ok(Connection::Connected { account_id } | Connection::Reconnected { account_id }) => {
+        Ok(Answer::Connection(
+            Connection::Connected { account_id } | Connection::Reconnected { account_id },
+        )) => {
             tracing::info!(session = ?id, account = %account_id.as_str(), "connected without a checkpoint");
             record.stage = Stage::Connected {
                 account_id,
@@ -654,7 +716,7 @@ fn connected(
             };
             record.expires_at = now.saturating_add(GRACE);
         }
-        Ok(Connection::Pending(pending)) => {
+        Ok(Answer::Connection(Connection::Pending(pending))) => {
             tracing::info!(session = ?id, account = %pending.account_id().as_str(), checkpoint = pending.checkpoint().kind(), "checkpoint");
             record.expires_at = pending.deadline().saturating_add(GRACE);
             record.stage = Stage::Pending {
@@ -912,26 +974,17 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
             };
         }
     };
-    // The key: the one of this action if its answer was lost, else a new one.
     let action = ask.action();
-    let remembered = versioned
-        .record
-        .lost
-        .or(versioned.record.lease.as_ref().map(|lease| lease.action))
-        .filter(|lost| lost.action == action);
-    let key = match remembered {
-        Some(lost) => lost.key,
-        None => match ids::idempotency_key() {
-            Ok(key) => key,
-            Err(error) => {
-                return visit.problem(
-                    &app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    &error.to_string(),
-                );
-            }
-        },
+    let key = match key_for(&versioned.record, action) {
+        Ok(key) => key,
+        Err(error) => {
+            return visit.problem(
+                &app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unavailable",
+                &error.to_string(),
+            );
+        }
     };
     let mut record = versioned.record.clone();
     record.lease = Some(lease(&app, now, action, key));

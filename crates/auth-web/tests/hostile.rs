@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture, Simulator};
 use auth_web::wire::{CSRF_COOKIE, SESSION_COOKIE};
-use auth_web::{CookieSecurity, MemoryStore};
+use auth_web::{CookieSecurity, IntentStore, MemoryStore, Notice};
 use support::{Http, InProcessForm};
 
 fn simulator() -> Simulator {
@@ -752,4 +752,64 @@ async fn a_callback_slower_than_the_lease_is_called_once() {
     assert_eq!(http.get(&format!("{}/", form.url)).await.heading(), "Connected");
     assert_eq!(*started.lock().unwrap(), 1, "the callback was called once");
     assert_eq!(*finished.lock().unwrap(), 1, "and ran to its end");
+}
+
+#[tokio::test]
+async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    // An instance sent a wrong code with key K and died before it could save the answer;
+    // another took its lease over and kept K for the same action ("type it again").
+    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    let auth_web::Stage::Pending { snapshot } = &versioned.record.stage else {
+        panic!("pending")
+    };
+    let key = auth_core::IdempotencyKey::from_random_bytes([7; 16]);
+    let client = auth_reqwest::Client::builder()
+        .base_url(sim.base_url())
+        .api_key(support::API_KEY)
+        .build()
+        .unwrap();
+    let mut dead = client.resume(snapshot.clone()).unwrap();
+    let wrong = dead
+        .solve_with_key(auth_core::Solution::code("000000"), key)
+        .await;
+    assert!(wrong.is_err(), "the server kept K's answer: a wrong code");
+    let mut record = versioned.record.clone();
+    record.lost = Some(auth_web::KeyedAction {
+        action: auth_web::Action::SolveCode,
+        key,
+    });
+    record.notice = Some(Notice::TypeAgain);
+    assert!(
+        form.store
+            .replace(&id, versioned.revision, &record)
+            .await
+            .unwrap()
+    );
+
+    // The user types the right code: sent with K, the API answers 409 (K went with another
+    // code), and the form sends it again under a fresh key instead of showing the 409.
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    let keys: Vec<String> = support::solves(&sim)
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!((keys[0].as_str(), keys[1].as_str()), (key.as_str(), key.as_str()));
+    assert_ne!(keys[2], key.as_str(), "a fresh key");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
 }
