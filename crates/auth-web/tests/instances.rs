@@ -88,6 +88,16 @@ async fn the_credentials_to_one_instance_and_the_code_to_the_other() {
     let http = Http::new();
     let page = sign_in(&http, &a, "dave", "pw-d").await;
     assert_eq!(page.heading(), "2FA");
+    // Redis lets the record go ten minutes after the intent's five (as the docs say).
+    let id = http.cookie(auth_web::wire::SESSION_COOKIE).unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("auth-web:record:{id}"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!((890_000..=900_000).contains(&ttl), "{ttl} ms");
     let page = http.get(&format!("{}/", b.url)).await;
     assert_eq!(
         page.heading(),

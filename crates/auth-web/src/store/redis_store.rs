@@ -11,7 +11,9 @@ use super::{IntentStore, Record, StoreError, StoreFuture, Versioned};
 use crate::ids::SessionId;
 
 /// Records in Redis, one hash per record (`rev`, `data`) under `auth-web:record:<id>`,
-/// expiring with its intent (`PEXPIREAT` at [`Record::expires_at`]).
+/// expiring at [`Record::expires_at`] (`PEXPIREAT`), which the form sets ten minutes past
+/// the intent's deadline (so the page can still say "Expired"), or 30 minutes past the last
+/// connect attempt of a browser that has no intent yet.
 ///
 /// Every write is one Lua script, so Redis runs the compare and the swap as one step: of two
 /// instances writing the same revision, one wins. The connection manager reconnects by
