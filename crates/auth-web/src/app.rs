@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, Credentials, Error, IdempotencyKey, Phase, Resend, Solution, Solved, UnixMillis};
+use auth_core::{
+    AccountId, CheckpointCode, Credentials, Error, IdempotencyKey, Password, Phase, Resend, Solution, Solved,
+    UnixMillis,
+};
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
 use axum::body::Body;
@@ -424,15 +427,18 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
         Ok(posted) => posted,
         Err(response) => return response,
     };
+    // The password goes straight into the core's `Password`, which wipes it when dropped
+    // (on every early return below too); the form's copy is wiped with the form.
     let fields = (|| {
         Ok::<_, FormError>((
             form.field("username", FormConfig::MAX_FIELD_BYTES)?
                 .trim()
                 .to_owned(),
-            form.field("password", FormConfig::MAX_FIELD_BYTES)?.to_owned(),
+            Password::new(form.field("password", FormConfig::MAX_FIELD_BYTES)?),
             form.field("context", FormConfig::MAX_CONTEXT_BYTES)?.to_owned(),
         ))
     })();
+    drop(form);
     let (username, password, context) = match fields {
         Ok(fields) => fields,
         Err(error) => return too_long(&app, &visit, &error),
@@ -923,8 +929,13 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         Ok(posted) => posted,
         Err(response) => return response,
     };
-    let code = match form.field("code", FormConfig::MAX_CODE_BYTES) {
-        Ok(code) => code.trim().to_owned(),
+    // Straight into the core's `CheckpointCode`, which wipes it when dropped.
+    let code = form
+        .field("code", FormConfig::MAX_CODE_BYTES)
+        .map(|code| CheckpointCode::new(code.trim()));
+    drop(form);
+    let code = match code {
+        Ok(code) => code,
         Err(error) => return too_long(&app, &visit, &error),
     };
     let now = app.api.now();
@@ -998,7 +1009,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
 
     let held = Held { revision, record };
     let work = match ask {
-        Ask::Code => Work::Solve(pending, Solution::code(code)),
+        Ask::Code => Work::Solve(pending, Solution::code(code.expose_secret())),
         Ask::AnotherWay => Work::Solve(pending, Solution::TryAnotherWay),
         Ask::InApp => Work::Solve(pending, Solution::InAppValidation),
         Ask::Resend => Work::Resend(pending),

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -135,13 +135,40 @@ fn add_cookies(response: &mut Response, cookies: &[String]) {
     }
 }
 
-/// Reads a body of at most `max` bytes; `None` if it is larger or broken.
-pub(crate) async fn read_body(body: Body, max: usize) -> Option<bytes::Bytes> {
-    Limited::new(body, max)
-        .collect()
-        .await
-        .ok()
-        .map(|collected| collected.to_bytes())
+/// A request body in a buffer of our own, overwritten with zeros when dropped: a form's
+/// body holds the password as it was typed.
+pub(crate) struct Body(Vec<u8>);
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for Body {
+    fn drop(&mut self) {
+        crate::form::wipe_in_place(&mut self.0);
+    }
+}
+
+/// Reads a body of at most `max` bytes into one buffer of `max` bytes allocated first (so
+/// no reallocation leaves a copy behind); `None` if it is larger or broken. Each chunk hyper
+/// handed over is wiped too when it is ours alone.
+pub(crate) async fn read_body(body: AxumBody, max: usize) -> Option<Body> {
+    let mut buffer = Body(Vec::with_capacity(max));
+    let mut body = Limited::new(body, max);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        buffer.0.extend_from_slice(&data);
+        if let Ok(mut ours) = data.try_into_mut() {
+            ours.fill(0);
+            std::hint::black_box(&*ours);
+        }
+    }
+    Some(buffer)
 }
 
 /// The client's address: `X-Forwarded-For`'s last entry from a trusted proxy (the one that
@@ -236,6 +263,16 @@ mod tests {
         assert!(!limiter.allow(a, 2));
         assert!(limiter.allow(b, 2));
         assert!(limiter.allow(a, 60_000), "a new window");
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_into_one_buffer_that_is_never_reallocated() {
+        let body = AxumBody::from(b"password=hunter2".to_vec());
+        let read = read_body(body, 64).await.unwrap_or(Body(Vec::new()));
+        assert_eq!(&*read, b"password=hunter2");
+        assert_eq!(read.0.capacity(), 64, "allocated once, at the limit");
+        let too_big = AxumBody::from(vec![b'x'; 65]);
+        assert!(read_body(too_big, 64).await.is_none());
     }
 
     #[test]
