@@ -18,7 +18,6 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::api::Api;
 use crate::config::{ConnectedAccount, FormConfig};
 use crate::form::{self, Form, FormError};
 use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
@@ -38,7 +37,8 @@ const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// The form's shared state: the API, the store, the settings, this instance's name.
 pub(crate) struct App {
-    pub(crate) api: Api,
+    /// The async client (one connection pool, the core's retries), on the form's clock.
+    pub(crate) api: auth_reqwest::Client,
     pub(crate) store: Arc<dyn IntentStore>,
     pub(crate) config: FormConfig,
     pub(crate) instance: String,
@@ -534,7 +534,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
                     SessionId::random().inspect(|id| cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())))
                 }
             };
-            let (Ok(id), Ok(key)) = (id, ids::idempotency_key()) else {
+            let (Ok(id), Ok(key)) = (id, auth_reqwest::new_idempotency_key()) else {
                 return visit.problem(
                     &app,
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -608,14 +608,14 @@ async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> 
 /// (its instance died, or no answer came), so that a server that acted on it answers the
 /// same again; else a new one. The one place this is chosen; [`send`] is where a kept key
 /// that meets other input is given up.
-fn key_for(record: &Record, action: Action) -> Result<IdempotencyKey, ids::RandomError> {
+fn key_for(record: &Record, action: Action) -> Result<IdempotencyKey, Error> {
     let kept = record
         .lost
         .or(record.lease.as_ref().map(|lease| lease.action))
         .filter(|kept| kept.action == action);
     match kept {
         Some(kept) => Ok(kept.key),
-        None => ids::idempotency_key(),
+        None => auth_reqwest::new_idempotency_key(),
     }
 }
 
@@ -635,7 +635,7 @@ impl Work {
         match self {
             Self::Connect(credentials) => app
                 .api
-                .connect(credentials.clone(), key)
+                .connect_with_key(credentials.clone(), key)
                 .await
                 .map(Answer::Connection),
             Self::Solve(pending, solution) => pending
@@ -662,7 +662,7 @@ async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction
     if !conflict {
         return answer;
     }
-    match ids::idempotency_key() {
+    match auth_reqwest::new_idempotency_key() {
         Ok(fresh) => {
             tracing::info!(session = ?id, action = ?sent.action, "a kept key met other input: sent again under a fresh key");
             sent.key = fresh;
@@ -758,7 +758,7 @@ async fn save(
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     if connected {
         // The callback is called under a lease, so exactly one instance calls it.
-        match ids::idempotency_key() {
+        match auth_reqwest::new_idempotency_key() {
             Ok(key) => record.lease = Some(lease(app, app.api.now(), Action::Notify, key)),
             Err(error) => tracing::error!(%error, "no random numbers"),
         }

@@ -6,9 +6,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, ApiKey, Config, UnixMillis};
+use auth_core::{AccountId, ApiKey, AsyncClock, Config, UnixMillis};
 
-use crate::api::{Api, ClockFn, FormClock, system_clock};
+/// A clock given to [`FormConfig::clock`]: wall-clock unix milliseconds.
+type ClockFn = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
+
+/// A [`FormConfig::clock`] as the client's clock: the form and its client read one time.
+struct FormClock(ClockFn);
+
+impl AsyncClock for FormClock {
+    fn now(&self) -> UnixMillis {
+        (self.0)()
+    }
+
+    fn sleep_until(&self, at: UnixMillis) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(at.saturating_duration_since(self.now()))
+    }
+}
 
 /// One connected account, as the embedding app's callback receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +101,8 @@ pub struct FormConfig {
     pub(crate) connects_per_ip: (u32, Duration),
     pub(crate) connects_per_session: u32,
     pub(crate) provider_name: String,
-    pub(crate) clock: ClockFn,
+    /// `None`: the client's own, [`auth_reqwest::SystemClock`].
+    pub(crate) clock: Option<ClockFn>,
     pub(crate) wait_for: Duration,
 }
 
@@ -133,7 +148,7 @@ impl FormConfig {
             connects_per_ip: (10, Duration::from_secs(60)),
             connects_per_session: 5,
             provider_name: "Messenger".to_owned(),
-            clock: system_clock(),
+            clock: None,
             wait_for: Duration::from_secs(20),
         }
     }
@@ -233,7 +248,7 @@ impl FormConfig {
     /// The clock the form reads (default: the system clock). Tests move it with the
     /// simulator's manual clock.
     pub fn clock(mut self, clock: impl Fn() -> UnixMillis + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -248,8 +263,8 @@ impl FormConfig {
         self.lease.unwrap_or(self.request_timeout)
     }
 
-    /// Checks the settings and builds the API client.
-    pub(crate) fn api(&self) -> Result<Api, ConfigError> {
+    /// Checks the settings and builds the API client: `auth-reqwest`'s, on the form's clock.
+    pub(crate) fn api(&self) -> Result<auth_reqwest::Client, ConfigError> {
         if self.api_key.is_empty() {
             return Err(ConfigError::MissingApiKey);
         }
@@ -264,14 +279,15 @@ impl FormConfig {
         if self.connects_per_ip.0 == 0 || self.connects_per_ip.1.is_zero() || self.connects_per_session == 0 {
             return Err(ConfigError::Invalid("connect limits must be more than zero"));
         }
-        let client = auth_reqwest::Client::builder()
+        let mut client = auth_reqwest::Client::builder()
             .base_url(self.base_url.clone())
             .api_key(self.api_key.clone())
             .request_timeout(self.request_timeout)
-            .intent_ttl(self.intent_ttl)
-            .clock(FormClock(Arc::clone(&self.clock)))
-            .build()?;
-        Ok(Api::new(client))
+            .intent_ttl(self.intent_ttl);
+        if let Some(clock) = &self.clock {
+            client = client.clock(FormClock(Arc::clone(clock)));
+        }
+        Ok(client.build()?)
     }
 }
 
