@@ -173,6 +173,11 @@ impl Visit {
         )
     }
 
+    /// The page for a failure of the form itself (no random numbers, a task that failed).
+    fn unavailable(&self, app: &App, message: &str) -> Response {
+        self.problem(app, StatusCode::INTERNAL_SERVER_ERROR, "Unavailable", message)
+    }
+
     fn store_down(&self, app: &App, error: &crate::StoreError) -> Response {
         tracing::warn!(%error, "the intent store failed");
         self.problem(
@@ -223,24 +228,14 @@ fn fresh_start(app: &App, visit: &Visit, context: Option<&str>) -> Response {
                 token
             }
             Err(error) => {
-                return visit.problem(
-                    app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    &error.to_string(),
-                );
+                return visit.unavailable(app, &error.to_string());
             }
         },
     };
     match SessionId::random() {
         Ok(id) => cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())),
         Err(error) => {
-            return visit.problem(
-                app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Unavailable",
-                &error.to_string(),
-            );
+            return visit.unavailable(app, &error.to_string());
         }
     }
     let body = pages::start(&visit.frame(app, &csrf), context, None, None);
@@ -481,13 +476,16 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
         }
     }
-    if visit.ip.is_none() && !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        tracing::warn!(
+    match visit.ip {
+        None if !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) => tracing::warn!(
             "the form does not know clients' addresses, so connect attempts are limited per session only: \
              serve it with into_make_service_with_connect_info::<SocketAddr>(), or trust a proxy's X-Forwarded-For"
-        );
+        ),
+        _ => {}
     }
-    if visit.ip.is_some() && !app.per_ip.allow(visit.ip, now.as_millis()) {
+    if let Some(ip) = visit.ip
+        && !app.per_ip.allow(ip, now.as_millis())
+    {
         tracing::info!(ip = ?visit.ip, "connect attempts over the per-address limit");
         let alert = Alert::new("Too many attempts from your network. Wait a minute, then try again.");
         let body = pages::start(&frame, context.as_deref(), Some(alert), None);
@@ -502,12 +500,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             let key = match key_for(&record, Action::Connect) {
                 Ok(key) => key,
                 Err(error) => {
-                    return visit.problem(
-                        &app,
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Unavailable",
-                        &error.to_string(),
-                    );
+                    return visit.unavailable(&app, &error.to_string());
                 }
             };
             record.lease = Some(lease(&app, now, Action::Connect, key));
@@ -535,12 +528,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
                 }
             };
             let (Ok(id), Ok(key)) = (id, auth_reqwest::new_idempotency_key()) else {
-                return visit.problem(
-                    &app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    "No random numbers.",
-                );
+                return visit.unavailable(&app, "No random numbers.");
             };
             let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
             record.lease = Some(lease(&app, now, Action::Connect, key));
@@ -582,10 +570,8 @@ impl Failed {
             Self::Store(error) => visit.store_down(app, &error),
             Self::Task(error) => {
                 tracing::error!(%error, "an action's task failed");
-                visit.problem(
+                visit.unavailable(
                     app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
                     "The form failed while it was sending this. Open the page again.",
                 )
             }
@@ -989,12 +975,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
     let key = match key_for(&versioned.record, action) {
         Ok(key) => key,
         Err(error) => {
-            return visit.problem(
-                &app,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Unavailable",
-                &error.to_string(),
-            );
+            return visit.unavailable(&app, &error.to_string());
         }
     };
     let mut record = versioned.record.clone();

@@ -199,7 +199,7 @@ pub(crate) fn client_ip(
 pub(crate) struct RateLimiter {
     attempts: u32,
     window: Duration,
-    windows: Mutex<HashMap<Option<IpAddr>, (u64, u32)>>,
+    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
 }
 
 impl RateLimiter {
@@ -214,7 +214,7 @@ impl RateLimiter {
     }
 
     /// Counts an attempt from `ip` at `now_ms`; `false` if the address is over its limit.
-    pub(crate) fn allow(&self, ip: Option<IpAddr>, now_ms: u64) -> bool {
+    pub(crate) fn allow(&self, ip: IpAddr, now_ms: u64) -> bool {
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= Self::MAX_ADDRESSES && !windows.contains_key(&ip) {
@@ -256,8 +256,8 @@ mod tests {
     #[test]
     fn the_rate_limit_counts_per_address_and_window() {
         let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let a = Some(IpAddr::from([127, 0, 0, 1]));
-        let b = Some(IpAddr::from([127, 0, 0, 2]));
+        let a = IpAddr::from([127, 0, 0, 1]);
+        let b = IpAddr::from([127, 0, 0, 2]);
         assert!(limiter.allow(a, 0));
         assert!(limiter.allow(a, 1));
         assert!(!limiter.allow(a, 2));
