@@ -533,7 +533,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
             record.lease = Some(lease(&app, now, Action::Connect, key));
             record.connect_attempts = 1;
-            match app.store.create(&id, &record).await {
+            match app.store.create(&id, &record, now).await {
                 Ok(()) => {}
                 Err(crate::StoreError::Conflict) => return see_page(&visit),
                 Err(error) => return visit.store_down(&app, &error),

@@ -674,10 +674,11 @@ impl IntentStore for FlakyStore {
         &'a self,
         id: &'a auth_web::SessionId,
         record: &'a auth_web::Record,
+        now: UnixMillis,
     ) -> auth_web::StoreFuture<'a, ()> {
         Box::pin(async move {
             self.check()?;
-            self.inner.create(id, record).await
+            self.inner.create(id, record, now).await
         })
     }
     fn load<'a>(
