@@ -54,12 +54,17 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     let loaded = store.load(&id, now()).await.unwrap().unwrap();
     assert_eq!((loaded.revision, &loaded.record), (2, &second));
 
-    // Sixteen writers read revision 2 at once: exactly one wins.
+    // Sixteen writers read revision 2 at once: exactly one wins. They run on a
+    // multi-threaded runtime and start together, so a compare and a swap that were two steps
+    // would let several through.
     let mut writers = Vec::new();
+    let start = Arc::new(tokio::sync::Barrier::new(16));
     for n in 0..16 {
         let store = Arc::clone(&store);
         let id = id.clone();
+        let start = Arc::clone(&start);
         writers.push(tokio::spawn(async move {
+            start.wait().await;
             store
                 .replace(&id, 2, &record(&format!("writer {n}"), Duration::from_secs(60)))
                 .await
@@ -134,12 +139,12 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store() {
     the_contract(Arc::new(MemoryStore::new())).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_and_a_restart() {
     let dir = support::temp_dir("sqlite");
     let path = dir.join("records.sqlite3");
@@ -179,7 +184,7 @@ async fn sqlite_store_and_a_restart() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_expires_with_the_intent() {
     let redis = Redis::start();
     let store = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
