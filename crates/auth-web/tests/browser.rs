@@ -222,7 +222,41 @@ async fn approval_in_the_app_is_held_by_the_server_and_the_page_moves_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expiry_while_the_page_is_open() {
+async fn expiry_while_the_page_is_open_moves_it_on_by_itself() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // The page's countdown runs on the browser's real time, so here the intent is short (8 s)
+    // and every clock is real: the simulator's, the form's, the browser's.
+    let ttl = Duration::from_secs(8);
+    let sim = Simulator::builder()
+        .api_key(support::API_KEY)
+        .fixture(fixture())
+        .intent_ttl(ttl)
+        .start()
+        .unwrap();
+    let form = InProcessForm::start_with(&sim, |c| c.intent_ttl(ttl)).await;
+    let browser = Browser::start(true).await;
+    sign_in(&browser, &form, "bob", "pw-b").await;
+    browser.heading("2FA").await;
+    let left = timer_seconds(&browser).await;
+    assert!(
+        left <= 8,
+        "the countdown starts from the intent's deadline: {left}"
+    );
+
+    // Nobody touches the page: at zero it asks the server, which agrees that the time is
+    // up, and the page says so.
+    browser.heading("Expired").await;
+    browser.by_role("button", "Start again").await;
+    assert!(
+        sim.requests().len() == 1,
+        "nothing but the connect was sent: {:?}",
+        sim.requests().iter().map(|r| r.path.clone()).collect::<Vec<_>>()
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_sent_after_the_deadline_lands_on_expired() {
     let _one = ONE_AT_A_TIME.lock().await;
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
