@@ -505,7 +505,8 @@ async fn mounted_under_a_prefix_with_the_apps_context_and_one_callback() {
 }
 
 #[tokio::test]
-async fn no_secret_in_any_page_header_or_store_dump() {
+async fn no_secret_in_any_page_header_log_line_or_store_dump() {
+    let (_logging, logs) = support::capture_logs();
     let password = support::random_secret("pw-");
     let code = support::random_secret("code-");
     let sim = Simulator::builder()
@@ -551,6 +552,12 @@ async fn no_secret_in_any_page_header_or_store_dump() {
     assert_eq!(page.heading(), "Connected");
     keep(&page, &mut seen);
     seen.push(form.dump().await);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("DEBUG") && logged.contains("sending") && logged.contains("connected"),
+        "every level was captured: {logged}"
+    );
+    seen.push(logged);
     let everything = seen.join("\n");
     for secret in [&password, &code, &support::API_KEY.to_owned()] {
         assert!(!everything.contains(secret.as_str()), "{secret} leaked");

@@ -303,6 +303,8 @@ async fn no_secret_in_any_log_line_page_or_store_dump() {
             &api_key,
             "--store",
             store,
+            "--log-level",
+            "trace",
         ])
     };
     let sqlite_url = format!("sqlite:{}", sqlite.display());
@@ -354,7 +356,12 @@ async fn no_secret_in_any_log_line_page_or_store_dump() {
     assert!(!dump.is_empty());
     seen.push_str(&dump.join("\n"));
     for web in &instances {
-        seen.push_str(&web.log_text());
+        let log = web.log_text();
+        assert!(
+            log.contains("DEBUG") && log.contains("sending"),
+            "the log has every level: {log}"
+        );
+        seen.push_str(&log);
     }
     assert!(
         seen.contains("Connected") && seen.contains("\"stage\""),

@@ -57,6 +57,10 @@ struct Args {
     /// Connect attempts allowed per IP address per minute.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connects_per_minute: u32,
+    /// How much to log on standard error: error, warn, info, debug or trace (no level logs a
+    /// password, a code or the API key).
+    #[arg(long, env = "POSTPRESS_WEB_LOG", default_value = "info")]
+    log_level: tracing::Level,
     /// Start the embedded simulator with its demo accounts (alice, bob, carol, dave) and
     /// point the form at it: no key and no network needed.
     #[arg(long)]
@@ -64,12 +68,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(args.log_level)
         .with_target(false)
         .init();
-    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
