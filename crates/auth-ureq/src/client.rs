@@ -10,9 +10,10 @@ use auth_core::{
     UsageError,
 };
 
+use auth_client::Observer;
+
 use crate::builder::ClientBuilder;
-use crate::exchange::ObserverFn;
-use crate::idempotency_key::new_idempotency_key;
+use crate::new_idempotency_key;
 use crate::transport::UreqTransport;
 
 /// The client's clock, shared by its clones.
@@ -67,7 +68,7 @@ impl Client {
         config: Config,
         max_answer_bytes: u64,
         clock: SharedClock,
-        observer: Option<ObserverFn>,
+        observer: Option<Observer>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
