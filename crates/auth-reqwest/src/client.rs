@@ -13,7 +13,7 @@ use auth_core::{
 
 use crate::builder::ClientBuilder;
 use crate::clock::ClientClock;
-use crate::idempotency_key::new_idempotency_key;
+use crate::new_idempotency_key;
 use crate::transport::ReqwestTransport;
 
 /// What a connect or reconnect led to: [`Connection::Connected`],
