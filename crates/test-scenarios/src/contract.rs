@@ -1,49 +1,42 @@
-//! One test per row of `shared/api-contract.md`, through the [`Client`], against the
+//! One scenario per row of `shared/api-contract.md`, through the client, against the
 //! simulator on a real loopback socket, in both path styles (postpress `/v1`, Unipile
 //! `/api/v1`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_core::{
+    AuthScheme, Checkpoint, Connection, Credentials, Detection, Error, ErrorType, Fault, IdempotencyKey,
+    Phase, Problem, Provider, Resend, Solved, SourceStatus,
+};
 use auth_sim::{
     Account, Checkpoint as SimCheckpoint, ErrorEnvelope, Fault as SimFault, Fixture, Provider as SimProvider,
     Simulator, SourceStatus as SimSourceStatus,
 };
-use auth_ureq::{
-    AuthScheme, Checkpoint, Client, Connection, Credentials, Detection, Error, ErrorType, Fault,
-    IdempotencyKey, PendingIntent, Phase, Problem, Provider, Resend, Solved, SourceStatus, USER_AGENT,
-};
-use support::*;
+
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::*;
 
 /// Connects bob (2FA 123456) and returns his pending intent.
-fn pending_bob(client: &Client) -> PendingIntent {
+fn pending_bob<D: Driver>(client: &D::Client) -> D::Intent {
     match client.connect_messenger("bob", "pw-b").unwrap() {
         Connection::Pending(intent) => intent,
         other => panic!("expected a checkpoint, got {other:?}"),
     }
 }
 
-fn connected_id(connection: Connection) -> String {
+fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     match connection {
         Connection::Connected { account_id } => account_id.as_str().to_owned(),
         other => panic!("expected connected, got {other:?}"),
     }
 }
 
-#[test]
-fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key() {
+/// Every request carries the api key accept content type user agent and an idempotency key.
+pub fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let requests = sim.requests();
         assert_eq!(requests.len(), 1);
@@ -53,8 +46,12 @@ fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idemp
         assert_eq!(request.header("x-api-key"), Some(API_KEY));
         assert_eq!(request.header("accept"), Some("application/json"));
         assert_eq!(request.header("content-type"), Some("application/json"));
-        assert_eq!(request.header("user-agent"), Some(USER_AGENT));
-        assert!(USER_AGENT.starts_with("auth-ureq/"));
+        assert_eq!(request.header("user-agent"), Some(D::USER_AGENT));
+        assert!(
+            D::USER_AGENT.starts_with(&format!("{}/", D::NAME)),
+            "{}",
+            D::USER_AGENT
+        );
         // 16 random bytes, written as a UUID v4.
         let key = request.header("idempotency-key").expect("an Idempotency-Key");
         assert_eq!(IdempotencyKey::parse(key).map(|k| k.as_str().len()), Ok(36));
@@ -66,11 +63,11 @@ fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idemp
     }
 }
 
-#[test]
-fn connect_201_account_created_is_connected() {
+/// Connect 201 account created is connected.
+pub fn connect_201_account_created_is_connected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         assert!(!account_id.is_empty());
         let connected = sim.connected_accounts();
@@ -80,13 +77,13 @@ fn connect_201_account_created_is_connected() {
     }
 }
 
-#[test]
-fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline() {
+/// Connect 202 checkpoint is a pending intent with its checkpoint and deadline.
+pub fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
-        let intent = pending_bob(&client);
+        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
+        let intent = pending_bob::<D>(&client);
         assert!(matches!(intent.checkpoint(), Checkpoint::TwoFactor { .. }));
         assert_eq!(intent.checkpoint().kind(), "2FA");
         assert!(!intent.account_id().as_str().is_empty());
@@ -104,12 +101,12 @@ fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline()
     }
 }
 
-#[test]
-fn solve_with_the_right_code_201_connects() {
+/// Solve with the right code 201 connects.
+pub fn solve_with_the_right_code_201_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending_bob::<D>(&client);
         let account_id = intent.account_id().clone();
         let solved = intent.solve_code_checkpoint("123456").unwrap();
         assert_eq!(solved, Solved::Connected { account_id });
@@ -125,12 +122,12 @@ fn solve_with_the_right_code_201_connects() {
     }
 }
 
-#[test]
-fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending() {
+/// Resend 200 checkpoint resend success true keeps the intent pending.
+pub fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending_bob::<D>(&client);
         let deadline = intent.deadline();
         assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Sent);
         assert!(intent.is_pending());
@@ -148,14 +145,14 @@ fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending() {
     }
 }
 
-#[test]
-fn resend_200_success_false_is_refused_and_keeps_the_intent_pending() {
+/// Resend 200 success false is refused and keeps the intent pending.
+pub fn resend_200_success_false_is_refused_and_keeps_the_intent_pending<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(SimCheckpoint::new("2FA", "123456").resend_refused()),
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -171,14 +168,14 @@ fn resend_200_success_false_is_refused_and_keeps_the_intent_pending() {
     }
 }
 
-#[test]
-fn get_account_200_gives_its_status_connecting_then_ok() {
+/// Get account 200 gives its status connecting then ok.
+pub fn get_account_200_gives_its_status_connecting_then_ok<D: Driver>() {
     let fixture = Fixture::new()
         .account(Account::new("alice", "pw-a"))
         .account(Account::new("dora", "pw-secret").source_status(SimSourceStatus::Credentials));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let alice = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let dora = connected_id(client.connect_messenger("dora", "pw-secret").unwrap());
         let status = client.account_status(alice.as_str()).unwrap();
@@ -202,11 +199,11 @@ fn get_account_200_gives_its_status_connecting_then_ok() {
     }
 }
 
-#[test]
-fn reconnect_200_or_201_account_reconnected_is_reconnected() {
+/// Reconnect 200 or 201 account reconnected is reconnected.
+pub fn reconnect_200_or_201_account_reconnected_is_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let again = client
             .reconnect_account(account_id.as_str(), Credentials::messenger("alice", "pw-a"))
@@ -222,12 +219,12 @@ fn reconnect_200_or_201_account_reconnected_is_reconnected() {
     }
 }
 
-#[test]
-fn reconnect_with_a_checkpoint_is_solved_to_reconnected() {
+/// Reconnect with a checkpoint is solved to reconnected.
+pub fn reconnect_with_a_checkpoint_is_solved_to_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut first = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut first = pending_bob::<D>(&client);
         let Solved::Connected { account_id } = first.solve_code_checkpoint("123456").unwrap() else {
             panic!("bob connects with his code");
         };
@@ -245,11 +242,11 @@ fn reconnect_with_a_checkpoint_is_solved_to_reconnected() {
     }
 }
 
-#[test]
-fn connect_401_invalid_credentials_is_an_api_error() {
+/// Connect 401 invalid credentials is an api error.
+pub fn connect_401_invalid_credentials_is_an_api_error<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let error = expect_err(client.connect_messenger("alice", "pw-wrong-secret"));
         let api = error.api_error().expect("an API error");
         assert_eq!(api.status, 401);
@@ -264,13 +261,13 @@ fn connect_401_invalid_credentials_is_an_api_error() {
     }
 }
 
-#[test]
-fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both() {
+/// A connect with an unknown api key is 401 invalid credentials and says both.
+pub fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both<D: Driver>() {
     // The docs use `invalid_credentials` for a refused password and for an unknown API key:
     // on a connect, the error says both.
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = Client::builder()
+        let client = D::builder()
             .base_url(style.base_url(&sim))
             .api_key("sk-wrong-key-secret")
             .build()
@@ -291,8 +288,8 @@ fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both() 
     }
 }
 
-#[test]
-fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
+/// An expired or out of scope api key is the configurations fault.
+pub fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault<D: Driver>() {
     let sim = Simulator::builder()
         .api_key(API_KEY)
         .expired_api_key("sk-expired-key-secret")
@@ -305,7 +302,7 @@ fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
         ("sk-expired-key-secret", ErrorType::ExpiredCredentials),
         ("sk-narrow-key-secret", ErrorType::InsufficientPrivileges),
     ] {
-        let client = Client::builder()
+        let client = D::builder()
             .base_url(sim.base_url())
             .api_key(key)
             .build()
@@ -327,11 +324,11 @@ fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
     assert!(sim.connected_accounts().is_empty());
 }
 
-#[test]
-fn the_api_key_may_go_as_a_bearer_token() {
+/// The api key may go as a bearer token.
+pub fn the_api_key_may_go_as_a_bearer_token<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
             .auth_scheme(AuthScheme::Bearer)
             .clock(ManualClock::new())
             .build()
@@ -346,12 +343,12 @@ fn the_api_key_may_go_as_a_bearer_token() {
     }
 }
 
-#[test]
-fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects() {
+/// Solve 401 invalid checkpoint solution keeps the intent then the right code connects.
+pub fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending_bob::<D>(&client);
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         let api = error.api_error().unwrap();
         assert_eq!(api.status, 401);
@@ -370,14 +367,16 @@ fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_co
     }
 }
 
-#[test]
-fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed() {
+/// Solve 408 after five minutes is expired found by the server then a stale copy is destroyed.
+pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed<
+    D: Driver,
+>() {
     for style in Style::ALL {
         let sim = demo_sim();
         // The client's clock does not move while the server's does: the request is sent.
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
-        let mut intent = pending_bob(&client);
+        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
+        let mut intent = pending_bob::<D>(&client);
         let saved = serde_json::to_string(&intent.save()).unwrap();
         sim.advance(Duration::from_secs(301));
 
@@ -398,7 +397,7 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
         // The same intent, saved before, resumed by another client: the server now says 400
         // `errors/authentication_intent_error`, "it has destroyed itself" (a 400 typed as no
         // malformed request is).
-        let other = builder(&sim, style).clock(clock.clone()).build().unwrap();
+        let other = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
         let mut resumed = other.resume(serde_json::from_str(&saved).unwrap()).unwrap();
         let error = expect_err(resumed.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
@@ -419,8 +418,8 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
     }
 }
 
-#[test]
-fn a_400_after_the_intent_ended_is_destroyed() {
+/// A 400 after the intent ended is destroyed.
+pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     // The server's 400 for an intent that destroyed itself, typed as no malformed request is.
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
@@ -433,7 +432,7 @@ fn a_400_after_the_intent_ended_is_destroyed() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -456,15 +455,15 @@ fn a_400_after_the_intent_ended_is_destroyed() {
     }
 }
 
-#[test]
-fn solve_500_authentication_intent_error_destroys_the_intent() {
+/// Solve 500 authentication intent error destroys the intent.
+pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     let fixture =
         Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(SimFault::new().force_status(500).times(1)),
         ));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -481,8 +480,8 @@ fn solve_500_authentication_intent_error_destroys_the_intent() {
     }
 }
 
-#[test]
-fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
+/// A 400 malformed request is an api error that leaves the intent alive.
+pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
@@ -495,7 +494,7 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -516,8 +515,8 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
     }
 }
 
-#[test]
-fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
+/// Solve 403 account restricted refuses the account and nothing more is sent.
+pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
@@ -529,7 +528,7 @@ fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -553,8 +552,8 @@ fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
     }
 }
 
-#[test]
-fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
+/// An error answer keeps its request id in either envelope and shows it.
+pub fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it<D: Driver>() {
     // The id a user gives support: in the body (`instance`, or the quickstart envelope's
     // `request_id`) and in the `x-request-id` header.
     for (style, envelope) in [
@@ -570,7 +569,7 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
             .unwrap();
         let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
         let log = Arc::clone(&seen);
-        let client = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
             .clock(ManualClock::new())
             .on_exchange(move |exchange| {
                 let id = exchange
@@ -581,7 +580,7 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
             })
             .build()
             .unwrap();
-        let mut intent = pending_bob(&client);
+        let mut intent = pending_bob::<D>(&client);
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         assert!(error.is_retryable_by_user(), "{envelope:?}: {error:?}");
         assert_eq!(
@@ -598,12 +597,15 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
     }
 }
 
-#[test]
-fn a_port_query_on_the_base_url_goes_on_every_request() {
+/// A port query on the base url goes on every request.
+pub fn a_port_query_on_the_base_url_goes_on_every_request<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = builder(&sim, style).clock(ManualClock::new()).build().unwrap();
-        let with_port = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        let with_port = builder::<D>(&sim, style)
             .base_url(format!("{}/?port=12345", style.base_url(&sim)))
             .clock(ManualClock::new())
             .build()
@@ -612,7 +614,7 @@ fn a_port_query_on_the_base_url_goes_on_every_request() {
             with_port.base_url().to_string(),
             format!("{}?port=12345", client.base_url())
         );
-        let mut intent = pending_bob(&with_port);
+        let mut intent = pending_bob::<D>(&with_port);
         intent.resend_checkpoint().unwrap();
         intent.solve_code_checkpoint("123456").unwrap();
         let requests = sim.requests();
@@ -625,11 +627,11 @@ fn a_port_query_on_the_base_url_goes_on_every_request() {
     }
 }
 
-#[test]
-fn chained_checkpoints_2fa_then_otp_share_one_intent() {
+/// Chained checkpoints 2fa then otp share one intent.
+pub fn chained_checkpoints_2fa_then_otp_share_one_intent<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("dave", "pw-d").unwrap() else {
             panic!("dave has two checkpoints");
         };
@@ -657,8 +659,8 @@ fn chained_checkpoints_2fa_then_otp_share_one_intent() {
     }
 }
 
-#[test]
-fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
+/// Try another way answers a new checkpoint in the same intent.
+pub fn try_another_way_answers_a_new_checkpoint_in_the_same_intent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456")
@@ -668,7 +670,7 @@ fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
             panic!("erin has a checkpoint");
         };
@@ -685,8 +687,8 @@ fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
     }
 }
 
-#[test]
-fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls() {
+/// Other providers and unknown checkpoint types go through the same calls.
+pub fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls<D: Driver>() {
     let fixture = Fixture::new()
         .account(
             Account::new("lin", "pw-secret")
@@ -698,7 +700,7 @@ fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls() {
         .account(Account::new("insta", "pw-secret").provider(SimProvider::Instagram));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client
             .connect(Credentials::new(Provider::Linkedin, "lin", "pw-secret"))
             .unwrap()

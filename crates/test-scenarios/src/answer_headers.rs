@@ -1,19 +1,14 @@
 //! An answer's headers reach whoever can see the answer: the `on_exchange` observer, and
 //! the caller of `Client::transport()`. (Without an observer the client keeps only those
 //! the core reads, `retry-after` and `x-request-id`.)
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
 
 use std::sync::{Arc, Mutex};
 
-use auth_core::{Command, Credentials, Flow, Input, Output};
+use auth_client::new_idempotency_key;
+use auth_core::{Command, Connection, Credentials, Flow, Input, Output};
 use auth_sim::{Fixture, Simulator};
-use auth_ureq::{Client, Connection};
+
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
 
 const KEY: &str = "answer-headers-key";
 
@@ -32,12 +27,12 @@ fn content_type(headers: &[(String, String)]) -> Option<&str> {
         .map(|(_, value)| value.as_str())
 }
 
-#[test]
-fn the_observer_sees_every_answers_headers() {
+/// The observer sees every answers headers.
+pub fn the_observer_sees_every_answers_headers<D: Driver>() {
     let sim = sim();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let client = Client::builder()
+    let client = D::builder()
         .base_url(sim.base_url())
         .api_key(KEY)
         .on_exchange(move |exchange| {
@@ -57,21 +52,21 @@ fn the_observer_sees_every_answers_headers() {
     }
 }
 
-#[test]
-fn the_raw_transport_fills_the_answers_headers() {
+/// The raw transport fills the answers headers.
+pub fn the_raw_transport_fills_the_answers_headers<D: Driver>() {
     let sim = sim();
-    let client = Client::builder()
+    let client = D::builder()
         .base_url(sim.base_url())
         .api_key(KEY)
         .build()
         .unwrap();
     let mut flow = Flow::new(client.config().clone());
     let connect = Command::Connect(Credentials::messenger("alice", "pw-a"));
-    let input = Input::command(connect, auth_ureq::new_idempotency_key().unwrap());
+    let input = Input::command(connect, new_idempotency_key().unwrap());
     let Output::Send(request) = flow.handle(client.now(), input) else {
         panic!("a connect sends a request");
     };
-    let answer = client.transport().execute(&request).unwrap();
+    let answer = client.execute(&request).unwrap();
     assert_eq!(answer.status, 201);
     assert_eq!(content_type(&answer.headers), Some("application/json"));
 }
