@@ -1,35 +1,44 @@
 //! The scenarios every client of this workspace runs (`auth-test-scenarios`: the contract,
 //! faults, answers at the wire, flows, hostile servers, transport security, the builder,
 //! the `_with_key` calls), against the async client: each call of the driver blocks on the
-//! client's future, on one tokio runtime.
+//! client's future, on the scenario's tokio runtime.
 #![allow(clippy::expect_used, reason = "tests fail loudly")]
 
 use std::future::Future;
-use std::sync::LazyLock;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_core::{
-    AccountId, AccountStatus, Answer, BaseUrl, Checkpoint, Command, Config, Connection, Credentials, Error,
-    Event, Flow, IdempotencyKey, Intent, Phase, Request, Resend, Snapshot, Solution, Solved, TransportError,
-    UnixMillis,
+    AccountId, AccountStatus, Answer, Command, Connection, Credentials, Error, Event, Flow, IdempotencyKey,
+    Request, Resend, Solution, Solved, TransportError,
 };
 use auth_reqwest::{Client, ClientBuilder, PendingIntent};
 use auth_test_scenarios::driver::{ClientUnderTest, Driver, IntentUnderTest};
+use tokio::runtime::Runtime;
 
-/// The runtime every call runs on. Multi-threaded, so that the tasks of the client's pool
-/// (its connections, and their closing) go on between two calls, and while a scenario waits
-/// for a scripted server to finish; `block_on` may be called from several threads at once
-/// (a scenario solving in the app on one thread while another approves).
-static RUNTIME: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime")
-});
+/// Scenarios run one at a time in this binary, each on its own runtime.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// The runtime of the scenario that runs now.
+static RUNTIME: Mutex<Option<Arc<Runtime>>> = Mutex::new(None);
+
+/// Runs `future` to its end on the scenario's runtime, from whichever thread the scenario
+/// calls (a solve held on one thread while the test approves it from another).
 fn block_on<F: Future>(future: F) -> F::Output {
-    RUNTIME.block_on(future)
+    let runtime = RUNTIME
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+        .expect("a scenario's runtime");
+    runtime.block_on(future)
+}
+
+/// Clears the scenario's runtime when the scenario ends, passed or failed.
+struct ScenarioRuntime;
+
+impl Drop for ScenarioRuntime {
+    fn drop(&mut self) {
+        RUNTIME.lock().unwrap_or_else(PoisonError::into_inner).take();
+    }
 }
 
 /// The async client, each call blocked on.
@@ -46,11 +55,35 @@ impl Driver for Reqwest {
     fn builder() -> ClientBuilder {
         Client::builder()
     }
+
+    /// A fresh current-thread runtime per scenario, as `#[tokio::test]` gives each test: a
+    /// flow's calls and the tasks of the client's pool run on one thread, in order (so a
+    /// sequential flow finds its kept-alive connection back in the pool, as an async flow
+    /// on one task does), and nothing is left over from another scenario. One scenario at a
+    /// time, so that no other test's calls drive it.
+    fn run_scenario(scenario: fn()) {
+        let _one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime");
+        *RUNTIME.lock().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(runtime));
+        let _cleared = ScenarioRuntime;
+        scenario();
+    }
+
+    /// The wait on a thread of the runtime's blocking pool, while the runtime goes on (the
+    /// client's connections are closed by its tasks).
+    fn wait<T: Send + 'static>(blocking: impl FnOnce() -> T + Send + 'static) -> T {
+        block_on(async move { tokio::task::spawn_blocking(blocking).await }).expect("the wait ran to its end")
+    }
 }
 
 auth_test_scenarios::builder_under_test!(Reqwest, ClientBuilder);
 
 impl ClientUnderTest<Reqwest> for Client {
+    auth_test_scenarios::client_accessors_under_test!(Reqwest);
+
     fn connect_messenger(&self, username: &str, password: &str) -> Result<Connection<PendingIntent>, Error> {
         block_on(Client::connect_messenger(self, username, password))
     }
@@ -79,26 +112,6 @@ impl ClientUnderTest<Reqwest> for Client {
         block_on(Client::account_status(self, account_id.into()))
     }
 
-    fn resume(&self, saved: Snapshot) -> Result<PendingIntent, Error> {
-        Client::resume(self, saved)
-    }
-
-    fn base_url(&self) -> &BaseUrl {
-        Client::base_url(self)
-    }
-
-    fn config(&self) -> &Config {
-        Client::config(self)
-    }
-
-    fn is_sandbox(&self) -> bool {
-        Client::is_sandbox(self)
-    }
-
-    fn now(&self) -> UnixMillis {
-        Client::now(self)
-    }
-
     fn execute(&self, request: &Request) -> Result<Answer, TransportError> {
         block_on(self.transport().execute(request))
     }
@@ -115,41 +128,7 @@ impl ClientUnderTest<Reqwest> for Client {
 }
 
 impl IntentUnderTest<Reqwest> for PendingIntent {
-    fn account_id(&self) -> &AccountId {
-        PendingIntent::account_id(self)
-    }
-
-    fn checkpoint(&self) -> &Checkpoint {
-        PendingIntent::checkpoint(self)
-    }
-
-    fn intent(&self) -> &Intent {
-        PendingIntent::intent(self)
-    }
-
-    fn deadline(&self) -> UnixMillis {
-        PendingIntent::deadline(self)
-    }
-
-    fn remaining(&self) -> Duration {
-        PendingIntent::remaining(self)
-    }
-
-    fn is_pending(&self) -> bool {
-        PendingIntent::is_pending(self)
-    }
-
-    fn phase(&self) -> Phase {
-        PendingIntent::phase(self)
-    }
-
-    fn tick(&mut self) -> Result<(), Error> {
-        PendingIntent::tick(self)
-    }
-
-    fn save(&self) -> Snapshot {
-        PendingIntent::save(self)
-    }
+    auth_test_scenarios::intent_accessors_under_test!();
 
     fn solve_code_checkpoint(&mut self, code: &str) -> Result<Solved, Error> {
         block_on(PendingIntent::solve_code_checkpoint(self, code))

@@ -3,12 +3,9 @@
 //! the `_with_key` calls), against the blocking client: each call of the driver is the
 //! client's own, as it is.
 
-use std::time::Duration;
-
 use auth_core::{
-    AccountId, AccountStatus, Answer, BaseUrl, Checkpoint, Command, Config, Connection, Credentials, Error,
-    Event, Flow, IdempotencyKey, Intent, Phase, Request, Resend, Snapshot, Solution, Solved, TransportError,
-    UnixMillis,
+    AccountId, AccountStatus, Answer, Command, Connection, Credentials, Error, Event, Flow, IdempotencyKey,
+    Request, Resend, Solution, Solved, TransportError,
 };
 use auth_test_scenarios::driver::{ClientUnderTest, Driver, IntentUnderTest};
 use auth_ureq::{Client, ClientBuilder, PendingIntent};
@@ -32,6 +29,8 @@ impl Driver for Ureq {
 auth_test_scenarios::builder_under_test!(Ureq, ClientBuilder);
 
 impl ClientUnderTest<Ureq> for Client {
+    auth_test_scenarios::client_accessors_under_test!(Ureq);
+
     fn connect_messenger(&self, username: &str, password: &str) -> Result<Connection<PendingIntent>, Error> {
         Client::connect_messenger(self, username, password)
     }
@@ -60,26 +59,6 @@ impl ClientUnderTest<Ureq> for Client {
         Client::account_status(self, account_id)
     }
 
-    fn resume(&self, saved: Snapshot) -> Result<PendingIntent, Error> {
-        Client::resume(self, saved)
-    }
-
-    fn base_url(&self) -> &BaseUrl {
-        Client::base_url(self)
-    }
-
-    fn config(&self) -> &Config {
-        Client::config(self)
-    }
-
-    fn is_sandbox(&self) -> bool {
-        Client::is_sandbox(self)
-    }
-
-    fn now(&self) -> UnixMillis {
-        Client::now(self)
-    }
-
     fn execute(&self, request: &Request) -> Result<Answer, TransportError> {
         self.transport().execute(request)
     }
@@ -90,41 +69,7 @@ impl ClientUnderTest<Ureq> for Client {
 }
 
 impl IntentUnderTest<Ureq> for PendingIntent {
-    fn account_id(&self) -> &AccountId {
-        PendingIntent::account_id(self)
-    }
-
-    fn checkpoint(&self) -> &Checkpoint {
-        PendingIntent::checkpoint(self)
-    }
-
-    fn intent(&self) -> &Intent {
-        PendingIntent::intent(self)
-    }
-
-    fn deadline(&self) -> UnixMillis {
-        PendingIntent::deadline(self)
-    }
-
-    fn remaining(&self) -> Duration {
-        PendingIntent::remaining(self)
-    }
-
-    fn is_pending(&self) -> bool {
-        PendingIntent::is_pending(self)
-    }
-
-    fn phase(&self) -> Phase {
-        PendingIntent::phase(self)
-    }
-
-    fn tick(&mut self) -> Result<(), Error> {
-        PendingIntent::tick(self)
-    }
-
-    fn save(&self) -> Snapshot {
-        PendingIntent::save(self)
-    }
+    auth_test_scenarios::intent_accessors_under_test!();
 
     fn solve_code_checkpoint(&mut self, code: &str) -> Result<Solved, Error> {
         PendingIntent::solve_code_checkpoint(self, code)

@@ -89,7 +89,7 @@ pub fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key<D: Driver
     let clock = ManualClock::new();
     let intent = pending::<D>(&client::<D>(&server, &clock));
     assert_eq!(intent.account_id().as_str(), ACCOUNT);
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 3);
     assert_same_request(&served);
     // The deadline counts from the first attempt: the server's intent began no earlier.
@@ -118,7 +118,7 @@ pub fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects<D: Dri
             account_id: ACCOUNT.into()
         }
     );
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_same_request(&served[1..]);
     assert_ne!(
         served[0].header("idempotency-key"),
@@ -143,7 +143,7 @@ pub fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock<D: Driver>
     ));
     // The server's wait, not the policy's shorter one.
     assert_eq!(clock.elapsed(), Duration::from_secs(2));
-    assert_same_request(&server.finish()[1..]);
+    assert_same_request(&D::wait(move || server.finish())[1..]);
 }
 
 /// A 429 whose wait ends past the deadline is not sent again.
@@ -168,7 +168,7 @@ pub fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again<D: Driver>() {
         "nothing was waited for"
     );
     assert!(intent.is_pending());
-    assert_eq!(server.finish().len(), 2, "sent once");
+    assert_eq!(D::wait(move || server.finish()).len(), 2, "sent once");
 }
 
 /// A request whose answers were all lost resumes unsettled and is sent again with its key.
@@ -185,7 +185,7 @@ pub fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again
         intent.is_pending(),
         "the intent is alive: the server may not have acted"
     );
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 5, "four attempts");
     assert_same_request(&served[1..]);
     let key = served[1].header("idempotency-key").unwrap();
@@ -209,7 +209,7 @@ pub fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again
         resumed.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served[0].header("idempotency-key"), Some(key));
     assert_eq!(served[0].request_line(), "POST /v1/accounts/checkpoint HTTP/1.1");
 }
@@ -262,7 +262,7 @@ pub fn both_error_envelopes_are_read_with_their_request_id<D: Driver>() {
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    server.finish();
+    D::wait(move || server.finish());
 }
 
 /// A resend answered success false is refused and the intent stays pending.
@@ -287,7 +287,7 @@ pub fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending<D
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(
         served[1].request_line(),
         "POST /v1/accounts/checkpoint/resend HTTP/1.1"
@@ -319,7 +319,7 @@ pub fn an_accounts_status_is_a_get_without_body_or_key<D: Driver>() {
     assert!(!status.is_ok());
     let error = expect_err(client.account_status("acc-unknown"));
     assert_eq!(error.api_error().unwrap().problem, Problem::NotFound);
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(
         served[0].request_line(),
         format!("GET /v1/accounts/{ACCOUNT} HTTP/1.1")
@@ -348,7 +348,7 @@ pub fn a_bearer_scheme_sends_the_key_in_authorization_only<D: Driver>() {
         client.connect_messenger("erin", "pw-secret").unwrap(),
         Connection::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served[0].request_line(), "POST /v1/accounts?port=443 HTTP/1.1");
     assert_eq!(
         served[0].header("authorization"),
@@ -382,5 +382,5 @@ pub fn an_api_key_problem_is_the_configurations_fault_never_the_password<D: Driv
         error.to_string().contains("not with the account's password"),
         "{error}"
     );
-    server.finish();
+    D::wait(move || server.finish());
 }

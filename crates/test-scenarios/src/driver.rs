@@ -36,6 +36,21 @@ pub trait Driver: Sized + 'static {
 
     /// `Client::builder()`.
     fn builder() -> Self::Builder;
+
+    /// Runs one scenario (each `#[test]` of [`scenarios!`](crate::scenarios) calls this): as
+    /// it is by default. An async client's driver gives each scenario a runtime of its own
+    /// here.
+    fn run_scenario(scenario: fn()) {
+        scenario();
+    }
+
+    /// Waits for `blocking` (a scripted server finishing, which may wait for the client to
+    /// close a connection) while the client's background work goes on: as it is by default,
+    /// for a blocking client, whose calls leave nothing running when they return; an async
+    /// client's connections are closed by tasks of its runtime, which must run meanwhile.
+    fn wait<T: Send + 'static>(blocking: impl FnOnce() -> T + Send + 'static) -> T {
+        blocking()
+    }
 }
 
 /// A client's `ClientBuilder`: the setters of `auth_client::client_builder_setters!`, the
@@ -201,6 +216,72 @@ macro_rules! builder_under_test {
             ) -> Result<<$driver as $crate::driver::Driver>::Client, $crate::__private::BuildError> {
                 <$builder>::build(self)
             }
+        }
+    };
+}
+
+/// The methods of [`ClientUnderTest`] that send nothing (`resume`, `base_url`, `config`,
+/// `is_sandbox`, `now`): the same synchronous calls in every client, so their adapter is
+/// written once. Expanded inside the client's `impl ClientUnderTest<Driver> for Client`
+/// (`client_accessors_under_test!(Driver);`), which adds the calls that send.
+#[macro_export]
+macro_rules! client_accessors_under_test {
+    ($driver:ty) => {
+        fn resume(
+            &self,
+            saved: $crate::__private::Snapshot,
+        ) -> Result<<$driver as $crate::driver::Driver>::Intent, $crate::__private::Error> {
+            Self::resume(self, saved)
+        }
+        fn base_url(&self) -> &$crate::__private::BaseUrl {
+            Self::base_url(self)
+        }
+        fn config(&self) -> &$crate::__private::Config {
+            Self::config(self)
+        }
+        fn is_sandbox(&self) -> bool {
+            Self::is_sandbox(self)
+        }
+        fn now(&self) -> $crate::__private::UnixMillis {
+            Self::now(self)
+        }
+    };
+}
+
+/// The methods of [`IntentUnderTest`] that send nothing (`account_id`, `checkpoint`,
+/// `intent`, `deadline`, `remaining`, `is_pending`, `phase`, `tick`, `save`): the same
+/// synchronous calls in every client, so their adapter is written once. Expanded inside
+/// the client's `impl IntentUnderTest<Driver> for PendingIntent`
+/// (`intent_accessors_under_test!();`), which adds the calls that send.
+#[macro_export]
+macro_rules! intent_accessors_under_test {
+    () => {
+        fn account_id(&self) -> &$crate::__private::AccountId {
+            Self::account_id(self)
+        }
+        fn checkpoint(&self) -> &$crate::__private::Checkpoint {
+            Self::checkpoint(self)
+        }
+        fn intent(&self) -> &$crate::__private::Intent {
+            Self::intent(self)
+        }
+        fn deadline(&self) -> $crate::__private::UnixMillis {
+            Self::deadline(self)
+        }
+        fn remaining(&self) -> ::std::time::Duration {
+            Self::remaining(self)
+        }
+        fn is_pending(&self) -> bool {
+            Self::is_pending(self)
+        }
+        fn phase(&self) -> $crate::__private::Phase {
+            Self::phase(self)
+        }
+        fn tick(&mut self) -> Result<(), $crate::__private::Error> {
+            Self::tick(self)
+        }
+        fn save(&self) -> $crate::__private::Snapshot {
+            Self::save(self)
         }
     };
 }

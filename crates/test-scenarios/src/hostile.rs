@@ -73,7 +73,7 @@ fn connect_against<D: Driver>(misbehaviour: Misbehaviour) -> (Error, Vec<Served>
     let started = Instant::now();
     let error = expect_err(client.connect_messenger(USERNAME, PASSWORD));
     assert_bounded(started.elapsed());
-    (error, server.finish())
+    (error, D::wait(move || server.finish()))
 }
 
 /// A real pending intent (the server's first answer is a valid 202), then a solve that
@@ -90,7 +90,7 @@ fn solve_against<D: Driver>(misbehaviour: Misbehaviour) -> (Error, Vec<Served>) 
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     assert_bounded(started.elapsed());
     assert_still_pending_and_resumable::<D>(&intent);
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 2, "{served:?}");
     (error, served)
 }
@@ -115,7 +115,7 @@ fn assert_resumes<D: Driver>(saved: Snapshot) {
             account_id: ACCOUNT.into()
         }
     );
-    let served = good.finish();
+    let served = D::wait(move || good.finish());
     let request = served[0].request_text();
     assert!(
         request.starts_with("POST /v1/accounts/checkpoint HTTP/1.1\r\n"),
@@ -243,7 +243,7 @@ pub fn invalid_utf8_is_a_typed_error_and_the_intent_stays_pending<D: Driver>() {
         Connection::Connected { account_id } => assert_eq!(account_id.as_str(), ACCOUNT),
         other => panic!("unexpected {other:?}"),
     }
-    server.finish();
+    D::wait(move || server.finish());
 }
 
 /// A body that is not json under a json content type is a typed error.
@@ -334,7 +334,7 @@ pub fn an_http_1_0_answer_without_a_length_is_read_to_the_close_and_bounded<D: D
         }
     );
     assert!(!intent.is_pending());
-    server.finish();
+    D::wait(move || server.finish());
 
     // Never closed: the body has no end the client could see, so its budget ends it.
     let (error, served) = solve_against::<D>(Misbehaviour::http_1_0_never_closed(201, created.as_bytes()));

@@ -166,7 +166,9 @@ macro_rules! __scenario_tests {
             $(
                 #[test]
                 fn $name() {
-                    $crate::$group::$name::<super::$driver>();
+                    <super::$driver as $crate::driver::Driver>::run_scenario(
+                        $crate::$group::$name::<super::$driver>,
+                    );
                 }
             )*
         }
@@ -177,7 +179,10 @@ macro_rules! __scenario_tests {
 #[doc(hidden)]
 pub mod __private {
     pub use auth_client::{BuildError, Exchange};
-    pub use auth_core::{ApiKey, AuthScheme, RetryPolicy};
+    pub use auth_core::{
+        AccountId, ApiKey, AuthScheme, BaseUrl, Checkpoint, Config, Error, Intent, Phase, RetryPolicy,
+        Snapshot, UnixMillis,
+    };
 }
 
 #[cfg(test)]

@@ -78,7 +78,7 @@ pub fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_e
             panic!("expected a transport error, got {error:?}");
         };
         assert_eq!(transport.kind(), TransportErrorKind::Tls, "{error}");
-        assert_nothing_in_clear::<D>(&server.finish().unwrap());
+        assert_nothing_in_clear::<D>(&D::wait(move || server.finish()).unwrap());
     }
 }
 
@@ -93,7 +93,7 @@ pub fn https_names_the_configured_host_in_its_hello<D: Driver>() {
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Tls),
         "{error:?}"
     );
-    let hello = server.finish().unwrap();
+    let hello = D::wait(move || server.finish()).unwrap();
     assert_nothing_in_clear::<D>(&hello);
     assert!(
         hello.windows(b"localhost".len()).any(|w| w == b"localhost"),
@@ -168,7 +168,7 @@ pub fn a_certificate_no_trusted_root_vouches_for_is_refused_before_the_request_i
             error.to_string().contains("invalid peer certificate"),
             "{host}: {error}"
         );
-        let seen = server.finish().unwrap();
+        let seen = D::wait(move || server.finish()).unwrap();
         // The server decrypted nothing: the request, and its X-API-KEY, were never sent.
         assert!(
             seen.plaintext.is_empty(),
