@@ -27,7 +27,7 @@ fn content_type(headers: &[(String, String)]) -> Option<&str> {
         .map(|(_, value)| value.as_str())
 }
 
-/// The observer sees every answers headers.
+/// The observer sees every answer's headers.
 pub fn the_observer_sees_every_answers_headers<D: Driver>() {
     let sim = sim();
     let seen = Arc::new(Mutex::new(Vec::new()));
@@ -52,7 +52,7 @@ pub fn the_observer_sees_every_answers_headers<D: Driver>() {
     }
 }
 
-/// The raw transport fills the answers headers.
+/// The raw transport (`Client::transport`) fills the answer's headers.
 pub fn the_raw_transport_fills_the_answers_headers<D: Driver>() {
     let sim = sim();
     let client = D::builder()

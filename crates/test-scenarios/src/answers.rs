@@ -127,7 +127,7 @@ pub fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects<D: Dri
     );
 }
 
-/// A 429 is sent again after its retry after on the clients clock.
+/// A 429 is sent again after its `Retry-After`, on the client's clock.
 pub fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock<D: Driver>() {
     let limited = json_with(
         429,
@@ -265,7 +265,7 @@ pub fn both_error_envelopes_are_read_with_their_request_id<D: Driver>() {
     D::wait(move || server.finish());
 }
 
-/// A resend answered success false is refused and the intent stays pending.
+/// A resend answered `success: false` is refused, and the intent stays pending.
 pub fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending<D: Driver>() {
     let refused = json(
         200,
@@ -298,7 +298,7 @@ pub fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending<D
     );
 }
 
-/// An accounts status is a get without body or key.
+/// An account's status is a `GET` without a body or a key.
 pub fn an_accounts_status_is_a_get_without_body_or_key<D: Driver>() {
     let account = json(
         200,
@@ -357,7 +357,7 @@ pub fn a_bearer_scheme_sends_the_key_in_authorization_only<D: Driver>() {
     assert_eq!(served[0].header("x-api-key"), None);
 }
 
-/// An api key problem is the configurations fault never the password.
+/// An API key problem is the configuration's fault, never the password's.
 pub fn an_api_key_problem_is_the_configurations_fault_never_the_password<D: Driver>() {
     // `invalid_credentials` to a request that carries no password: the API key.
     let key_refused = json(

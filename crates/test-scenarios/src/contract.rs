@@ -32,7 +32,8 @@ fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     }
 }
 
-/// Every request carries the api key accept content type user agent and an idempotency key.
+/// Every request carries the API key, `accept`, `content-type`, the client's `user-agent`
+/// and an `Idempotency-Key`.
 pub fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -63,7 +64,7 @@ pub fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_i
     }
 }
 
-/// Connect 201 account created is connected.
+/// Connect, 201 `AccountCreated`: connected.
 pub fn connect_201_account_created_is_connected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -77,7 +78,7 @@ pub fn connect_201_account_created_is_connected<D: Driver>() {
     }
 }
 
-/// Connect 202 checkpoint is a pending intent with its checkpoint and deadline.
+/// Connect, 202 `Checkpoint`: a pending intent with its checkpoint and deadline.
 pub fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -101,7 +102,7 @@ pub fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadli
     }
 }
 
-/// Solve with the right code 201 connects.
+/// Solve with the right code, 201: connected.
 pub fn solve_with_the_right_code_201_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -122,7 +123,7 @@ pub fn solve_with_the_right_code_201_connects<D: Driver>() {
     }
 }
 
-/// Resend 200 checkpoint resend success true keeps the intent pending.
+/// Resend, 200 `CheckpointResend` with `success: true`: the intent stays pending.
 pub fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -145,7 +146,7 @@ pub fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending<D: Dri
     }
 }
 
-/// Resend 200 success false is refused and keeps the intent pending.
+/// Resend, 200 with `success: false`: refused, and the intent stays pending.
 pub fn resend_200_success_false_is_refused_and_keeps_the_intent_pending<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(SimCheckpoint::new("2FA", "123456").resend_refused()),
@@ -168,7 +169,7 @@ pub fn resend_200_success_false_is_refused_and_keeps_the_intent_pending<D: Drive
     }
 }
 
-/// Get account 200 gives its status connecting then ok.
+/// `GET /accounts/{id}`, 200: its status, `CONNECTING` then `OK`.
 pub fn get_account_200_gives_its_status_connecting_then_ok<D: Driver>() {
     let fixture = Fixture::new()
         .account(Account::new("alice", "pw-a"))
@@ -199,7 +200,7 @@ pub fn get_account_200_gives_its_status_connecting_then_ok<D: Driver>() {
     }
 }
 
-/// Reconnect 200 or 201 account reconnected is reconnected.
+/// Reconnect, 200 or 201 `AccountReconnected`: reconnected.
 pub fn reconnect_200_or_201_account_reconnected_is_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -219,7 +220,7 @@ pub fn reconnect_200_or_201_account_reconnected_is_reconnected<D: Driver>() {
     }
 }
 
-/// Reconnect with a checkpoint is solved to reconnected.
+/// A reconnect with a checkpoint is solved to reconnected.
 pub fn reconnect_with_a_checkpoint_is_solved_to_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -242,7 +243,7 @@ pub fn reconnect_with_a_checkpoint_is_solved_to_reconnected<D: Driver>() {
     }
 }
 
-/// Connect 401 invalid credentials is an api error.
+/// Connect, 401 `invalid_credentials`: an API error, the user's fault.
 pub fn connect_401_invalid_credentials_is_an_api_error<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -261,7 +262,8 @@ pub fn connect_401_invalid_credentials_is_an_api_error<D: Driver>() {
     }
 }
 
-/// A connect with an unknown api key is 401 invalid credentials and says both.
+/// A connect with an unknown API key: 401 `invalid_credentials`, whose text names both the
+/// password and the key.
 pub fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both<D: Driver>() {
     // The docs use `invalid_credentials` for a refused password and for an unknown API key:
     // on a connect, the error says both.
@@ -288,7 +290,7 @@ pub fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_bot
     }
 }
 
-/// An expired or out of scope api key is the configurations fault.
+/// An expired or out-of-scope API key is the configuration's fault, never the password's.
 pub fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault<D: Driver>() {
     let sim = Simulator::builder()
         .api_key(API_KEY)
@@ -324,7 +326,7 @@ pub fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault<D: Driver>
     assert!(sim.connected_accounts().is_empty());
 }
 
-/// The api key may go as a bearer token.
+/// The API key may go as a bearer token.
 pub fn the_api_key_may_go_as_a_bearer_token<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -343,7 +345,7 @@ pub fn the_api_key_may_go_as_a_bearer_token<D: Driver>() {
     }
 }
 
-/// Solve 401 invalid checkpoint solution keeps the intent then the right code connects.
+/// Solve, 401 `invalid_checkpoint_solution`: the intent stays, then the right code connects.
 pub fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -367,7 +369,8 @@ pub fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_cod
     }
 }
 
-/// Solve 408 after five minutes is expired found by the server then a stale copy is destroyed.
+/// Solve after five minutes, 408: expired, found by the server; then a stale copy is
+/// destroyed (400).
 pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed<
     D: Driver,
 >() {
@@ -418,7 +421,7 @@ pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_
     }
 }
 
-/// A 400 after the intent ended is destroyed.
+/// A 400 `authentication_intent_error`: the intent destroyed itself, and nothing more is sent.
 pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     // The server's 400 for an intent that destroyed itself, typed as no malformed request is.
     let fixture = Fixture::new().account(
@@ -455,7 +458,7 @@ pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     }
 }
 
-/// Solve 500 authentication intent error destroys the intent.
+/// Solve, 500 `authentication_intent_error`: the intent is destroyed.
 pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     let fixture =
         Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(
@@ -480,7 +483,7 @@ pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     }
 }
 
-/// A 400 malformed request is an api error that leaves the intent alive.
+/// A 400 `invalid_parameters` is an API error that leaves the intent alive.
 pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
@@ -515,7 +518,7 @@ pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: D
     }
 }
 
-/// Solve 403 account restricted refuses the account and nothing more is sent.
+/// Solve, 403 `account_restricted`: the account is refused and nothing more is sent.
 pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
@@ -597,7 +600,7 @@ pub fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it<D: D
     }
 }
 
-/// A port query on the base url goes on every request.
+/// A `?port=` query on the base URL goes on every request.
 pub fn a_port_query_on_the_base_url_goes_on_every_request<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -627,7 +630,7 @@ pub fn a_port_query_on_the_base_url_goes_on_every_request<D: Driver>() {
     }
 }
 
-/// Chained checkpoints 2fa then otp share one intent.
+/// Chained checkpoints, 2FA then OTP, share one intent.
 pub fn chained_checkpoints_2fa_then_otp_share_one_intent<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -659,7 +662,7 @@ pub fn chained_checkpoints_2fa_then_otp_share_one_intent<D: Driver>() {
     }
 }
 
-/// Try another way answers a new checkpoint in the same intent.
+/// `TRY_ANOTHER_WAY` answers a new checkpoint in the same intent.
 pub fn try_another_way_answers_a_new_checkpoint_in_the_same_intent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(

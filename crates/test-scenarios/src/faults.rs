@@ -97,7 +97,7 @@ pub fn without_retries_a_timeout_is_an_error_and_the_intent_stays_resumable<D: D
     assert_eq!(keys_sent_to(&sim, "/accounts/checkpoint"), [lost_key.as_str(); 2]);
 }
 
-/// Forced 5xx statuses are retried then api errors with their status.
+/// Forced 5xx statuses are retried, then API errors with their status.
 pub fn forced_5xx_statuses_are_retried_then_api_errors_with_their_status<D: Driver>() {
     for status in [500, 502, 503] {
         let sim = start_sim(faulty(SimFault::new().force_status(status)));
@@ -132,7 +132,7 @@ pub fn forced_5xx_statuses_are_retried_then_api_errors_with_their_status<D: Driv
     assert!(intent.is_pending());
 }
 
-/// A body that is not json is a typed error.
+/// A body that is not JSON is a typed error.
 pub fn a_body_that_is_not_json_is_a_typed_error<D: Driver>() {
     let sim = start_sim(faulty(SimFault::new().non_json_body()));
     let client = client_of::<D>(&sim, Style::Postpress);
@@ -151,7 +151,7 @@ pub fn a_body_that_is_not_json_is_a_typed_error<D: Driver>() {
     assert!(!format!("{error:?}").contains("pw-wrong-secret"));
 }
 
-/// A connection closed mid answer is sent again and the replay is read.
+/// A connection closed mid-answer is sent again, and the replay is read.
 pub fn a_connection_closed_mid_answer_is_sent_again_and_the_replay_is_read<D: Driver>() {
     // The simulator acted on the request, then cut its answer; the retry with the same key
     // gets the answer it recorded, without acting again.
@@ -217,7 +217,7 @@ pub fn a_solve_whose_201_was_lost_is_sent_again_and_connects<D: Driver>() {
     assert_eq!(sim.connected_accounts().len(), 1, "connected once");
 }
 
-/// A 429 with retry after is waited for inside the deadline and not past it.
+/// A 429's `Retry-After` is waited for inside the deadline, and not past it.
 pub fn a_429_with_retry_after_is_waited_for_inside_the_deadline_and_not_past_it<D: Driver>() {
     let limited = SimFault::new().force_status(429).retry_after_secs(2).times(1);
     let sim = start_sim(faulty(limited));
@@ -294,7 +294,7 @@ pub fn a_connection_closed_without_an_answer_is_sent_again_with_the_same_key<D: 
     assert!(intent.is_pending());
 }
 
-/// An answer over the limit is body too large and one at the limit is read.
+/// An answer over the limit is `BodyTooLarge`, and one at the limit is read.
 pub fn an_answer_over_the_limit_is_body_too_large_and_one_at_the_limit_is_read<D: Driver>() {
     // The default limit, 1 MiB.
     let sim = start_sim(faulty(SimFault::new().oversized_body(2 << 20)));
@@ -321,7 +321,7 @@ pub fn an_answer_over_the_limit_is_body_too_large_and_one_at_the_limit_is_read<D
     }
 }
 
-/// A redirect is refused and the api key never reaches the other host.
+/// A redirect is refused, and the API key never reaches the other host.
 pub fn a_redirect_is_refused_and_the_api_key_never_reaches_the_other_host<D: Driver>() {
     let elsewhere = TcpListener::bind("127.0.0.1:0").unwrap();
     elsewhere.set_nonblocking(true).unwrap();
@@ -346,7 +346,7 @@ pub fn a_redirect_is_refused_and_the_api_key_never_reaches_the_other_host<D: Dri
     );
 }
 
-/// A refused connection is a connect error.
+/// A refused connection is a `Connect` error.
 pub fn a_refused_connection_is_a_connect_error<D: Driver>() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -23,7 +23,7 @@ fn wait_until_held(sim: &Simulator, count: usize) {
     wait_until("the request held", || sim.held_requests() == count);
 }
 
-/// In app validation is held until approved then connects.
+/// An in-app validation is held until approved, then connects.
 pub fn in_app_validation_is_held_until_approved_then_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -53,7 +53,7 @@ pub fn in_app_validation_is_held_until_approved_then_connects<D: Driver>() {
     }
 }
 
-/// In app validation with the real clock connects after the approval.
+/// An in-app validation on the real clock connects after the approval.
 pub fn in_app_validation_with_the_real_clock_connects_after_the_approval<D: Driver>() {
     let sim = Simulator::builder()
         .api_key(API_KEY)
@@ -75,7 +75,7 @@ pub fn in_app_validation_with_the_real_clock_connects_after_the_approval<D: Driv
     assert!(matches!(intent.solve_in_app().unwrap(), Solved::Connected { .. }));
 }
 
-/// In app validation held past the deadline ends expired.
+/// An in-app validation held past the deadline ends expired.
 pub fn in_app_validation_held_past_the_deadline_ends_expired<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("slow", "pw-secret").checkpoint(SimCheckpoint::in_app("2FA", Duration::from_secs(600))),
@@ -236,7 +236,7 @@ pub fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing<D: D
     assert_eq!(sim.requests().len(), 3);
 }
 
-/// A whole flow uses one kept alive connection.
+/// A whole flow uses one kept-alive connection.
 pub fn a_whole_flow_uses_one_kept_alive_connection<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
@@ -306,7 +306,7 @@ pub fn the_observer_sees_every_exchange_without_secrets<D: Driver>() {
     }
 }
 
-/// The raw transport drives a flow through the shared loop.
+/// The raw transport drives a flow through the core's shared loop.
 pub fn the_raw_transport_drives_a_flow_through_the_shared_loop<D: Driver>() {
     let sim = demo_sim();
     let seen: Arc<Mutex<Vec<u32>>> = Arc::default();
@@ -378,7 +378,7 @@ pub fn a_success_that_comes_after_the_local_deadline_connects<D: Driver>() {
     assert_eq!(sim.connected_accounts().len(), 1);
 }
 
-/// Tick expires the intent by the clients clock and sends nothing.
+/// `tick` expires the intent by the client's clock and sends nothing.
 pub fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing<D: Driver>() {
     let sim = demo_sim();
     let clock = ManualClock::new();

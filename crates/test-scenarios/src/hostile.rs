@@ -45,7 +45,7 @@ fn account_created_201() -> Misbehaviour {
 }
 
 /// A client that sends each request once: each misbehaviour is met alone (the server serves
-/// one per connection; `answers.rs` shows the retries).
+/// one per connection; [`answers`](crate::answers) shows the retries).
 fn client_for<D: Driver>(server: &HostileServer) -> D::Client {
     D::builder()
         .base_url(server.base_url())
@@ -127,7 +127,7 @@ fn assert_resumes<D: Driver>(saved: Snapshot) {
     );
 }
 
-/// An answer trickled past the timeout is a timeout and the intent stays pending.
+/// An answer trickled past the timeout is a `Timeout`, and the intent stays pending.
 pub fn an_answer_trickled_past_the_timeout_is_a_timeout_and_the_intent_stays_pending<D: Driver>() {
     let body = format!(r#"{{"object":"AccountCreated","account_id":"{ACCOUNT}"}}"#);
     // At 100 ms a byte, each answer would take seconds past the 1 s timeout to arrive.
@@ -159,7 +159,7 @@ pub fn an_answer_trickled_past_the_timeout_is_a_timeout_and_the_intent_stays_pen
     assert_eq!(transport_kind(&error), TransportErrorKind::Timeout, "{error}");
 }
 
-/// A declared length then a close is an io error and the intent stays pending.
+/// A declared length, then a close: an `Io` error, and the intent stays pending.
 pub fn a_declared_length_then_a_close_is_an_io_error_and_the_intent_stays_pending<D: Driver>() {
     for sent in [0, 1, 30] {
         let created = br#"{"object":"AccountCreated","account_id":"acc"}"#;
@@ -174,7 +174,7 @@ pub fn a_declared_length_then_a_close_is_an_io_error_and_the_intent_stays_pendin
     }
 }
 
-/// A 64 mib body is refused at the limit and never read whole.
+/// A 64 MiB body is refused at the limit and never read whole.
 pub fn a_64_mib_body_is_refused_at_the_limit_and_never_read_whole<D: Driver>() {
     for (what, flood) in [
         ("declared", Misbehaviour::flood_declared(202)),
@@ -203,7 +203,7 @@ pub fn a_64_mib_body_is_refused_at_the_limit_and_never_read_whole<D: Driver>() {
     }
 }
 
-/// Invalid utf8 is a typed error and the intent stays pending.
+/// Invalid UTF-8 is a typed error, and the intent stays pending.
 pub fn invalid_utf8_is_a_typed_error_and_the_intent_stays_pending<D: Driver>() {
     // A success answer with invalid UTF-8 inside a JSON string: outside the contract.
     let (error, _) = solve_against::<D>(Misbehaviour::invalid_utf8_body(201, "AccountCreated"));
@@ -246,7 +246,7 @@ pub fn invalid_utf8_is_a_typed_error_and_the_intent_stays_pending<D: Driver>() {
     D::wait(move || server.finish());
 }
 
-/// A body that is not json under a json content type is a typed error.
+/// A body that is not JSON under a JSON content type is a typed error.
 pub fn a_body_that_is_not_json_under_a_json_content_type_is_a_typed_error<D: Driver>() {
     let nested = format!("{{\"object\":{}", "[".repeat(100_000));
     for (status, body) in [
@@ -287,7 +287,7 @@ pub fn a_body_that_is_not_json_under_a_json_content_type_is_a_typed_error<D: Dri
     }
 }
 
-/// Broken chunked encoding is an io error and the intent stays pending.
+/// Broken chunked encoding is an `Io` error, and the intent stays pending.
 pub fn broken_chunked_encoding_is_an_io_error_and_the_intent_stays_pending<D: Driver>() {
     let created = r#"{"object":"AccountCreated","account_id":"acc"}"#;
     for (what, chunks) in [
@@ -314,7 +314,7 @@ pub fn broken_chunked_encoding_is_an_io_error_and_the_intent_stays_pending<D: Dr
     }
 }
 
-/// An http 1 0 answer without a length is read to the close and bounded.
+/// An HTTP/1.0 answer without a length is read to the close, and bounded.
 pub fn an_http_1_0_answer_without_a_length_is_read_to_the_close_and_bounded<D: Driver>() {
     let created = format!(r#"{{"object":"AccountCreated","account_id":"{ACCOUNT}"}}"#);
     // Closed after the body: the body ends at the close, as HTTP/1.0 says, and is read.
@@ -351,7 +351,7 @@ pub fn an_http_1_0_answer_without_a_length_is_read_to_the_close_and_bounded<D: D
     assert!(served[1].client_hung_up() && served[1].written < FLOOD);
 }
 
-/// A redirect to another port is refused and the api key never reaches it.
+/// A redirect to another port is refused, and the API key never reaches it.
 pub fn a_redirect_to_another_port_is_refused_and_the_api_key_never_reaches_it<D: Driver>() {
     let trap = RedirectTrap::start().unwrap();
     let target = trap.url("/v1/accounts").unwrap();
@@ -370,7 +370,7 @@ pub fn a_redirect_to_another_port_is_refused_and_the_api_key_never_reaches_it<D:
     assert!(!trap.was_contacted());
 }
 
-/// A connection reset before any byte is an io error and the intent stays pending.
+/// A connection reset before any byte is an `Io` error, and the intent stays pending.
 pub fn a_connection_reset_before_any_byte_is_an_io_error_and_the_intent_stays_pending<D: Driver>() {
     let (error, served) = connect_against::<D>(Misbehaviour::reset());
     assert_eq!(transport_kind(&error), TransportErrorKind::Io, "{error}");

@@ -6,7 +6,9 @@
 //! ([`driver::BuilderUnderTest`], [`driver::ClientUnderTest`],
 //! [`driver::IntentUnderTest`]) that mirror the clients' public API, name for name. The
 //! blocking client (`auth-ureq`) implements them with its calls as they are; the async one
-//! (`auth-reqwest`) blocks on each future on a tokio runtime.
+//! (`auth-reqwest`) blocks on each future, on a runtime of each scenario's own
+//! ([`Driver::run_scenario`](driver::Driver::run_scenario)), and lets it run while a
+//! scenario waits for a server ([`Driver::wait`](driver::Driver::wait)).
 //!
 //! Each client's test crate lists every scenario for its driver with [`scenarios!`]: one
 //! `#[test]` per scenario and client, so that a failure names both

@@ -62,7 +62,7 @@ fn assert_nothing_in_clear<D: Driver>(received: &[u8]) {
     }
 }
 
-/// Https speaks tls before the request and a server that does not is a tls error.
+/// `https` speaks TLS before the request, and a server that does not is a TLS error.
 pub fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_error<D: Driver>() {
     for reply in [
         b"HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\n{}".as_slice(),
@@ -82,7 +82,7 @@ pub fn https_speaks_tls_before_the_request_and_a_server_that_does_not_is_a_tls_e
     }
 }
 
-/// Https names the configured host in its hello.
+/// `https` names the configured host in its hello (SNI).
 pub fn https_names_the_configured_host_in_its_hello<D: Driver>() {
     // SNI carries the base URL's host name: the certificate is checked for that name.
     let server = plain_server(b"not tls").unwrap();
