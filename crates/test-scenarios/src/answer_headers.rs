@@ -5,10 +5,11 @@
 use std::sync::{Arc, Mutex};
 
 use auth_client::new_idempotency_key;
-use auth_core::{Command, Connection, Credentials, Flow, Input, Output};
+use auth_core::{Command, Credentials, Flow, Input, Output};
 use auth_sim::{Fixture, Simulator};
 
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::pending;
 
 const KEY: &str = "answer-headers-key";
 
@@ -41,9 +42,7 @@ pub fn the_observer_sees_every_answers_headers<D: Driver>() {
         })
         .build()
         .unwrap();
-    let Connection::Pending(mut intent) = client.connect_messenger("bob", "pw-b").unwrap() else {
-        panic!("bob has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
     intent.solve_code_checkpoint("123456").unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);

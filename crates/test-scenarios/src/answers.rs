@@ -15,7 +15,7 @@ use auth_core::{
 use auth_test_servers::{Behaviour, ScriptedServer, Served, answer};
 
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
-use crate::support::{API_KEY, ManualClock, SECRETS, expect_err};
+use crate::support::{API_KEY, ManualClock, SECRETS, expect_err, pending};
 
 const ACCOUNT: &str = "acc-scripted-1";
 const CODE: &str = "123456";
@@ -65,13 +65,6 @@ fn client<D: Driver>(server: &ScriptedServer, clock: &ManualClock) -> D::Client 
         .unwrap()
 }
 
-fn pending<D: Driver>(client: &D::Client) -> D::Intent {
-    match client.connect_messenger("erin", "pw-secret").unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
-}
-
 /// Every request was the same one: the same request line, key and body.
 fn assert_same_request(served: &[Served]) {
     let first = &served[0];
@@ -87,7 +80,7 @@ fn assert_same_request(served: &[Served]) {
 pub fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key<D: Driver>() {
     let server = ScriptedServer::start(vec![lost(), lost(), checkpoint_202()]).unwrap();
     let clock = ManualClock::new();
-    let intent = pending::<D>(&client::<D>(&server, &clock));
+    let intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert_eq!(intent.account_id().as_str(), ACCOUNT);
     let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 3);
@@ -111,7 +104,7 @@ pub fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects<D: Dri
     // idempotency keys answers the replay with the original 201.
     let server = ScriptedServer::start(vec![checkpoint_202(), lost(), created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert_eq!(
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected {
@@ -136,7 +129,7 @@ pub fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock<D: Driver>
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), limited, created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
@@ -155,7 +148,7 @@ pub fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again<D: Driver>() {
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), limited]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     // 50 s left: a wait of 55 s would end past the deadline.
     clock.advance(Duration::from_secs(250));
     let error = expect_err(intent.solve_code_checkpoint(CODE));
@@ -175,7 +168,7 @@ pub fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again<D: Driver>() {
 pub fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_with_its_key<D: Driver>() {
     let server = ScriptedServer::start(vec![checkpoint_202(), lost(), lost(), lost(), lost()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     assert!(
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Io),
@@ -238,7 +231,7 @@ pub fn both_error_envelopes_are_read_with_their_request_id<D: Driver>() {
     ])
     .unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
 
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     let api = error.api_error().unwrap();
@@ -277,7 +270,7 @@ pub fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending<D
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), refused, sent, created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending::<D>(&client::<D>(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     let deadline = intent.deadline();
     assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Refused);
     assert!(intent.is_pending());
@@ -371,7 +364,7 @@ pub fn an_api_key_problem_is_the_configurations_fault_never_the_password<D: Driv
     let server = ScriptedServer::start(vec![checkpoint_202(), key_refused, expired]).unwrap();
     let clock = ManualClock::new();
     let client = client::<D>(&server, &clock);
-    let mut intent = pending::<D>(&client);
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     let error = expect_err(intent.resend_checkpoint());
     assert_eq!(error.api_error().unwrap().problem, Problem::ApiKey);
     assert_eq!(error.fault(), Fault::Configuration);

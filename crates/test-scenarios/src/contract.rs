@@ -17,14 +17,6 @@ use auth_sim::{
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
 use crate::support::*;
 
-/// Connects bob (2FA 123456) and returns his pending intent.
-fn pending_bob<D: Driver>(client: &D::Client) -> D::Intent {
-    match client.connect_messenger("bob", "pw-b").unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
-}
-
 fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     match connection {
         Connection::Connected { account_id } => account_id.as_str().to_owned(),
@@ -84,7 +76,7 @@ pub fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadli
         let sim = demo_sim();
         let clock = ManualClock::new();
         let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
-        let intent = pending_bob::<D>(&client);
+        let intent = pending::<D>(&client, "bob", "pw-b");
         assert!(matches!(intent.checkpoint(), Checkpoint::TwoFactor { .. }));
         assert_eq!(intent.checkpoint().kind(), "2FA");
         assert!(!intent.account_id().as_str().is_empty());
@@ -107,7 +99,7 @@ pub fn solve_with_the_right_code_201_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client::<D>(&sim, style);
-        let mut intent = pending_bob::<D>(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let account_id = intent.account_id().clone();
         let solved = intent.solve_code_checkpoint("123456").unwrap();
         assert_eq!(solved, Solved::Connected { account_id });
@@ -128,7 +120,7 @@ pub fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending<D: Dri
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client::<D>(&sim, style);
-        let mut intent = pending_bob::<D>(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let deadline = intent.deadline();
         assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Sent);
         assert!(intent.is_pending());
@@ -154,9 +146,7 @@ pub fn resend_200_success_false_is_refused_and_keeps_the_intent_pending<D: Drive
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Refused);
         assert!(
             intent.is_pending(),
@@ -225,7 +215,7 @@ pub fn reconnect_with_a_checkpoint_is_solved_to_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client::<D>(&sim, style);
-        let mut first = pending_bob::<D>(&client);
+        let mut first = pending::<D>(&client, "bob", "pw-b");
         let Solved::Connected { account_id } = first.solve_code_checkpoint("123456").unwrap() else {
             panic!("bob connects with his code");
         };
@@ -350,7 +340,7 @@ pub fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_cod
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client::<D>(&sim, style);
-        let mut intent = pending_bob::<D>(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         let api = error.api_error().unwrap();
         assert_eq!(api.status, 401);
@@ -379,7 +369,7 @@ pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_
         // The client's clock does not move while the server's does: the request is sent.
         let clock = ManualClock::new();
         let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
-        let mut intent = pending_bob::<D>(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let saved = serde_json::to_string(&intent.save()).unwrap();
         sim.advance(Duration::from_secs(301));
 
@@ -436,9 +426,7 @@ pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
@@ -467,9 +455,7 @@ pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
@@ -498,9 +484,7 @@ pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: D
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let api = error.api_error().unwrap();
         assert_eq!(
@@ -532,9 +516,7 @@ pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let api = error.api_error().unwrap();
         assert_eq!(
@@ -583,7 +565,7 @@ pub fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it<D: D
             })
             .build()
             .unwrap();
-        let mut intent = pending_bob::<D>(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         assert!(error.is_retryable_by_user(), "{envelope:?}: {error:?}");
         assert_eq!(
@@ -617,7 +599,7 @@ pub fn a_port_query_on_the_base_url_goes_on_every_request<D: Driver>() {
             with_port.base_url().to_string(),
             format!("{}?port=12345", client.base_url())
         );
-        let mut intent = pending_bob::<D>(&with_port);
+        let mut intent = pending::<D>(&with_port, "bob", "pw-b");
         intent.resend_checkpoint().unwrap();
         intent.solve_code_checkpoint("123456").unwrap();
         let requests = sim.requests();
@@ -635,9 +617,7 @@ pub fn chained_checkpoints_2fa_then_otp_share_one_intent<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("dave", "pw-d").unwrap() else {
-            panic!("dave has two checkpoints");
-        };
+        let mut intent = pending::<D>(&client, "dave", "pw-d");
         assert_eq!(intent.checkpoint().kind(), "2FA");
         let deadline = intent.deadline();
         assert_eq!(
@@ -674,9 +654,7 @@ pub fn try_another_way_answers_a_new_checkpoint_in_the_same_intent<D: Driver>() 
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         assert_eq!(intent.try_another_way().unwrap(), Solved::NextCheckpoint);
         assert_eq!(intent.checkpoint(), &Checkpoint::Otp);
         assert_eq!(

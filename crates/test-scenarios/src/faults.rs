@@ -57,9 +57,7 @@ pub fn a_delay_past_the_request_timeout_is_sent_again_with_the_same_key_and_answ
     ));
     assert_one_request_sent(&sim, "/accounts", 2);
 
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint("123456").unwrap(),
         Solved::Connected { .. }
@@ -78,9 +76,7 @@ pub fn without_retries_a_timeout_is_an_error_and_the_intent_stays_resumable<D: D
     let error = expect_err(client.connect_messenger("victim", "pw-secret"));
     assert_eq!(transport_kind(&error), TransportErrorKind::Timeout);
 
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     let error = expect_err(intent.solve_code_checkpoint("123456"));
     assert_eq!(transport_kind(&error), TransportErrorKind::Timeout);
     assert!(intent.is_pending(), "a timeout leaves the intent pending");
@@ -113,9 +109,7 @@ pub fn forced_5xx_statuses_are_retried_then_api_errors_with_their_status<D: Driv
     // A 503 against a pending intent, once: sent again with the same key, and solved.
     let sim = start_sim(faulty(SimFault::new().force_status(503).times(1)));
     let client = client_of::<D>(&sim, Style::Postpress);
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint("123456").unwrap(),
         Solved::Connected { .. }
@@ -124,9 +118,7 @@ pub fn forced_5xx_statuses_are_retried_then_api_errors_with_their_status<D: Driv
     // Every time: after the retries the intent is still pending.
     let sim = start_sim(faulty(SimFault::new().force_status(503)));
     let client = client_of::<D>(&sim, Style::Postpress);
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     let error = expect_err(intent.solve_code_checkpoint("123456"));
     assert_eq!(error.api_error().unwrap().status, 503);
     assert!(intent.is_pending());
@@ -186,9 +178,7 @@ pub fn a_connect_whose_202_was_lost_is_sent_again_and_finds_the_same_intent<D: D
         .clock(clock.clone())
         .build()
         .unwrap();
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert_one_request_sent(&sim, "/accounts", 2);
     assert_eq!(sim.pending_intents(), 1, "one intent, not two");
     // The deadline counts from the first attempt, whose 202 was lost.
@@ -206,9 +196,7 @@ pub fn a_connect_whose_202_was_lost_is_sent_again_and_finds_the_same_intent<D: D
 pub fn a_solve_whose_201_was_lost_is_sent_again_and_connects<D: Driver>() {
     let sim = start_sim(faulty(SimFault::new().lose_answer().times(1)));
     let client = client_of::<D>(&sim, Style::Postpress);
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint("123456").unwrap(),
         Solved::Connected { .. }
@@ -226,9 +214,7 @@ pub fn a_429_with_retry_after_is_waited_for_inside_the_deadline_and_not_past_it<
         .clock(clock.clone())
         .build()
         .unwrap();
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint("123456").unwrap(),
         Solved::Connected { .. }
@@ -244,9 +230,7 @@ pub fn a_429_with_retry_after_is_waited_for_inside_the_deadline_and_not_past_it<
         .clock(clock.clone())
         .build()
         .unwrap();
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     clock.advance(Duration::from_secs(299));
     let error = expect_err(intent.solve_code_checkpoint("123456"));
     let api = error.api_error().unwrap();
@@ -272,9 +256,7 @@ pub fn a_connection_closed_without_an_answer_is_sent_again_with_the_same_key<D: 
     ));
     assert_one_request_sent(&sim, "/accounts", 2);
 
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint("123456").unwrap(),
         Solved::Connected { .. }
@@ -286,9 +268,7 @@ pub fn a_connection_closed_without_an_answer_is_sent_again_with_the_same_key<D: 
     let error = expect_err(client.connect_messenger("victim", "pw-secret"));
     assert_eq!(transport_kind(&error), TransportErrorKind::Io);
     assert_eq!(error.fault(), Fault::Network);
-    let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-        panic!("erin has a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     let error = expect_err(intent.solve_code_checkpoint("123456"));
     assert_eq!(transport_kind(&error), TransportErrorKind::Io);
     assert!(intent.is_pending());

@@ -11,13 +11,6 @@ use auth_sim::{Account, Checkpoint as SimCheckpoint, Fixture, Simulator};
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
 use crate::support::*;
 
-fn pending<D: Driver>(client: &D::Client, username: &str, password: &str) -> D::Intent {
-    match client.connect_messenger(username, password).unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
-}
-
 /// Waits until the simulator holds `count` requests.
 fn wait_until_held(sim: &Simulator, count: usize) {
     wait_until("the request held", || sim.held_requests() == count);

@@ -18,7 +18,7 @@ use auth_test_servers::{
 };
 
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
-use crate::support::{API_KEY, expect_err, transport_kind};
+use crate::support::{API_KEY, expect_err, pending, transport_kind};
 
 /// The client's request timeout in every test.
 const TIMEOUT: Duration = Duration::from_secs(1);
@@ -82,10 +82,7 @@ fn connect_against<D: Driver>(misbehaviour: Misbehaviour) -> (Error, Vec<Served>
 fn solve_against<D: Driver>(misbehaviour: Misbehaviour) -> (Error, Vec<Served>) {
     let server = HostileServer::start(vec![checkpoint_202(), misbehaviour]).unwrap();
     let client = client_for::<D>(&server);
-    let mut intent = match client.connect_messenger(USERNAME, PASSWORD).unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    };
+    let mut intent = pending::<D>(&client, USERNAME, PASSWORD);
     let started = Instant::now();
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     assert_bounded(started.elapsed());
@@ -324,9 +321,7 @@ pub fn an_http_1_0_answer_without_a_length_is_read_to_the_close_and_bounded<D: D
     ])
     .unwrap();
     let client = client_for::<D>(&server);
-    let Connection::Pending(mut intent) = client.connect_messenger(USERNAME, PASSWORD).unwrap() else {
-        panic!("expected a checkpoint");
-    };
+    let mut intent = pending::<D>(&client, USERNAME, PASSWORD);
     assert_eq!(
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected {

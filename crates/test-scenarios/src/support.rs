@@ -6,10 +6,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use auth_core::{AsyncClock, Clock, Error, TransportErrorKind, UnixMillis};
+use auth_core::{AsyncClock, Clock, Connection, Error, TransportErrorKind, UnixMillis};
 use auth_sim::{Fixture, Simulator};
 
-use crate::driver::{BuilderUnderTest, Driver};
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver};
 
 /// The API key the simulators expect.
 pub const API_KEY: &str = "sk-test-0123456789-secret";
@@ -85,6 +85,15 @@ pub fn client<D: Driver>(sim: &Simulator, style: Style) -> D::Client {
         .clock(ManualClock::new())
         .build()
         .unwrap()
+}
+
+/// Connects `username` with a Messenger password and gives the pending intent; any other
+/// outcome fails the test.
+pub fn pending<D: Driver>(client: &D::Client, username: &str, password: &str) -> D::Intent {
+    match client.connect_messenger(username, password).unwrap() {
+        Connection::Pending(intent) => intent,
+        other => panic!("expected a checkpoint for {username}, got {other:?}"),
+    }
 }
 
 /// A clock that moves only when told to, or when the client waits on it for a retry: its
