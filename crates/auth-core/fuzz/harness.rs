@@ -132,7 +132,9 @@ fn shape(output: &Output) -> String {
             auth_core::ErrorType::Other(_) => "other".to_owned(),
             known => known.as_str().to_owned(),
         };
-        let api = error.api_error().map(|e| (e.status, e.kind.as_ref().map(kind), e.problem));
+        let api = error
+            .api_error()
+            .map(|e| (e.status, e.kind.as_ref().map(kind), e.problem));
         format!("{:?} {api:?}", error.fault())
     };
     match output {
