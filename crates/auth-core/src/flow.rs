@@ -35,10 +35,11 @@ pub(crate) enum Stage {
         reconnected: bool,
     },
     Expired(IntentExpired),
-    Destroyed(IntentDestroyed),
+    /// Boxed, as `Refused`'s cause: large, rare and terminal.
+    Destroyed(Box<IntentDestroyed>),
     Refused {
         account_id: Option<AccountId>,
-        cause: ApiError,
+        cause: Box<ApiError>,
     },
 }
 
@@ -326,8 +327,8 @@ impl Flow {
     pub fn ended_error(&self) -> Option<Error> {
         match &self.stage {
             Stage::Expired(expired) => Some(expired.clone().into()),
-            Stage::Destroyed(destroyed) => Some(destroyed.clone().into()),
-            Stage::Refused { cause, .. } => Some(cause.clone().into()),
+            Stage::Destroyed(destroyed) => Some(Error::IntentDestroyed(destroyed.clone())),
+            Stage::Refused { cause, .. } => Some(Error::Api(cause.clone())),
             _ => None,
         }
     }
@@ -621,9 +622,9 @@ impl Flow {
                     Some(intent) => {
                         let destroyed = IntentDestroyed {
                             account_id: intent.account_id.clone(),
-                            cause,
+                            cause: *cause,
                         };
-                        self.stage = Stage::Destroyed(destroyed.clone());
+                        self.stage = Stage::Destroyed(Box::new(destroyed.clone()));
                         Output::Error(destroyed.into())
                     }
                     None => Output::Error(cause.into()),

@@ -184,8 +184,13 @@ impl From<Stage> for SavedStage {
                 reconnected,
             },
             Stage::Expired(expired) => Self::Expired { expired },
-            Stage::Destroyed(destroyed) => Self::Destroyed { destroyed },
-            Stage::Refused { account_id, cause } => Self::Refused { account_id, cause },
+            Stage::Destroyed(destroyed) => Self::Destroyed {
+                destroyed: *destroyed,
+            },
+            Stage::Refused { account_id, cause } => Self::Refused {
+                account_id,
+                cause: *cause,
+            },
         }
     }
 }
@@ -203,8 +208,11 @@ impl From<SavedStage> for Stage {
                 reconnected,
             },
             SavedStage::Expired { expired } => Self::Expired(expired),
-            SavedStage::Destroyed { destroyed } => Self::Destroyed(destroyed),
-            SavedStage::Refused { account_id, cause } => Self::Refused { account_id, cause },
+            SavedStage::Destroyed { destroyed } => Self::Destroyed(Box::new(destroyed)),
+            SavedStage::Refused { account_id, cause } => Self::Refused {
+                account_id,
+                cause: Box::new(cause),
+            },
         }
     }
 }
@@ -405,10 +413,10 @@ mod v1 {
                 error.request_id = cause.instance;
                 error.excerpt = cause.excerpt;
                 error.problem = Problem::IntentEnded;
-                Stage::Destroyed(IntentDestroyed {
+                Stage::Destroyed(Box::new(IntentDestroyed {
                     account_id,
                     cause: error,
-                })
+                }))
             }
         };
         Snapshot {
