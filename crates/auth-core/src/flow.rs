@@ -122,7 +122,7 @@ impl Unsettled {
     /// Whether `request` is the same call (the same kind of solution, the same account) as
     /// this one: it then goes with this one's key. The caller may give another secret (a
     /// corrected code): a server that acted on the first answers 409, and the request goes
-    /// again under its own key (see `Answered::Rekey`); one that did not acts on it.
+    /// again under its own key (see `NotDone::Rekey`); one that did not acts on it.
     fn is_retried_by(&self, request: &Outgoing) -> bool {
         let reconnect = match request {
             Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
@@ -503,12 +503,12 @@ impl Flow {
             return Output::Error(UsageError::NoRequestInFlight.into());
         };
         match self.read_answer(&exchange, &answer, now) {
-            Answered::Done(output) => {
+            Ok(output) => {
                 self.remember(exchange);
                 output
             }
-            Answered::Retry(cause, error) => self.retry_or_give_up(exchange, cause, error, now),
-            Answered::Rekey(fresh) => {
+            Err(NotDone::Retry(cause, error)) => self.retry_or_give_up(exchange, cause, error, now),
+            Err(NotDone::Rekey(fresh)) => {
                 // The lost request's key went with another request (another code given
                 // after a resume): this one was not acted on; it goes under its own key.
                 self.exchange = Some(Exchange {
@@ -525,14 +525,19 @@ impl Flow {
     }
 
     /// What the answer to the request out means, applied to the flow.
-    fn read_answer(&mut self, exchange: &Exchange, answer: &crate::Answer, now: UnixMillis) -> Answered {
+    fn read_answer(
+        &mut self,
+        exchange: &Exchange,
+        answer: &crate::Answer,
+        now: UnixMillis,
+    ) -> Result<Output, NotDone> {
         let secrets = secrets_of(&self.config, &exchange.request, &self.earlier);
         let reply = match wire::read_answer(answer, secrets.as_slice(), now) {
             Ok(reply) => reply,
-            Err(malformed) => return Answered::Done(self.malformed(exchange, malformed)),
+            Err(malformed) => return Ok(self.malformed(exchange, malformed)),
         };
         let outcome = rules::classify(exchange.request.kind(), answer.status, reply.word());
-        Answered::Done(match (outcome, reply) {
+        Ok(match (outcome, reply) {
             (
                 Outcome::Connected | Outcome::Reconnected,
                 Reply::AccountCreated(account_id) | Reply::AccountReconnected(account_id),
@@ -576,7 +581,7 @@ impl Flow {
                     }
                     _ => {
                         let malformed = unexpected(answer, "a Checkpoint", secrets.as_slice());
-                        return Answered::Done(self.malformed(exchange, malformed));
+                        return Ok(self.malformed(exchange, malformed));
                     }
                 };
                 self.unsettled = None;
@@ -585,7 +590,7 @@ impl Flow {
                 if intent.is_expired_at(now) {
                     let expired = intent.expired(Detection::Deadline);
                     self.stage = Stage::Expired(expired.clone());
-                    return Answered::Done(Output::Error(expired.into()));
+                    return Ok(Output::Error(expired.into()));
                 }
                 self.stage = Stage::Pending(intent.clone());
                 Output::Event(Event::Checkpoint(intent))
@@ -644,14 +649,14 @@ impl Flow {
             (Outcome::Failed(problem), Reply::Error(mut cause)) => {
                 cause.problem = problem;
                 if let (Problem::IdempotencyConflict, Some(fresh)) = (problem, exchange.fresh_key) {
-                    return Answered::Rekey(fresh);
+                    return Err(NotDone::Rekey(fresh));
                 }
                 if matches!(problem, Problem::RateLimited | Problem::ServerFailure) {
                     let retry = RetryCause::Status {
                         status: cause.status,
                         retry_after: cause.retry_after,
                     };
-                    return Answered::Retry(retry, Error::from(cause));
+                    return Err(NotDone::Retry(retry, Error::from(cause)));
                 }
                 if let (Problem::WrongCode, Stage::Pending(intent)) = (problem, &mut self.stage) {
                     intent.failed_attempts = intent.failed_attempts.saturating_add(1);
@@ -950,9 +955,9 @@ impl Flow {
     }
 }
 
-/// What an answer led to: an output, or a retry of the request to decide.
-enum Answered {
-    Done(Output),
+/// Why an answer does not end its exchange: a retry to decide, or a resend under another key.
+enum NotDone {
+    /// A retry of the request to decide.
     Retry(RetryCause, Error),
     /// A 409 to a lost request's key reused: send the request again under the command's key.
     Rekey(IdempotencyKey),
