@@ -5,7 +5,7 @@
 //! - Rust: this binary started again as a worker (`client-worker`), running the flows
 //!   through [`auth_reqwest::Client`] on a current-thread tokio runtime and counting its
 //!   process's CPU time from `/proc/self/stat`.
-//! - Node: auth-ureq's `benches/node/flows.mjs` (shared, not copied), running
+//! - Node: auth-test-scenarios' `node/flows.mjs` (shared, not copied), running
 //!   `connectMessenger` + `solveCodeCheckpoint` in a loop in one Node process and counting
 //!   its CPU time with `process.cpuUsage()`; the SDK is installed by auth-sim's
 //!   `node/install.rs` (shared with `#[path]`).
@@ -113,8 +113,8 @@ fn main() -> BenchResult {
         .fixture(Fixture::demo())
         .start()?;
     let node = node_sdk();
-    // The blocking client's Node script, shared: the same SDK flows against the same simulator.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-ureq/benches/node/flows.mjs");
+    // The Node script both clients run: the same SDK flows against the same simulator.
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-scenarios/node/flows.mjs");
 
     let mut rust = Vec::new();
     let mut sdk = Vec::new();

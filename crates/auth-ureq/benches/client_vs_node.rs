@@ -5,8 +5,9 @@
 //! - Rust: this binary started again as a worker (`client-worker`), running the flows
 //!   through [`auth_ureq::Client`] and counting its process's CPU time from
 //!   `/proc/self/task/*/schedstat`.
-//! - Node: `benches/node/flows.mjs`, running `connectMessenger` + `solveCodeCheckpoint` in
-//!   a loop in one Node process and counting its CPU time with `process.cpuUsage()`.
+//! - Node: auth-test-scenarios' `node/flows.mjs`, running `connectMessenger` +
+//!   `solveCodeCheckpoint` in a loop in one Node process and counting its CPU time with
+//!   `process.cpuUsage()`.
 //!
 //! Both paths are the Unipile style (`/api/v1/accounts…`); both warm up before they
 //! measure; the sides alternate over a few rounds and the figures are medians. The
@@ -108,7 +109,7 @@ fn main() -> BenchResult {
         .fixture(Fixture::demo())
         .start()?;
     let node = node_sdk();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/node/flows.mjs");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-scenarios/node/flows.mjs");
 
     let mut rust = Vec::new();
     let mut sdk = Vec::new();
