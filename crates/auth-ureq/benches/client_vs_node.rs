@@ -17,7 +17,7 @@
 //!
 //! Run: `cargo bench -p auth-ureq --bench client_vs_node` (goal: at least 3× less CPU per
 //! flow than the SDK). Where `node` (18 or later) is missing it says so and skips the Node
-//! side. Without `--bench` (as `cargo test --all-targets` runs it) each side runs a few
+//! side (`AUTH_SIM_REQUIRE_NODE=1` makes a skip fail). Without `--bench` (as `cargo test --all-targets` runs it) each side runs a few
 //! flows, as a check.
 
 mod support;

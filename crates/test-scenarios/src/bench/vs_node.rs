@@ -14,7 +14,8 @@
 //! Both paths are the Unipile style (`/api/v1/accounts…`); both warm up before they
 //! measure; the sides alternate over a few rounds and the figures are medians. The
 //! simulator runs in the bench's process, outside both measurements. Where `node` (18 or
-//! later) is missing it says so and skips the Node side. Without `--bench` (as `cargo test
+//! later) is missing it says so and skips the Node side (`AUTH_SIM_REQUIRE_NODE=1` makes a
+//! skip fail, as it does auth-sim's SDK check). Without `--bench` (as `cargo test
 //! --all-targets` runs it) each side runs a few flows, as a check.
 
 #[path = "../../../auth-sim/node/install.rs"]
@@ -109,6 +110,13 @@ pub fn main<B: ClientBench>(bench: &B, client: &str, cpu_goal: u32) -> BenchResu
 
     let sim = demo_simulator()?;
     let node = node_sdk();
+    // As auth-sim's SDK check: a skip fails where `AUTH_SIM_REQUIRE_NODE` is set (CI sets it
+    // where node and npm are installed).
+    if let Err(reason) = &node
+        && std::env::var_os("AUTH_SIM_REQUIRE_NODE").is_some()
+    {
+        return Err(format!("AUTH_SIM_REQUIRE_NODE is set but the Node SDK cannot run: {reason}").into());
+    }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("node/flows.mjs");
 
     let mut rust = Vec::new();
