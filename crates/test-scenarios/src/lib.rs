@@ -19,6 +19,10 @@
 //!
 //! The scenarios run against `auth-sim` on loopback and the raw servers of
 //! `auth-test-servers`, never a mock of an HTTP client.
+//!
+//! [`bench`] holds what the clients' loopback benchmarks share: the simulator, the CPU
+//! clock, the hand-written raw flows' common part, and their two comparisons (the client
+//! against its raw HTTP library, against the official Node SDK) written once.
 #![forbid(unsafe_code)]
 #![allow(
     clippy::unwrap_used,
@@ -28,6 +32,7 @@
     reason = "test scenarios fail loudly"
 )]
 
+pub mod bench;
 pub mod driver;
 pub mod support;
 
