@@ -97,7 +97,7 @@ impl RawFlows {
     }
 
     async fn post(&self, url: &str, body: String) -> BenchResult<(u16, bytes::Bytes)> {
-        let key = idempotency_key()?;
+        let key = raw::idempotency_key()?;
         let response = self
             .http
             .post(url)
@@ -127,19 +127,4 @@ impl RawFlows {
         let (status, body) = self.post(&self.solve_url, raw::solve_body(account_id)).await?;
         raw::account_created(status, &body)
     }
-}
-
-/// A UUID v4 from 16 random bytes, written by hand as a client following the docs would.
-fn idempotency_key() -> BenchResult<String> {
-    let bytes = raw::uuid_v4_bytes()?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let part = |range: std::ops::Range<usize>| hex.get(range).unwrap_or_default();
-    Ok(format!(
-        "{}-{}-{}-{}-{}",
-        part(0..8),
-        part(8..12),
-        part(12..16),
-        part(16..20),
-        part(20..32)
-    ))
 }

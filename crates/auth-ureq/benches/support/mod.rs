@@ -81,7 +81,7 @@ impl RawFlows {
     }
 
     fn post(&self, url: &str, body: &str) -> BenchResult<(u16, Vec<u8>)> {
-        let key = idempotency_key()?;
+        let key = raw::idempotency_key()?;
         let request = ureq::http::Request::builder()
             .method("POST")
             .uri(url)
@@ -112,20 +112,4 @@ impl RawFlows {
         let (status, body) = self.post(&self.solve_url, &raw::solve_body(account_id))?;
         raw::account_created(status, &body)
     }
-}
-
-/// A UUID v4 from 16 random bytes, written by hand as a client following the docs would
-/// (what the `uuid` crate's `new_v4` does: one allocation, no formatting machinery).
-fn idempotency_key() -> BenchResult<String> {
-    let bytes = raw::uuid_v4_bytes()?;
-    let mut key = String::with_capacity(36);
-    for (index, byte) in bytes.iter().enumerate() {
-        if matches!(index, 4 | 6 | 8 | 10) {
-            key.push('-');
-        }
-        for nibble in [byte >> 4, byte & 0x0f] {
-            key.extend(char::from_digit(u32::from(nibble), 16));
-        }
-    }
-    Ok(key)
 }
