@@ -66,6 +66,12 @@ impl From<ApiError> for Error {
     }
 }
 
+impl From<Box<ApiError>> for Error {
+    fn from(error: Box<ApiError>) -> Self {
+        Self::Api(error)
+    }
+}
+
 impl From<IntentDestroyed> for Error {
     fn from(destroyed: IntentDestroyed) -> Self {
         Self::IntentDestroyed(Box::new(destroyed))

@@ -35,10 +35,11 @@ pub(crate) enum Stage {
         reconnected: bool,
     },
     Expired(IntentExpired),
-    Destroyed(IntentDestroyed),
+    /// Boxed, as `Refused`'s cause: large, rare and terminal.
+    Destroyed(Box<IntentDestroyed>),
     Refused {
         account_id: Option<AccountId>,
-        cause: ApiError,
+        cause: Box<ApiError>,
     },
 }
 
@@ -105,8 +106,9 @@ struct Exchange {
 }
 
 /// A request that may or may not have reached the server: its answer was lost (no answer
-/// after the retries, abandoned, or saved while out). The same command again sends it again
-/// with its key.
+/// after the retries, abandoned, or saved while out). The same call again sends it again with
+/// its key. No secret of it is kept: it is the same in this process and in one that resumed
+/// it from a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Unsettled {
     pub(crate) kind: RequestKind,
@@ -114,46 +116,21 @@ pub(crate) struct Unsettled {
     pub(crate) reconnect: Option<AccountId>,
     pub(crate) key: IdempotencyKey,
     pub(crate) first_sent_at: UnixMillis,
-    /// The request as it was, secret included, while this process holds it; `None` once
-    /// saved and resumed (the caller gives the secret again).
-    request: Option<Outgoing>,
 }
 
 impl Unsettled {
-    pub(crate) fn resumed(
-        kind: RequestKind,
-        solution: Option<SolutionKind>,
-        reconnect: Option<AccountId>,
-        key: IdempotencyKey,
-        first_sent_at: UnixMillis,
-    ) -> Self {
-        Self {
-            kind,
-            solution,
-            reconnect,
-            key,
-            first_sent_at,
-            request: None,
-        }
-    }
-
-    /// Whether `request` is this one sent again: the same request when this process still
-    /// holds it; else the same call (and kind of solution, and account) whose secret the
-    /// caller gives again. A different secret under the same key is answered 409 by the
-    /// server, and that is the caller's to fix.
+    /// Whether `request` is the same call (the same kind of solution, the same account) as
+    /// this one: it then goes with this one's key. The caller may give another secret (a
+    /// corrected code): a server that acted on the first answers 409, and the request goes
+    /// again under its own key (see `NotDone::Rekey`); one that did not acts on it.
     fn is_retried_by(&self, request: &Outgoing) -> bool {
-        match &self.request {
-            Some(held) => held == request,
-            None => {
-                let reconnect = match request {
-                    Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
-                    _ => None,
-                };
-                self.kind == request.kind()
-                    && self.solution == request.solution_kind()
-                    && self.reconnect.as_ref() == reconnect
-            }
-        }
+        let reconnect = match request {
+            Outgoing::Connect { reconnect, .. } => reconnect.as_ref(),
+            _ => None,
+        };
+        self.kind == request.kind()
+            && self.solution == request.solution_kind()
+            && self.reconnect.as_ref() == reconnect
     }
 }
 
@@ -173,8 +150,6 @@ pub struct UnsettledRequest<'a> {
     pub key: IdempotencyKey,
     /// When it was first sent.
     pub first_sent_at: UnixMillis,
-    /// Whether this process still holds its secret (else the caller gives it again).
-    pub holds_secret: bool,
 }
 
 /// The sans-IO state machine of one account connection, behind one door.
@@ -352,8 +327,8 @@ impl Flow {
     pub fn ended_error(&self) -> Option<Error> {
         match &self.stage {
             Stage::Expired(expired) => Some(expired.clone().into()),
-            Stage::Destroyed(destroyed) => Some(destroyed.clone().into()),
-            Stage::Refused { cause, .. } => Some(cause.clone().into()),
+            Stage::Destroyed(destroyed) => Some(Error::IntentDestroyed(destroyed.clone())),
+            Stage::Refused { cause, .. } => Some(Error::Api(cause.clone())),
             _ => None,
         }
     }
@@ -366,7 +341,6 @@ impl Flow {
             reconnect: u.reconnect.as_ref(),
             key: u.key,
             first_sent_at: u.first_sent_at,
-            holds_secret: u.request.is_some(),
         })
     }
 
@@ -406,8 +380,7 @@ impl Flow {
             .exchange
             .as_ref()
             .and_then(unsettle)
-            .or_else(|| self.unsettled.clone())
-            .map(|u| Unsettled { request: None, ..u });
+            .or_else(|| self.unsettled.clone());
         crate::snapshot::Snapshot::new(self.stage.clone(), unsettled, self.latest_now)
     }
 
@@ -530,12 +503,12 @@ impl Flow {
             return Output::Error(UsageError::NoRequestInFlight.into());
         };
         match self.read_answer(&exchange, &answer, now) {
-            Answered::Done(output) => {
+            Ok(output) => {
                 self.remember(exchange);
                 output
             }
-            Answered::Retry(cause, error) => self.retry_or_give_up(exchange, cause, error, now),
-            Answered::Rekey(fresh) => {
+            Err(NotDone::Retry(cause, error)) => self.retry_or_give_up(exchange, cause, error, now),
+            Err(NotDone::Rekey(fresh)) => {
                 // The lost request's key went with another request (another code given
                 // after a resume): this one was not acted on; it goes under its own key.
                 self.exchange = Some(Exchange {
@@ -552,14 +525,19 @@ impl Flow {
     }
 
     /// What the answer to the request out means, applied to the flow.
-    fn read_answer(&mut self, exchange: &Exchange, answer: &crate::Answer, now: UnixMillis) -> Answered {
+    fn read_answer(
+        &mut self,
+        exchange: &Exchange,
+        answer: &crate::Answer,
+        now: UnixMillis,
+    ) -> Result<Output, NotDone> {
         let secrets = secrets_of(&self.config, &exchange.request, &self.earlier);
         let reply = match wire::read_answer(answer, secrets.as_slice(), now) {
             Ok(reply) => reply,
-            Err(malformed) => return Answered::Done(self.malformed(exchange, malformed)),
+            Err(malformed) => return Ok(self.malformed(exchange, malformed)),
         };
         let outcome = rules::classify(exchange.request.kind(), answer.status, reply.word());
-        Answered::Done(match (outcome, reply) {
+        Ok(match (outcome, reply) {
             (
                 Outcome::Connected | Outcome::Reconnected,
                 Reply::AccountCreated(account_id) | Reply::AccountReconnected(account_id),
@@ -603,7 +581,7 @@ impl Flow {
                     }
                     _ => {
                         let malformed = unexpected(answer, "a Checkpoint", secrets.as_slice());
-                        return Answered::Done(self.malformed(exchange, malformed));
+                        return Ok(self.malformed(exchange, malformed));
                     }
                 };
                 self.unsettled = None;
@@ -612,7 +590,7 @@ impl Flow {
                 if intent.is_expired_at(now) {
                     let expired = intent.expired(Detection::Deadline);
                     self.stage = Stage::Expired(expired.clone());
-                    return Answered::Done(Output::Error(expired.into()));
+                    return Ok(Output::Error(expired.into()));
                 }
                 self.stage = Stage::Pending(intent.clone());
                 Output::Event(Event::Checkpoint(intent))
@@ -649,9 +627,9 @@ impl Flow {
                     Some(intent) => {
                         let destroyed = IntentDestroyed {
                             account_id: intent.account_id.clone(),
-                            cause,
+                            cause: *cause,
                         };
-                        self.stage = Stage::Destroyed(destroyed.clone());
+                        self.stage = Stage::Destroyed(Box::new(destroyed.clone()));
                         Output::Error(destroyed.into())
                     }
                     None => Output::Error(cause.into()),
@@ -671,14 +649,14 @@ impl Flow {
             (Outcome::Failed(problem), Reply::Error(mut cause)) => {
                 cause.problem = problem;
                 if let (Problem::IdempotencyConflict, Some(fresh)) = (problem, exchange.fresh_key) {
-                    return Answered::Rekey(fresh);
+                    return Err(NotDone::Rekey(fresh));
                 }
                 if matches!(problem, Problem::RateLimited | Problem::ServerFailure) {
                     let retry = RetryCause::Status {
                         status: cause.status,
                         retry_after: cause.retry_after,
                     };
-                    return Answered::Retry(retry, Error::from(cause));
+                    return Err(NotDone::Retry(retry, Error::from(cause)));
                 }
                 if let (Problem::WrongCode, Stage::Pending(intent)) = (problem, &mut self.stage) {
                     intent.failed_attempts = intent.failed_attempts.saturating_add(1);
@@ -977,9 +955,9 @@ impl Flow {
     }
 }
 
-/// What an answer led to: an output, or a retry of the request to decide.
-enum Answered {
-    Done(Output),
+/// Why an answer does not end its exchange: a retry to decide, or a resend under another key.
+enum NotDone {
+    /// A retry of the request to decide.
     Retry(RetryCause, Error),
     /// A 409 to a lost request's key reused: send the request again under the command's key.
     Rekey(IdempotencyKey),
@@ -999,7 +977,6 @@ fn unsettle(exchange: &Exchange) -> Option<Unsettled> {
         reconnect,
         key: exchange.key,
         first_sent_at: exchange.first_sent_at,
-        request: Some(exchange.request.clone()),
     })
 }
 

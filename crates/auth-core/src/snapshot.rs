@@ -184,8 +184,13 @@ impl From<Stage> for SavedStage {
                 reconnected,
             },
             Stage::Expired(expired) => Self::Expired { expired },
-            Stage::Destroyed(destroyed) => Self::Destroyed { destroyed },
-            Stage::Refused { account_id, cause } => Self::Refused { account_id, cause },
+            Stage::Destroyed(destroyed) => Self::Destroyed {
+                destroyed: *destroyed,
+            },
+            Stage::Refused { account_id, cause } => Self::Refused {
+                account_id,
+                cause: *cause,
+            },
         }
     }
 }
@@ -203,8 +208,11 @@ impl From<SavedStage> for Stage {
                 reconnected,
             },
             SavedStage::Expired { expired } => Self::Expired(expired),
-            SavedStage::Destroyed { destroyed } => Self::Destroyed(destroyed),
-            SavedStage::Refused { account_id, cause } => Self::Refused { account_id, cause },
+            SavedStage::Destroyed { destroyed } => Self::Destroyed(Box::new(destroyed)),
+            SavedStage::Refused { account_id, cause } => Self::Refused {
+                account_id,
+                cause: Box::new(cause),
+            },
         }
     }
 }
@@ -234,13 +242,13 @@ impl SavedUnsettled {
             SavedRequestKind::Solve => RequestKind::Solve,
             SavedRequestKind::Resend => RequestKind::Resend,
         };
-        Unsettled::resumed(
+        Unsettled {
             kind,
-            self.solution,
-            self.reconnect,
-            self.idempotency_key,
-            self.first_sent_at,
-        )
+            solution: self.solution,
+            reconnect: self.reconnect,
+            key: self.idempotency_key,
+            first_sent_at: self.first_sent_at,
+        }
     }
 }
 
@@ -405,10 +413,10 @@ mod v1 {
                 error.request_id = cause.instance;
                 error.excerpt = cause.excerpt;
                 error.problem = Problem::IntentEnded;
-                Stage::Destroyed(IntentDestroyed {
+                Stage::Destroyed(Box::new(IntentDestroyed {
                     account_id,
                     cause: error,
-                })
+                }))
             }
         };
         Snapshot {

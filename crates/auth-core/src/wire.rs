@@ -157,8 +157,9 @@ pub(crate) enum Reply {
     },
     /// `{"object":"Account",…}`.
     Account(Box<AccountStatus>),
-    /// Any 4xx or 5xx, in either envelope (its [`ApiError::problem`] is not set yet).
-    Error(ApiError),
+    /// Any 4xx or 5xx, in either envelope (its [`ApiError::problem`] is not set yet). Boxed:
+    /// the error is large and rare, the successes small and frequent.
+    Error(Box<ApiError>),
 }
 
 impl Reply {
@@ -264,7 +265,7 @@ pub(crate) fn read_answer(
                 ObjectName::Unknown => Err(malformed("unexpected object")),
             }
         }
-        400..=599 => Ok(Reply::Error(read_error(answer, secrets, now))),
+        400..=599 => Ok(Reply::Error(Box::new(read_error(answer, secrets, now)))),
         status => Err(malformed(&format!("unexpected status {status}"))),
     }
 }

@@ -5,206 +5,26 @@
 //! - Rust: this binary started again as a worker (`client-worker`), running the flows
 //!   through [`auth_reqwest::Client`] on a current-thread tokio runtime and counting its
 //!   process's CPU time from `/proc/self/stat`.
-//! - Node: auth-ureq's `benches/node/flows.mjs` (shared, not copied), running
+//! - Node: auth-test-scenarios' `node/flows.mjs` (shared, not copied), running
 //!   `connectMessenger` + `solveCodeCheckpoint` in a loop in one Node process and counting
 //!   its CPU time with `process.cpuUsage()`; the SDK is installed by auth-sim's
 //!   `node/install.rs` (shared with `#[path]`).
 //!
 //! Both paths are the Unipile style (`/api/v1/accounts…`); both warm up before they
 //! measure; the sides alternate over a few rounds and the figures are medians. The
-//! simulator runs in this process, outside both measurements.
+//! simulator runs in this process, outside both measurements. The comparison is
+//! `auth_test_scenarios::bench::vs_node`, shared with auth-ureq's `client_vs_node`; the
+//! client's flow and runtime are `support`'s.
 //!
 //! Run: `cargo bench -p auth-reqwest --bench client_vs_node` (goal: at least 5× less CPU
 //! per flow than the SDK). Where `node` (18 or later) is missing it says so and skips the
-//! Node side. Without `--bench` (as `cargo test --all-targets` runs it) each side runs a few
+//! Node side (`AUTH_SIM_REQUIRE_NODE=1` makes a skip fail). Without `--bench` (as `cargo test --all-targets` runs it) each side runs a few
 //! flows, as a check.
 
 mod support;
 
-#[path = "../../auth-sim/node/install.rs"]
-mod node_install;
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::Instant;
-
-use auth_sim::{Fixture, Simulator};
-use serde::{Deserialize, Serialize};
-use support::BenchResult;
-
-/// The first argument that makes this binary a worker.
-const WORKER: &str = "client-worker";
-
-/// What each side prints on its last line of output, as JSON.
-#[derive(Debug, Serialize, Deserialize)]
-struct Measured {
-    flows: u64,
-    wall_ns: u64,
-    cpu_ns: u64,
-}
-
-impl Measured {
-    fn flows_per_second(&self) -> f64 {
-        self.flows as f64 / (self.wall_ns as f64 / 1e9)
-    }
-
-    fn cpu_us_per_flow(&self) -> f64 {
-        self.cpu_ns as f64 / 1e3 / self.flows as f64
-    }
-}
-
-/// The worker: `client-worker BASE_URL WARMUP FLOWS`.
-fn worker(args: &[String]) -> BenchResult {
-    let [base_url, warmup, flows] = args else {
-        return Err(format!("usage: {WORKER} BASE_URL WARMUP FLOWS").into());
-    };
-    let (warmup, flows): (u64, u64) = (warmup.parse()?, flows.parse()?);
-    let runtime = support::runtime()?;
-    let measured = runtime.block_on(async {
-        let client = support::client(base_url)?;
-        for _ in 0..warmup {
-            support::client_flow(&client).await?;
-        }
-        let (started, cpu) = (Instant::now(), support::process_cpu()?);
-        for _ in 0..flows {
-            support::client_flow(&client).await?;
-        }
-        Ok::<_, Box<dyn std::error::Error>>(Measured {
-            flows,
-            wall_ns: u64::try_from(started.elapsed().as_nanos())?,
-            cpu_ns: u64::try_from((support::process_cpu()? - cpu).as_nanos())?,
-        })
-    })?;
-    println!("{}", serde_json::to_string(&measured)?);
-    Ok(())
-}
-
-/// Runs a side's process to its end and reads its last line.
-fn measure(mut command: Command) -> BenchResult<Measured> {
-    let output = command.stdin(Stdio::null()).stderr(Stdio::inherit()).output()?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    if !output.status.success() {
-        return Err(format!("{command:?} failed ({}): {stdout}", output.status).into());
-    }
-    let last = stdout.lines().last().unwrap_or_default();
-    Ok(serde_json::from_str(last).map_err(|e| format!("{command:?} printed {last:?}: {e}"))?)
-}
-
-/// The directory holding the SDK's `node_modules`, installed with `npm ci` if need be;
-/// why the Node side cannot run otherwise.
-fn node_sdk() -> Result<PathBuf, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-sim/node");
-    node_install::install_node_sdk(&dir)?;
-    Ok(dir)
-}
+use auth_test_scenarios::bench::{BenchResult, vs_node};
 
 fn main() -> BenchResult {
-    let args: Vec<String> = std::env::args().collect();
-    if let Some((first, rest)) = args.get(1..).and_then(<[String]>::split_first)
-        && first == WORKER
-    {
-        return worker(rest);
-    }
-    let bench = support::invoked_by_cargo_bench();
-    let (rounds, warmup, flows) = if bench { (3, 500, 3_000) } else { (1, 1, 3) };
-
-    let sim = Simulator::builder()
-        .api_key(support::KEY)
-        .fixture(Fixture::demo())
-        .start()?;
-    let node = node_sdk();
-    // The blocking client's Node script, shared: the same SDK flows against the same simulator.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../auth-ureq/benches/node/flows.mjs");
-
-    let mut rust = Vec::new();
-    let mut sdk = Vec::new();
-    let mut connections = (0, 0);
-    for _ in 0..rounds {
-        let mut command = Command::new(std::env::current_exe()?);
-        command.args([
-            WORKER,
-            &sim.unipile_base_url(),
-            &warmup.to_string(),
-            &flows.to_string(),
-        ]);
-        let before = sim.connections_accepted();
-        rust.push(measure(command)?);
-        connections.0 = connections.0.max(sim.connections_accepted() - before);
-
-        if let Ok(dir) = &node {
-            let mut command = Command::new("node");
-            command
-                .arg(&script)
-                .env("SDK_DIR", dir)
-                .env("SIM_ORIGIN", sim.origin())
-                .env("SIM_API_KEY", support::KEY)
-                .env("WARMUP", warmup.to_string())
-                .env("FLOWS", flows.to_string());
-            let before = sim.connections_accepted();
-            sdk.push(measure(command)?);
-            connections.1 = connections.1.max(sim.connections_accepted() - before);
-        }
-    }
-    let median =
-        |runs: &[Measured], f: fn(&Measured) -> f64| support::median(&runs.iter().map(f).collect::<Vec<_>>());
-    let (rust_rate, rust_cpu) = (
-        median(&rust, Measured::flows_per_second),
-        median(&rust, Measured::cpu_us_per_flow),
-    );
-
-    if !bench {
-        println!("client_vs_node: the Rust worker ran {flows} flows");
-        match &node {
-            Ok(_) => println!("client_vs_node: the Node SDK ran {flows} flows"),
-            Err(reason) => println!("client_vs_node: skipped the Node SDK: {reason}"),
-        }
-        return Ok(());
-    }
-    println!(
-        "sequential 2FA flows, one process per side ({rounds} rounds of {flows} flows after {warmup} warm-up flows, medians)"
-    );
-    println!(
-        "  Rust Client:     {rust_rate:>8.0} flows/s, {rust_cpu:>7.1} µs CPU per flow (process), {} connection(s) per run",
-        connections.0
-    );
-    match &node {
-        Ok(_) => {
-            let (node_rate, node_cpu) = (
-                median(&sdk, Measured::flows_per_second),
-                median(&sdk, Measured::cpu_us_per_flow),
-            );
-            let ratio = node_cpu / rust_cpu;
-            println!(
-                "  Node SDK 1.9.3:  {node_rate:>8.0} flows/s, {node_cpu:>7.1} µs CPU per flow (process), {} connection(s) per run",
-                connections.1
-            );
-            println!(
-                "  CPU per flow: the SDK spends {ratio:.2}× the client's; flows/s: {:.2}×",
-                rust_rate / node_rate
-            );
-            support::row(
-                "async Client CPU per flow vs Node SDK",
-                &format!("{rust_cpu:.1} µs"),
-                &format!("{node_cpu:.1} µs"),
-                &format!("{ratio:.2}× less"),
-                ">= 5× less",
-                ratio >= 5.0,
-            );
-            support::row(
-                "async Client flows/s vs Node SDK",
-                &format!("{rust_rate:.0}/s"),
-                &format!("{node_rate:.0}/s"),
-                &format!("{:.2}", rust_rate / node_rate),
-                "(informative)",
-                true,
-            );
-        }
-        Err(reason) => {
-            println!("  Node SDK: SKIPPED ({reason})");
-            println!(
-                "row: async Client CPU per flow vs Node SDK | {rust_cpu:.1} µs | skipped: {reason} | - | >= 5× less | skipped"
-            );
-        }
-    }
-    Ok(())
+    vs_node::main(&support::Reqwest::new()?, "async Client", 5)
 }

@@ -24,8 +24,6 @@
 //! (as `cargo test --all-targets` runs it) it drives 200 flows with a short delay, as a
 //! check.
 
-mod support;
-
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -34,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use auth_reqwest::{AccountId, Client, Connection, Solved};
 use auth_sim::{Account, Checkpoint, Fixture, Simulator};
-use support::{BenchResult, KEY};
+use auth_test_scenarios::bench::{BenchResult, KEY, invoked_by_cargo_bench, row, rss_kib};
 use tokio::sync::Semaphore;
 
 /// The first argument that makes this binary the simulator's process.
@@ -188,7 +186,7 @@ async fn run(sim: &mut SimProcess, flows: usize) -> BenchResult<Figures> {
         .build()?;
     // The runtime, the pool and the TLS-free connector warmed by one request (a 404).
     let _ = client.account_status("warm-up").await;
-    let rss_before = support::rss_kib()?;
+    let rss_before = rss_kib()?;
     let connects = Arc::new(Semaphore::new(CONNECTS_AT_ONCE));
     let started = Instant::now();
     let tasks: Vec<_> = (0..flows)
@@ -201,7 +199,7 @@ async fn run(sim: &mut SimProcess, flows: usize) -> BenchResult<Figures> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let rss_held = support::rss_kib()?;
+    let rss_held = rss_kib()?;
     let connect_phase = started.elapsed();
     let mut ids = HashSet::new();
     let mut first_solve: Option<Instant> = None;
@@ -238,7 +236,7 @@ fn main() -> BenchResult {
     {
         return sim_worker(rest);
     }
-    let bench = support::invoked_by_cargo_bench();
+    let bench = invoked_by_cargo_bench();
     let (flows, approval) = if bench {
         (10_000, Duration::from_secs(10))
     } else {
@@ -280,7 +278,7 @@ fn main() -> BenchResult {
         figures.connect_phase.as_secs_f64(),
         wait.as_secs_f64()
     );
-    support::row(
+    row(
         "async Client: held in-app flows connected",
         &format!("{}", figures.connected),
         &format!("{} flows", figures.flows),
@@ -288,7 +286,7 @@ fn main() -> BenchResult {
         "all, none lost",
         figures.connected == figures.flows,
     );
-    support::row(
+    row(
         "async Client: memory per held flow",
         &format!("{per_flow:.1} KiB"),
         "-",
@@ -296,7 +294,7 @@ fn main() -> BenchResult {
         "<= 16 KiB",
         per_flow <= 16.0,
     );
-    support::row(
+    row(
         "async Client: first solve to last connected",
         &format!("{:.2} s", wait.as_secs_f64()),
         &format!("{:.2} s approval", approval.as_secs_f64()),

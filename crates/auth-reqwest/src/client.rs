@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use auth_core::{
     AccountId, AccountStatus, AsyncClock, BaseUrl, Checkpoint, Command, Config, Credentials, Error, Event,
-    Flow, IdempotencyKey, Input, Intent, Password, PendingFlow, Phase, Resend, Snapshot, Solution, Solved,
+    Flow, IdempotencyKey, Intent, Password, PendingFlow, Phase, Resend, Snapshot, Solution, Solved,
     UnixMillis, UsageError,
 };
 
 use crate::builder::ClientBuilder;
 use crate::clock::ClientClock;
-use crate::idempotency_key::new_idempotency_key;
+use crate::new_idempotency_key;
 use crate::transport::ReqwestTransport;
 
 /// What a connect or reconnect led to: [`Connection::Connected`],
@@ -114,12 +114,7 @@ impl Client {
         credentials: Credentials,
         key: IdempotencyKey,
     ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
-        let client = self.clone();
-        async move {
-            let mut flow = Flow::new(client.inner.config.clone());
-            let outcome = client.drive(&mut flow, Command::Connect(credentials), key).await;
-            Connection::from_outcome(flow, outcome, |state| PendingIntent { client, state })
-        }
+        self.start_with_key(Command::Connect(credentials), key)
     }
 
     /// Reconnects an existing account (`POST /accounts/{account_id}`): it may ask for a
@@ -218,20 +213,28 @@ impl Client {
         self.inner.transport.clone().keeping_headers(true)
     }
 
-    /// Connect or reconnect with a new flow, in a future that owns a clone of the client.
+    /// [`start_with_key`](Self::start_with_key) with a fresh idempotency key, drawn when the
+    /// future is first polled.
     fn start(&self, command: Command) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
         let client = self.clone();
         async move {
-            let mut flow = Flow::new(client.inner.config.clone());
-            let outcome = client.round_trip(&mut flow, command).await;
-            Connection::from_outcome(flow, outcome, |state| PendingIntent { client, state })
+            let key = new_idempotency_key()?;
+            client.start_with_key(command, key).await
         }
     }
 
-    /// One command with a fresh idempotency key.
-    async fn round_trip(&self, flow: &mut Flow, command: Command) -> Result<Event, Error> {
-        let key = new_idempotency_key()?;
-        self.drive(flow, command, key).await
+    /// Connect or reconnect with a new flow, in a future that owns a clone of the client.
+    fn start_with_key(
+        &self,
+        command: Command,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
+        let client = self.clone();
+        async move {
+            let mut flow = Flow::new(client.inner.config.clone());
+            let outcome = client.drive(&mut flow, command, key).await;
+            Connection::from_outcome(flow, outcome, |state| PendingIntent { client, state })
+        }
     }
 
     /// Every call of every flow goes through here: [`auth_core::drive_async`] over this
@@ -322,11 +325,7 @@ impl PendingIntent {
     /// once over, `Ok(())`. For a caller that waits (for a person to type a code) and wants
     /// the core to decide that the time is up.
     pub fn tick(&mut self) -> Result<(), Error> {
-        let now = self.client.now();
-        match self.state.flow_mut().handle(now, Input::Tick).into_result() {
-            Some(Err(error)) => Err(error),
-            _ => Ok(()),
-        }
+        self.state.tick(self.client.now())
     }
 
     /// Solves the checkpoint with the code the user typed (`POST /accounts/checkpoint`),
@@ -346,11 +345,8 @@ impl PendingIntent {
     /// [`Error::IntentDestroyed`]; a 403 ends the attempt
     /// ([`Problem::AccountRefused`](auth_core::Problem::AccountRefused)).
     pub async fn solve(&mut self, solution: Solution) -> Result<Solved, Error> {
-        let outcome = self
-            .client
-            .round_trip(self.state.flow_mut(), Command::Solve(solution))
-            .await;
-        self.state.solved(outcome)
+        let key = new_idempotency_key()?;
+        self.solve_with_key(solution, key).await
     }
 
     /// [`solve`](Self::solve) with an `Idempotency-Key` the caller chose and kept, for a
@@ -386,11 +382,8 @@ impl PendingIntent {
     /// nothing reached the user). Either way the intent is still pending, with the same
     /// deadline.
     pub async fn resend_checkpoint(&mut self) -> Result<Resend, Error> {
-        let outcome = self
-            .client
-            .round_trip(self.state.flow_mut(), Command::Resend)
-            .await;
-        self.state.resent(outcome)
+        let key = new_idempotency_key()?;
+        self.resend_checkpoint_with_key(key).await
     }
 
     /// [`resend_checkpoint`](Self::resend_checkpoint) with an `Idempotency-Key` the caller

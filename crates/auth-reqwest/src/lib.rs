@@ -77,10 +77,9 @@
 mod builder;
 mod client;
 mod clock;
-mod exchange;
-mod idempotency_key;
 mod transport;
 
+pub use auth_client::{BuildError, Exchange, MAX_REQUEST_TIMEOUT, new_idempotency_key};
 pub use auth_core;
 pub use auth_core::{
     AccountId, AccountStatus, Answer, ApiError, ApiKey, AsyncClock, AuthScheme, BaseUrl, BaseUrlError,
@@ -91,12 +90,10 @@ pub use auth_core::{
 };
 pub use reqwest;
 
-pub use crate::builder::{BuildError, ClientBuilder};
+pub use crate::builder::ClientBuilder;
 pub use crate::client::{Client, Connection, PendingIntent};
 pub use crate::clock::{ClientClock, SystemClock};
-pub use crate::exchange::Exchange;
-pub use crate::idempotency_key::new_idempotency_key;
-pub use crate::transport::{MAX_REQUEST_TIMEOUT, ReqwestTransport};
+pub use crate::transport::ReqwestTransport;
 
 /// The `user-agent` every request carries: `auth-reqwest/<version>`.
 pub const USER_AGENT: &str = concat!("auth-reqwest/", env!("CARGO_PKG_VERSION"));

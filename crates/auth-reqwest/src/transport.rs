@@ -3,25 +3,12 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use auth_client::{Exchange, Observer, clamped_timeout, excerpt};
 use auth_core::{Answer, AsyncTransport, BaseUrl, Method, Request, TransportError, TransportErrorKind};
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
-
-use crate::exchange::{Exchange, ObserverFn};
-
-/// The longest time budget a request is given: seven days.
-///
-/// [`Request`] is public data that any driver of an [`auth_core::Flow`] may fill, so its
-/// [`Request::timeout`] may be anything up to [`Duration::MAX`];
-/// [`ReqwestTransport::execute`] clamps the budget to at least a millisecond and at most
-/// this, and [`ClientBuilder::build`](crate::ClientBuilder::build) refuses longer timeouts
-/// and intent lifetimes (the same limits as the blocking client's).
-pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// The shortest time budget a request is given.
-const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// An [`auth_core::AsyncTransport`] on one [`reqwest::Client`] (one pool of kept-alive
 /// connections).
@@ -29,8 +16,8 @@ const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
 /// It joins the base URL and [`Request::path`] ([`BaseUrl::url_for`], keeping a `?port=`
 /// query), sends the method, headers and body as they are, gives up after
 /// [`Request::timeout`] (the whole exchange, body included; clamped to between a
-/// millisecond and [`MAX_REQUEST_TIMEOUT`]), and reads the answer's body chunk by chunk,
-/// stopping past [`ReqwestTransport::max_answer_bytes`]. Every status, 4xx and 5xx
+/// millisecond and [`MAX_REQUEST_TIMEOUT`](crate::MAX_REQUEST_TIMEOUT)), and reads the
+/// answer's body chunk by chunk, stopping past [`ReqwestTransport::max_answer_bytes`]. Every status, 4xx and 5xx
 /// included, is an [`Answer`] for the core to read; a 3xx is never followed and is a
 /// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host.
 ///
@@ -63,7 +50,7 @@ pub struct ReqwestTransport {
     auth: Option<(HeaderName, HeaderValue)>,
     /// Whether [`Answer::headers`] keeps every header, or only those the core reads.
     keep_headers: bool,
-    observer: Option<ObserverFn>,
+    observer: Option<Observer>,
 }
 
 impl fmt::Debug for ReqwestTransport {
@@ -84,7 +71,7 @@ impl ReqwestTransport {
         base_url: BaseUrl,
         max_answer_bytes: u64,
         auth: Option<(HeaderName, HeaderValue)>,
-        observer: Option<ObserverFn>,
+        observer: Option<Observer>,
     ) -> Self {
         Self {
             http,
@@ -316,20 +303,6 @@ fn refused(context: &str, what: &str) -> TransportError {
     )
 }
 
-/// A request's time budget: between [`MIN_REQUEST_TIMEOUT`] and [`MAX_REQUEST_TIMEOUT`].
-fn clamped_timeout(timeout: Duration) -> Duration {
-    timeout.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT)
-}
-
-/// The start of a text the server sent, for a message.
-fn excerpt(text: &str) -> String {
-    const LIMIT: usize = 200;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
-        None => text.to_owned(),
-    }
-}
-
 /// Maps a reqwest error to the kind of transport failure, keeping its text and that of its
 /// causes (reqwest's and hyper's texts name the URL, never a header's value).
 fn map_error(error: &reqwest::Error, context: &str) -> TransportError {
@@ -396,26 +369,6 @@ fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_budgets_are_clamped_to_a_millisecond_and_seven_days() {
-        assert_eq!(clamped_timeout(Duration::ZERO), Duration::from_millis(1));
-        assert_eq!(clamped_timeout(Duration::from_secs(30)), Duration::from_secs(30));
-        assert_eq!(clamped_timeout(Duration::MAX), MAX_REQUEST_TIMEOUT);
-        assert!(
-            Instant::now()
-                .checked_add(clamped_timeout(Duration::MAX))
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn an_excerpt_is_cut_on_a_character_boundary() {
-        assert_eq!(excerpt("short"), "short");
-        let cut = excerpt(&"é".repeat(300));
-        assert!(cut.ends_with('…'));
-        assert_eq!(cut.chars().count(), 201);
-    }
 
     #[test]
     fn the_core_s_header_names_are_known_and_others_parsed() {

@@ -21,6 +21,9 @@ use support::*;
 /// The in-app approval on the simulator's (manual) clock.
 const APPROVAL: Duration = Duration::from_millis(1500);
 
+/// How long the simulator holds a connect before it acts on it (real time).
+const CONNECT_DELAY: Duration = Duration::from_secs(2);
+
 fn in_app_sim() -> Simulator {
     start_sim(
         Fixture::new()
@@ -179,11 +182,57 @@ async fn a_resend_dropped_while_the_server_works_is_sent_again_and_gets_the_firs
 
 #[tokio::test]
 async fn a_dropped_connect_leaves_nothing_pending_and_a_new_connect_starts_over() {
-    let sim = in_app_sim();
+    // carol's first connect is held by the simulator (real time) before it is acted on.
+    let sim = start_sim(
+        Fixture::new().account(
+            Account::new("carol", "pw-c")
+                .fault(
+                    SimFault::new()
+                        .delay(CONNECT_DELAY)
+                        .on(auth_sim::FaultTarget::Connect)
+                        .times(1),
+                )
+                .checkpoint(SimCheckpoint::in_app("2FA", APPROVAL)),
+        ),
+    );
     let client = client(&sim, Style::Postpress);
-    // Dropped before it was even polled, then dropped mid-way: neither leaves anything behind.
+
+    // Dropped before it was even polled: nothing was sent, not even a connection opened.
     drop(client.connect_messenger("carol", "pw-c"));
+    assert!(sim.requests().is_empty(), "{:?}", sim.requests());
+    assert_eq!(sim.connections_accepted(), 0);
+
+    // Dropped mid-request: the connect reached the simulator, then its future was dropped.
+    {
+        let connect = client.connect_messenger("carol", "pw-c");
+        tokio::pin!(connect);
+        tokio::select! {
+            connected = &mut connect => panic!("answered before the delay: {connected:?}"),
+            () = wait_until("the connect received", || sim.requests().len() == 1) => {}
+        }
+    }
+    let received = sim.requests();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(
+        (received[0].method.as_str(), received[0].path.as_str()),
+        ("POST", "/v1/accounts")
+    );
+    assert_eq!(
+        received[0].body_json().unwrap(),
+        serde_json::json!({"provider": "MESSENGER", "username": "carol", "password": "pw-c"})
+    );
+    let dropped_key = received[0].header("idempotency-key").unwrap().to_owned();
+
+    // Nothing of it is kept on this side (as `Client::connect` says): a new connect is a new
+    // call, with a new key, on a new connection (the dropped one's answer, if it ever comes,
+    // is never read as another's), answered with a pending intent that is approved once.
     let intent = pending(&client, "carol", "pw-c").await;
+    let received = sim.requests();
+    let keys = keys_sent_to(&received, "/accounts");
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_ne!(keys[1], dropped_key, "a new call, not the dropped one again");
+    assert_ne!(received[1].connection, received[0].connection);
+    assert_eq!(sim.connections_accepted(), 2);
     let (_, solved) = approve(&sim, intent).await;
     assert!(matches!(solved, Solved::Connected { .. }));
     assert_eq!(sim.connected_accounts().len(), 1);

@@ -1,6 +1,7 @@
 //! Finds node and installs the pinned Unipile Node SDK (`npm ci` in this folder), for the
-//! two programs that run it: auth-sim's SDK check (`tests/node_sdk.rs`) and auth-ureq's
-//! Node comparison (`benches/client_vs_node.rs`), which both include this file.
+//! programs that run it: auth-sim's SDK check (`tests/node_sdk.rs`) and the clients' Node
+//! comparisons (`benches/client_vs_node.rs` of auth-ureq and auth-reqwest), which include
+//! this file.
 
 use std::path::Path;
 use std::process::{Command, Stdio};

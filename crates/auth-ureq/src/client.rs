@@ -10,9 +10,10 @@ use auth_core::{
     UsageError,
 };
 
+use auth_client::Observer;
+
 use crate::builder::ClientBuilder;
-use crate::exchange::ObserverFn;
-use crate::idempotency_key::new_idempotency_key;
+use crate::new_idempotency_key;
 use crate::transport::UreqTransport;
 
 /// The client's clock, shared by its clones.
@@ -67,7 +68,7 @@ impl Client {
         config: Config,
         max_answer_bytes: u64,
         clock: SharedClock,
-        observer: Option<ObserverFn>,
+        observer: Option<Observer>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -96,6 +97,18 @@ impl Client {
     /// ([`auth_core::ConnectOptions`]) if any (`POST /accounts`).
     pub fn connect(&self, credentials: Credentials) -> Result<Connection, Error> {
         self.start(Command::Connect(credentials))
+    }
+
+    /// [`connect`](Self::connect) with an `Idempotency-Key` the caller chose and kept, for a
+    /// caller that may send the same connect again from another process (one that died
+    /// mid-request): the same key and the same credentials get the server's first answer
+    /// again, never a second intent.
+    pub fn connect_with_key(
+        &self,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> Result<Connection, Error> {
+        self.start_with_key(Command::Connect(credentials), key)
     }
 
     /// Reconnects an existing account (`POST /accounts/{account_id}`): it may ask for a
@@ -181,20 +194,19 @@ impl Client {
         self.inner.transport.clone().keeping_headers(true)
     }
 
-    /// Connect or reconnect with a new flow.
+    /// [`start_with_key`](Self::start_with_key) with a fresh idempotency key.
     fn start(&self, command: Command) -> Result<Connection, Error> {
+        self.start_with_key(command, new_idempotency_key()?)
+    }
+
+    /// Connect or reconnect with a new flow.
+    fn start_with_key(&self, command: Command, key: IdempotencyKey) -> Result<Connection, Error> {
         let mut flow = Flow::new(self.inner.config.clone());
-        let outcome = self.round_trip(&mut flow, command);
+        let outcome = self.drive(&mut flow, command, key);
         Connection::from_outcome(flow, outcome, |state| PendingIntent {
             client: self.clone(),
             state,
         })
-    }
-
-    /// One command with a fresh idempotency key.
-    fn round_trip(&self, flow: &mut Flow, command: Command) -> Result<Event, Error> {
-        let key = new_idempotency_key()?;
-        self.drive(flow, command, key)
     }
 
     /// Every call of every flow goes through here: [`auth_core::drive`] over this client's
@@ -297,9 +309,19 @@ impl PendingIntent {
     /// [`Error::IntentDestroyed`]; a 403 ends the attempt
     /// ([`Problem::AccountRefused`](auth_core::Problem::AccountRefused)).
     pub fn solve(&mut self, solution: Solution) -> Result<Solved, Error> {
+        self.solve_with_key(solution, new_idempotency_key()?)
+    }
+
+    /// [`solve`](Self::solve) with an `Idempotency-Key` the caller chose and kept, for a
+    /// caller that saves the key before sending (so that another process, if this one dies
+    /// while the API holds an in-app approval, can send the same solution with the same key
+    /// from the resumed intent, and a server that acted on the first gets its answer again).
+    /// If the intent was saved with a request whose answer was lost, that request's own key
+    /// wins (see [`Client::resume`]).
+    pub fn solve_with_key(&mut self, solution: Solution, key: IdempotencyKey) -> Result<Solved, Error> {
         let outcome = self
             .client
-            .round_trip(self.state.flow_mut(), Command::Solve(solution));
+            .drive(self.state.flow_mut(), Command::Solve(solution), key);
         self.state.solved(outcome)
     }
 
@@ -321,7 +343,13 @@ impl PendingIntent {
     /// nothing reached the user). Either way the intent is still pending, with the same
     /// deadline.
     pub fn resend_checkpoint(&mut self) -> Result<Resend, Error> {
-        let outcome = self.client.round_trip(self.state.flow_mut(), Command::Resend);
+        self.resend_checkpoint_with_key(new_idempotency_key()?)
+    }
+
+    /// [`resend_checkpoint`](Self::resend_checkpoint) with an `Idempotency-Key` the caller
+    /// chose and kept (see [`solve_with_key`](Self::solve_with_key)).
+    pub fn resend_checkpoint_with_key(&mut self, key: IdempotencyKey) -> Result<Resend, Error> {
+        let outcome = self.client.drive(self.state.flow_mut(), Command::Resend, key);
         self.state.resent(outcome)
     }
 

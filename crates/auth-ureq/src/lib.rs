@@ -85,10 +85,9 @@
 mod builder;
 mod client;
 mod clock;
-mod exchange;
-mod idempotency_key;
 mod transport;
 
+pub use auth_client::{BuildError, Exchange, MAX_REQUEST_TIMEOUT, new_idempotency_key};
 pub use auth_core;
 pub use auth_core::{
     AccountId, AccountStatus, Answer, ApiError, ApiKey, AuthScheme, BaseUrl, BaseUrlError, Checkpoint, Clock,
@@ -99,12 +98,10 @@ pub use auth_core::{
 };
 pub use ureq;
 
-pub use crate::builder::{BuildError, ClientBuilder};
+pub use crate::builder::ClientBuilder;
 pub use crate::client::{Client, Connection, PendingIntent};
 pub use crate::clock::SystemClock;
-pub use crate::exchange::Exchange;
-pub use crate::idempotency_key::new_idempotency_key;
-pub use crate::transport::{MAX_REQUEST_TIMEOUT, UreqTransport};
+pub use crate::transport::UreqTransport;
 
 /// The `user-agent` every request carries: `auth-ureq/<version>`.
 pub const USER_AGENT: &str = concat!("auth-ureq/", env!("CARGO_PKG_VERSION"));

@@ -6,31 +6,17 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use auth_client::{Exchange, Observer, clamped_timeout, excerpt};
 use auth_core::{Answer, BaseUrl, Method, Request, Transport, TransportError, TransportErrorKind};
-
-use crate::exchange::{Exchange, ObserverFn};
-
-/// The longest time budget a request is given: seven days.
-///
-/// [`Request`] is public data that any driver of an [`auth_core::Flow`] may fill, so its
-/// [`Request::timeout`] may be anything up to [`Duration::MAX`]; ureq adds it to the
-/// current [`std::time::Instant`], which overflows (and panics) for huge budgets.
-/// [`UreqTransport::execute`] clamps the budget to at least a millisecond and at most this;
-/// [`ClientBuilder::build`](crate::ClientBuilder::build) refuses longer timeouts and
-/// intent lifetimes.
-pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
-
-/// The shortest time budget a request is given: a zero budget would mean no limit to some
-/// timers.
-const MIN_REQUEST_TIMEOUT: Duration = Duration::from_millis(1);
 
 /// An [`auth_core::Transport`] on a blocking [`ureq::Agent`].
 ///
 /// It joins the base URL and [`Request::path`] with [`BaseUrl::url_for`] (a `?port=` query
 /// of the base URL goes on every request), sends the method, headers and body as they are
 /// (a `GET` without a body), gives up after [`Request::timeout`] (the whole exchange, body
-/// included; clamped to between a millisecond and [`MAX_REQUEST_TIMEOUT`]), and reads at
-/// most [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
+/// included; clamped to between a millisecond and
+/// [`MAX_REQUEST_TIMEOUT`](crate::MAX_REQUEST_TIMEOUT)), and reads at most
+/// [`UreqTransport::max_answer_bytes`] of the answer. Every status, 4xx and 5xx
 /// included, is an [`Answer`] for the core to read; a 3xx is never followed and is a
 /// [`TransportErrorKind::Redirect`] error, so the API key never reaches another host. Of
 /// the answer's headers it keeps those the core reads ([`Answer::is_read_header`]:
@@ -65,7 +51,7 @@ pub struct UreqTransport {
     /// Whether [`Answer::headers`] keeps every header, or only those the core reads (a dozen
     /// allocations less per request when nobody else looks).
     keep_headers: bool,
-    observer: Option<ObserverFn>,
+    observer: Option<Observer>,
 }
 
 impl fmt::Debug for UreqTransport {
@@ -88,7 +74,7 @@ impl UreqTransport {
         agent: ureq::Agent,
         base_url: BaseUrl,
         max_answer_bytes: u64,
-        observer: Option<ObserverFn>,
+        observer: Option<Observer>,
     ) -> Self {
         Self {
             agent,
@@ -262,21 +248,6 @@ impl Transport for &UreqTransport {
     }
 }
 
-/// A request's time budget as given to ureq: between [`MIN_REQUEST_TIMEOUT`] and
-/// [`MAX_REQUEST_TIMEOUT`], so that ureq's deadline arithmetic cannot overflow.
-fn clamped_timeout(timeout: Duration) -> Duration {
-    timeout.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT)
-}
-
-/// The start of a text the server sent, for a message.
-fn excerpt(text: &str) -> String {
-    const LIMIT: usize = 200;
-    match text.char_indices().nth(LIMIT) {
-        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
-        None => text.to_owned(),
-    }
-}
-
 /// Maps a ureq error to the kind of transport failure, keeping it as the source.
 ///
 /// ureq's own texts never carry a header value; `context` is the method and URL.
@@ -330,29 +301,6 @@ fn is_tls_failure(error: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_budgets_are_clamped_to_a_millisecond_and_seven_days() {
-        assert_eq!(clamped_timeout(Duration::ZERO), Duration::from_millis(1));
-        assert_eq!(clamped_timeout(Duration::from_secs(30)), Duration::from_secs(30));
-        assert_eq!(clamped_timeout(MAX_REQUEST_TIMEOUT), MAX_REQUEST_TIMEOUT);
-        assert_eq!(clamped_timeout(Duration::MAX), MAX_REQUEST_TIMEOUT);
-        // The clamped budget added to now is what ureq computes: it must not overflow.
-        assert!(
-            std::time::Instant::now()
-                .checked_add(clamped_timeout(Duration::MAX))
-                .is_some()
-        );
-    }
-
-    #[test]
-    fn an_excerpt_is_cut_on_a_character_boundary() {
-        assert_eq!(excerpt("short"), "short");
-        let long = "é".repeat(300);
-        let cut = excerpt(&long);
-        assert!(cut.ends_with('…'));
-        assert_eq!(cut.chars().count(), 201);
-    }
 
     #[test]
     fn io_errors_map_to_their_kind() {

@@ -11,14 +11,12 @@
     reason = "tests fail loudly"
 )]
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use auth_sim::{Account, Checkpoint as SimCheckpoint, Fixture, Simulator};
+use auth_test_scenarios::support::{API_KEY, ManualClock};
 use auth_ureq::{AccountId, Client, Connection, Detection, Error, PendingIntent, Solved};
-use support::{API_KEY, ManualClock};
 
 const CLIENTS: usize = 200;
 const FLOWS: usize = 20;

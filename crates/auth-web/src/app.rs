@@ -6,7 +6,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, Credentials, Error, Phase, Resend, Solution, Solved, UnixMillis};
+use auth_core::{
+    AccountId, CheckpointCode, Credentials, Error, IdempotencyKey, Password, Phase, Resend, Solution, Solved,
+    UnixMillis,
+};
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +18,6 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::api::Api;
 use crate::config::{ConnectedAccount, FormConfig};
 use crate::form::{self, Form, FormError};
 use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
@@ -35,7 +37,8 @@ const POLL_EVERY: Duration = Duration::from_millis(200);
 
 /// The form's shared state: the API, the store, the settings, this instance's name.
 pub(crate) struct App {
-    pub(crate) api: Api,
+    /// The async client (one connection pool, the core's retries), on the form's clock.
+    pub(crate) api: auth_reqwest::Client,
     pub(crate) store: Arc<dyn IntentStore>,
     pub(crate) config: FormConfig,
     pub(crate) instance: String,
@@ -114,7 +117,6 @@ struct Visit {
     secure: bool,
     csrf_cookie: Option<String>,
     session: Option<SessionId>,
-    had_session_cookie: bool,
     ip: Option<std::net::IpAddr>,
 }
 
@@ -122,15 +124,17 @@ impl Visit {
     fn new(app: &App, original: &OriginalUri, request: &Request) -> Self {
         let headers = request.headers();
         let https = http::is_https(request.uri(), headers, app.config.trust_forwarded);
-        let session_cookie = form::cookie(headers, SESSION_COOKIE);
         Self {
             prefix: http::prefix(original, request.uri()),
-            secure: http::secure_cookies(app.config.cookies, https),
+            secure: http::secure_cookies(
+                app.config.cookies,
+                https,
+                http::request_host(request.uri(), headers),
+            ),
             csrf_cookie: form::cookie(headers, CSRF_COOKIE)
                 .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(str::to_owned),
-            session: session_cookie.and_then(SessionId::parse),
-            had_session_cookie: session_cookie.is_some(),
+            session: form::cookie(headers, SESSION_COOKIE).and_then(SessionId::parse),
             ip: http::client_ip(
                 headers,
                 request.extensions().get::<ConnectInfo<SocketAddr>>(),
@@ -151,10 +155,6 @@ impl Visit {
         http::cookie(name, value, &self.prefix, self.secure, COOKIE_TTL)
     }
 
-    fn clear_session(&self) -> String {
-        http::cookie(SESSION_COOKIE, "", &self.prefix, self.secure, Duration::ZERO)
-    }
-
     fn frame<'a>(&'a self, app: &'a App, csrf: &'a str) -> Frame<'a> {
         Frame {
             prefix: &self.prefix,
@@ -171,6 +171,11 @@ impl Visit {
             pages::problem(&self.frame(app, csrf), heading, Alert::new(message)),
             &[],
         )
+    }
+
+    /// The page for a failure of the form itself (no random numbers, a task that failed).
+    fn unavailable(&self, app: &App, message: &str) -> Response {
+        self.problem(app, StatusCode::INTERNAL_SERVER_ERROR, "Unavailable", message)
     }
 
     fn store_down(&self, app: &App, error: &crate::StoreError) -> Response {
@@ -202,14 +207,18 @@ async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Re
         None => None,
     };
     match loaded {
-        Some((id, versioned)) => show(&app, &visit, id, versioned, StatusCode::OK).await,
-        None => fresh_start(&app, &visit, context.as_deref(), None),
+        Some((id, versioned)) => show(&app, &visit, id, versioned).await,
+        None => fresh_start(&app, &visit, context.as_deref()),
     }
 }
 
-/// The start page for a browser without a record: a CSRF cookie, and the stale session
-/// cookie cleared.
-fn fresh_start(app: &App, visit: &Visit, context: Option<&str>, alert: Option<Alert>) -> Response {
+/// The start page for a browser without a record: a CSRF cookie, and a new session id.
+///
+/// The id is issued here, with nothing stored yet, so that every connect this page sends
+/// (a double click, a second tab) names the same record: the first creates it, the others
+/// meet a compare-and-swap conflict and send nothing. A session cookie that named no record
+/// (forged, or stale) is replaced.
+fn fresh_start(app: &App, visit: &Visit, context: Option<&str>) -> Response {
     let mut cookies = Vec::new();
     let csrf = match &visit.csrf_cookie {
         Some(token) => token.clone(),
@@ -219,19 +228,17 @@ fn fresh_start(app: &App, visit: &Visit, context: Option<&str>, alert: Option<Al
                 token
             }
             Err(error) => {
-                return visit.problem(
-                    app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    &error.to_string(),
-                );
+                return visit.unavailable(app, &error.to_string());
             }
         },
     };
-    if visit.had_session_cookie {
-        cookies.push(visit.clear_session());
+    match SessionId::random() {
+        Ok(id) => cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())),
+        Err(error) => {
+            return visit.unavailable(app, &error.to_string());
+        }
     }
-    let body = pages::start(&visit.frame(app, &csrf), context, alert, None);
+    let body = pages::start(&visit.frame(app, &csrf), context, None, None);
     http::html(StatusCode::OK, body, &cookies)
 }
 
@@ -246,13 +253,7 @@ fn query_context(uri: &Uri) -> Result<Option<String>, FormError> {
 }
 
 /// Renders the page of a record, taking over a request whose instance died first.
-async fn show(
-    app: &Arc<App>,
-    visit: &Visit,
-    id: SessionId,
-    versioned: Versioned,
-    status: StatusCode,
-) -> Response {
+async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned) -> Response {
     let now = app.api.now();
     let versioned = match take_over(app, &id, versioned, now).await {
         Ok(versioned) => versioned,
@@ -261,7 +262,7 @@ async fn show(
     let record = &versioned.record;
     let frame = visit.frame(app, &record.csrf);
     if let Some(lease) = record.live_lease(now) {
-        return busy_page(app, visit, &frame, record, lease, status);
+        return busy_page(app, &frame, record, lease);
     }
     let alert = record.notice.as_ref().and_then(alert_of);
     let info = record.notice.as_ref().and_then(status_of);
@@ -288,19 +289,12 @@ async fn show(
     } else {
         vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
     };
-    http::html(status, body, &cookies)
+    http::html(StatusCode::OK, body, &cookies)
 }
 
 /// The page while a request is in flight: waiting for the approval in the app, or "already
 /// being checked". Both move on by themselves.
-fn busy_page(
-    app: &App,
-    visit: &Visit,
-    frame: &Frame<'_>,
-    record: &Record,
-    lease: &Lease,
-    status: StatusCode,
-) -> Response {
+fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Response {
     let now = app.api.now();
     let left = match &record.stage {
         Stage::Pending { snapshot } => snapshot.intent().map(|intent| intent.remaining(now)),
@@ -320,8 +314,7 @@ fn busy_page(
         Action::TryAnotherWay => ("Already being checked", "Another way is already being asked for."),
         Action::Notify => ("Connected", "Finishing the connection."),
     };
-    let _ = visit;
-    http::html(status, pages::waiting(frame, heading, message, left), &[])
+    http::html(StatusCode::OK, pages::waiting(frame, heading, message, left), &[])
 }
 
 /// If the lease of the record has run out (its instance died), takes it over: an action
@@ -345,7 +338,7 @@ async fn take_over(
         if lease.action.action.resumes_by_itself() {
             record.lease = Some(Lease {
                 holder: app.instance.clone(),
-                until: now.saturating_add(app.config.lease),
+                until: now.saturating_add(app.config.lease_length()),
                 action: lease.action,
             });
         } else {
@@ -429,15 +422,18 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
         Ok(posted) => posted,
         Err(response) => return response,
     };
+    // The password goes straight into the core's `Password`, which wipes it when dropped
+    // (on every early return below too); the form's copy is wiped with the form.
     let fields = (|| {
         Ok::<_, FormError>((
             form.field("username", FormConfig::MAX_FIELD_BYTES)?
                 .trim()
                 .to_owned(),
-            form.field("password", FormConfig::MAX_FIELD_BYTES)?.to_owned(),
+            Password::new(form.field("password", FormConfig::MAX_FIELD_BYTES)?),
             form.field("context", FormConfig::MAX_CONTEXT_BYTES)?.to_owned(),
         ))
     })();
+    drop(form);
     let (username, password, context) = match fields {
         Ok(fields) => fields,
         Err(error) => return too_long(&app, &visit, &error),
@@ -460,7 +456,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
         },
         None => None,
     };
-    if let Some((id, versioned)) = &existing {
+    if let Some((_, versioned)) = &existing {
         let record = &versioned.record;
         if !ids::same_token(&record.csrf, &csrf) {
             return visit.problem(
@@ -471,22 +467,25 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             );
         }
         if record.live_lease(now).is_some() || !matches!(record.stage, Stage::Start) {
-            // Already connecting, or past this step: show where it is.
-            return show(&app, &visit, id.clone(), versioned.clone(), StatusCode::CONFLICT).await;
+            // Already connecting, or past this step: the page says where it is.
+            return see_page(&visit);
         }
         if record.connect_attempts >= app.config.connects_per_session {
-            let alert = Alert::new("Too many attempts. Wait a few minutes, then start again.");
+            let alert = Alert::new("Too many attempts with this browser. Wait half an hour, then try again.");
             let body = pages::start(&frame, record.context.as_deref(), Some(alert), None);
             return http::html(StatusCode::TOO_MANY_REQUESTS, body, &[]);
         }
     }
-    if visit.ip.is_none() && !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) {
-        tracing::warn!(
+    match visit.ip {
+        None if !app.warned_no_ip.swap(true, std::sync::atomic::Ordering::Relaxed) => tracing::warn!(
             "the form does not know clients' addresses, so connect attempts are limited per session only: \
              serve it with into_make_service_with_connect_info::<SocketAddr>(), or trust a proxy's X-Forwarded-For"
-        );
+        ),
+        _ => {}
     }
-    if visit.ip.is_some() && !app.per_ip.allow(visit.ip, now.as_millis()) {
+    if let Some(ip) = visit.ip
+        && !app.per_ip.allow(ip, now.as_millis())
+    {
         tracing::info!(ip = ?visit.ip, "connect attempts over the per-address limit");
         let alert = Alert::new("Too many attempts from your network. Wait a minute, then try again.");
         let body = pages::start(&frame, context.as_deref(), Some(alert), None);
@@ -495,22 +494,14 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
 
     // Take the lease: a second submit while it is held is told "already being checked".
     let mut cookies = Vec::new();
-    let (id, revision, mut record) = match existing {
+    let (id, revision, record) = match existing {
         Some((id, versioned)) => {
             let mut record = versioned.record;
-            let key = match record.lost.filter(|lost| lost.action == Action::Connect) {
-                Some(lost) => lost.key,
-                None => match ids::idempotency_key() {
-                    Ok(key) => key,
-                    Err(error) => {
-                        return visit.problem(
-                            &app,
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            "Unavailable",
-                            &error.to_string(),
-                        );
-                    }
-                },
+            let key = match key_for(&record, Action::Connect) {
+                Ok(key) => key,
+                Err(error) => {
+                    return visit.unavailable(&app, &error.to_string());
+                }
             };
             record.lease = Some(lease(&app, now, Action::Connect, key));
             record.lost = None;
@@ -522,44 +513,194 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             record.expires_at = now.saturating_add(START_TTL);
             match app.store.replace(&id, versioned.revision, &record).await {
                 Ok(true) => (id, versioned.revision.saturating_add(1), record),
-                Ok(false) => return already_checked(&app, &visit, &id).await,
+                Ok(false) => return see_page(&visit),
                 Err(error) => return visit.store_down(&app, &error),
             }
         }
         None => {
-            let (Ok(id), Ok(key)) = (SessionId::random(), ids::idempotency_key()) else {
-                return visit.problem(
-                    &app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    "No random numbers.",
-                );
+            // The id the start page issued: a second connect of the same page (a double
+            // click, another tab) creates the same record, and loses. Without one (the
+            // cookie was refused or has expired), a new one.
+            let id = match visit.session.clone() {
+                Some(id) => Ok(id),
+                None => {
+                    SessionId::random().inspect(|id| cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())))
+                }
+            };
+            let (Ok(id), Ok(key)) = (id, auth_reqwest::new_idempotency_key()) else {
+                return visit.unavailable(&app, "No random numbers.");
             };
             let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
             record.lease = Some(lease(&app, now, Action::Connect, key));
             record.connect_attempts = 1;
-            if let Err(error) = app.store.create(&id, &record).await {
-                return visit.store_down(&app, &error);
+            match app.store.create(&id, &record, now).await {
+                Ok(()) => {}
+                Err(crate::StoreError::Conflict) => return see_page(&visit),
+                Err(error) => return visit.store_down(&app, &error),
             }
-            cookies.push(visit.cookie(SESSION_COOKIE, id.as_str()));
             (id, 1, record)
         }
     };
-    let Some(key) = record.lease.as_ref().map(|lease| lease.action.key) else {
-        return visit.problem(
-            &app,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "Unavailable",
-            "No lease.",
-        );
-    };
+    let work = Work::Connect(Credentials::messenger(username, password));
+    match run_detached(&app, id, Held { revision, record }, work).await {
+        Ok(()) => http::see_other(&visit.page_url(), &cookies),
+        Err(response) => response.page(&app, &visit),
+    }
+}
 
-    let credentials = Credentials::messenger(username, password);
-    let outcome = app.api.connect(credentials, key).await;
+/// What an action sends.
+enum Work {
+    /// `POST /accounts` with the username and password.
+    Connect(Credentials),
+    /// A solution (a code, try another way, the approval in the app) for a pending intent.
+    Solve(PendingIntent, Solution),
+    /// `POST /accounts/checkpoint/resend`.
+    Resend(PendingIntent),
+}
+
+/// Why a detached action could not say how it went.
+enum Failed {
+    Store(crate::StoreError),
+    Task(tokio::task::JoinError),
+}
+
+impl Failed {
+    fn page(self, app: &App, visit: &Visit) -> Response {
+        match self {
+            Self::Store(error) => visit.store_down(app, &error),
+            Self::Task(error) => {
+                tracing::error!(%error, "an action's task failed");
+                visit.unavailable(
+                    app,
+                    "The form failed while it was sending this. Open the page again.",
+                )
+            }
+        }
+    }
+}
+
+/// Sends an action whose lease this instance holds, saves what it led to and tells the app
+/// of a new connection, in a task of its own, and waits for it: hyper drops a handler's
+/// future when its client goes away (a closed tab), and none of this may stop half way (the
+/// request sent, its answer never saved, the app never told).
+async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> Result<(), Failed> {
+    match tokio::spawn(perform(Arc::clone(app), id, held, work)).await {
+        Ok(saved) => saved.map_err(Failed::Store),
+        Err(error) => Err(Failed::Task(error)),
+    }
+}
+
+/// The key an action is sent with: the one it was sent with before if that answer was lost
+/// (its instance died, or no answer came), so that a server that acted on it answers the
+/// same again; else a new one. The one place this is chosen; [`send`] is where a kept key
+/// that meets other input is given up.
+fn key_for(record: &Record, action: Action) -> Result<IdempotencyKey, Error> {
+    let kept = record
+        .lost
+        .or(record.lease.as_ref().map(|lease| lease.action))
+        .filter(|kept| kept.action == action);
+    match kept {
+        Some(kept) => Ok(kept.key),
+        None => auth_reqwest::new_idempotency_key(),
+    }
+}
+
+/// What the API answered to a [`Work`].
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one answer per action, moved once into the record: a box would only add an allocation"
+)]
+enum Answer {
+    Connection(Connection),
+    Done(Done),
+}
+
+impl Work {
+    /// Sends the work once, with `key`.
+    async fn send_once(&mut self, app: &App, key: IdempotencyKey) -> Result<Answer, Error> {
+        match self {
+            Self::Connect(credentials) => app
+                .api
+                .connect_with_key(credentials.clone(), key)
+                .await
+                .map(Answer::Connection),
+            Self::Solve(pending, solution) => pending
+                .solve_with_key(solution.clone(), key)
+                .await
+                .map(|solved| Answer::Done(Done::from(solved))),
+            Self::Resend(pending) => pending
+                .resend_checkpoint_with_key(key)
+                .await
+                .map(|resend| Answer::Done(Done::Resent(resend == Resend::Sent))),
+        }
+    }
+}
+
+/// Sends the work with the action's key. A key kept from a request whose answer was lost
+/// may meet other input this time (the user corrected the password, or typed another
+/// code): the API then answers `409 idempotency_conflict` without acting, and the work is
+/// sent once more under a fresh key, which `sent` then holds. (The core does the same for a
+/// key of its own; this form chooses its keys itself.)
+async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction) -> Result<Answer, Error> {
+    let answer = work.send_once(app, sent.key).await;
+    let conflict =
+        matches!(&answer, Err(Error::Api(api)) if api.problem == auth_core::Problem::IdempotencyConflict);
+    if !conflict {
+        return answer;
+    }
+    match auth_reqwest::new_idempotency_key() {
+        Ok(fresh) => {
+            tracing::info!(session = ?id, action = ?sent.action, "a kept key met other input: sent again under a fresh key");
+            sent.key = fresh;
+            work.send_once(app, fresh).await
+        }
+        Err(_) => answer,
+    }
+}
+
+/// The action of the record's lease: sent under the renewed lease, its outcome saved by
+/// compare-and-swap, the app told of a new connection.
+async fn perform(
+    app: Arc<App>,
+    id: SessionId,
+    mut held: Held,
+    mut work: Work,
+) -> Result<(), crate::StoreError> {
+    let Some(mut sent) = held.record.lease.as_ref().map(|lease| lease.action) else {
+        return Ok(());
+    };
+    let sending = send(&app, &id, &mut work, &mut sent);
+    let Some(outcome) = while_leased(&app, &id, &mut held, sending).await else {
+        return Ok(());
+    };
+    let record = match work {
+        Work::Connect(_) => connected(&app, &id, held.record, outcome, sent),
+        Work::Solve(pending, _) | Work::Resend(pending) => {
+            let outcome = outcome.map(|answer| match answer {
+                Answer::Done(done) => done,
+                // Pending work is answered with a `Done`; a connection cannot come of it.
+                Answer::Connection(_) => Done::NextCheckpoint,
+            });
+            settle(&app, &id, held.record, &pending, outcome, sent)
+        }
+    };
+    save(&app, &id, held.revision, record).await
+}
+
+/// The record after a connect.
+fn connected(
+    app: &App,
+    id: &SessionId,
+    mut record: Record,
+    outcome: Result<Answer, Error>,
+    sent: KeyedAction,
+) -> Record {
     let now = app.api.now();
     record.lease = None;
     match outcome {
-        Ok(Connection::Connected { account_id } | Connection::Reconnected { account_id }) => {
+        Ok(Answer::Connection(
+            Connection::Connected { account_id } | Connection::Reconnected { account_id },
+        )) => {
             tracing::info!(session = ?id, account = %account_id.as_str(), "connected without a checkpoint");
             record.stage = Stage::Connected {
                 account_id,
@@ -567,7 +708,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             };
             record.expires_at = now.saturating_add(GRACE);
         }
-        Ok(Connection::Pending(pending)) => {
+        Ok(Answer::Connection(Connection::Pending(pending))) => {
             tracing::info!(session = ?id, account = %pending.account_id().as_str(), checkpoint = pending.checkpoint().kind(), "checkpoint");
             record.expires_at = pending.deadline().saturating_add(GRACE);
             record.stage = Stage::Pending {
@@ -581,54 +722,53 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
             });
         }
         Err(error) => {
-            log_error("connect", &id, &error);
+            log_error("connect", id, &error);
             if is_unanswered(&error) {
-                record.lost = Some(KeyedAction {
-                    action: Action::Connect,
-                    key,
-                });
+                record.lost = Some(sent);
             }
             record.notice = Some(notice_of(&error));
         }
     }
-    finish(&app, &visit, &id, revision, record, cookies).await
+    record
 }
 
-/// Saves what an action led to, calls the app back for a new connection, and sends the
-/// browser to the page.
-async fn finish(
+/// Saves what an action led to by compare-and-swap (releasing its lease), and for a new
+/// connection takes the `Notify` lease in the same write and tells the app. A write that
+/// finds the record changed drops the answer (another instance took the lease over).
+async fn save(
     app: &Arc<App>,
-    visit: &Visit,
     id: &SessionId,
     revision: u64,
     mut record: Record,
-    cookies: Vec<String>,
-) -> Response {
+) -> Result<(), crate::StoreError> {
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     if connected {
         // The callback is called under a lease, so exactly one instance calls it.
-        match ids::idempotency_key() {
+        match auth_reqwest::new_idempotency_key() {
             Ok(key) => record.lease = Some(lease(app, app.api.now(), Action::Notify, key)),
             Err(error) => tracing::error!(%error, "no random numbers"),
         }
     }
-    match app.store.replace(id, revision, &record).await {
-        Ok(true) => {
-            if connected {
-                notify(app, id, revision.saturating_add(1), record).await;
-            }
+    if app.store.replace(id, revision, &record).await? {
+        if connected {
+            notify(app, id, revision.saturating_add(1), record).await;
         }
-        Ok(false) => {
-            tracing::warn!(session = ?id, "the record changed while its lease was held: this answer is dropped")
-        }
-        Err(error) => return visit.store_down(app, &error),
+    } else {
+        tracing::warn!(session = ?id, "the record changed while its lease was held: this answer is dropped");
     }
-    http::see_other(&visit.page_url(), &cookies)
+    Ok(())
 }
 
 /// Calls the app's callback for the record's connected account (the caller holds the
 /// record's `Notify` lease at `revision`), then records that it did.
-async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
+///
+/// The callback runs in a task of its own, however long it takes, while this instance renews
+/// the `Notify` lease: no other instance calls it while this one is alive. It is called
+/// again only if this instance dies (or cannot write to the store for a whole lease) before
+/// it has recorded the call: then the lease runs out and another instance calls it, so the
+/// app should make it idempotent on the account id. Even then this call is not cut short.
+/// A callback that panics is not recorded as done: the next take-over calls it again.
+async fn notify(app: &App, id: &SessionId, revision: u64, record: Record) {
     let Stage::Connected { account_id, .. } = &record.stage else {
         return;
     };
@@ -636,14 +776,24 @@ async fn notify(app: &App, id: &SessionId, revision: u64, mut record: Record) {
         account_id: account_id.clone(),
         context: record.context.clone(),
     };
-    if let Some(callback) = &app.config.on_connected
-        && tokio::time::timeout(app.config.lease, callback(account))
-            .await
-            .is_err()
-    {
-        tracing::warn!(session = ?id, "the app's callback took longer than the lease; it will be called again");
-        return;
+    let mut held = Held { revision, record };
+    if let Some(callback) = &app.config.on_connected {
+        // A task, not a future: if the lease is lost meanwhile, dropping its handle leaves
+        // the app's callback running to its end.
+        let call = tokio::spawn(callback(account));
+        match while_leased(app, id, &mut held, call).await {
+            Some(Ok(())) => {}
+            Some(Err(error)) => {
+                tracing::error!(session = ?id, %error, "the app's callback panicked");
+                return;
+            }
+            None => return,
+        }
     }
+    let Held { revision, mut record } = held;
+    let Stage::Connected { account_id, .. } = &record.stage else {
+        return;
+    };
     record.stage = Stage::Connected {
         account_id: AccountId::new(account_id.as_str()),
         notified: true,
@@ -662,23 +812,62 @@ fn spawn_notify(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
     tokio::spawn(async move { notify(&app, &id, revision, record).await });
 }
 
+/// A record whose lease this instance holds, as it last wrote it.
+struct Held {
+    revision: u64,
+    record: Record,
+}
+
+/// Runs `work` (an API request, the app's callback) while this instance holds the record's
+/// lease, renewing it every third of its length by compare-and-swap: a request that is only
+/// slow (a slow provider, the core's retries) is never taken over, whatever the lease's
+/// length. `held` ends as the record was last written.
+///
+/// `None` if a renewal found the record changed: the lease ran out first (renewals could not
+/// be written for a whole lease: the store was down, or this instance stalled) and another
+/// instance took it over. The work is then dropped: its answer could not be saved, and the
+/// other instance sends the same action again with the same key (or asks the user for it).
+/// A renewal the store refuses (it is down) is logged, and the work goes on.
+async fn while_leased<F: Future>(app: &App, id: &SessionId, held: &mut Held, work: F) -> Option<F::Output> {
+    let every = (app.config.lease_length() / 3).max(Duration::from_millis(10));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return Some(done),
+            _ = ticker.tick() => {
+                let mut renewed = held.record.clone();
+                if let Some(lease) = renewed.lease.as_mut() {
+                    lease.until = app.api.now().saturating_add(app.config.lease_length());
+                }
+                match app.store.replace(id, held.revision, &renewed).await {
+                    Ok(true) => {
+                        held.revision = held.revision.saturating_add(1);
+                        held.record = renewed;
+                    }
+                    Ok(false) => {
+                        tracing::warn!(session = ?id, "lost the lease of a request in flight: another instance took it over");
+                        return None;
+                    }
+                    Err(error) => tracing::warn!(session = ?id, %error, "could not renew a lease"),
+                }
+            }
+        }
+    }
+}
+
 fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::IdempotencyKey) -> Lease {
     Lease {
         holder: app.instance.clone(),
-        until: now.saturating_add(app.config.lease),
+        until: now.saturating_add(app.config.lease_length()),
         action: KeyedAction { action, key },
     }
 }
 
-/// The answer to a second submit while the first holds the lease.
-async fn already_checked(app: &Arc<App>, visit: &Visit, id: &SessionId) -> Response {
-    match app.store.load(id, app.api.now()).await {
-        Ok(Some(versioned)) => show(app, visit, id.clone(), versioned, StatusCode::CONFLICT).await,
-        Ok(None) => see_page(visit),
-        Err(error) => visit.store_down(app, &error),
-    }
-}
-
+/// `303` to the page, which says where the attempt is. Also the answer to a second submit
+/// while the first holds the lease: the page it leads to says "Already being checked" (a
+/// page at a GET URL, so that reloading it, or the script moving it on, never posts again).
 fn see_page(visit: &Visit) -> Response {
     http::see_other(&visit.page_url(), &[])
 }
@@ -726,17 +915,22 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         Ok(posted) => posted,
         Err(response) => return response,
     };
-    let code = match form.field("code", FormConfig::MAX_CODE_BYTES) {
-        Ok(code) => code.trim().to_owned(),
+    // Straight into the core's `CheckpointCode`, which wipes it when dropped.
+    let code = form
+        .field("code", FormConfig::MAX_CODE_BYTES)
+        .map(|code| CheckpointCode::new(code.trim()));
+    drop(form);
+    let code = match code {
+        Ok(code) => code,
         Err(error) => return too_long(&app, &visit, &error),
     };
     let now = app.api.now();
     let Some(id) = visit.session.clone() else {
-        return fresh_start(&app, &visit, None, None);
+        return see_page(&visit);
     };
     let versioned = match app.store.load(&id, now).await {
         Ok(Some(versioned)) => versioned,
-        Ok(None) => return fresh_start(&app, &visit, None, None),
+        Ok(None) => return see_page(&visit),
         Err(error) => return visit.store_down(&app, &error),
     };
     let csrf = visit.csrf_cookie.clone().unwrap_or_default();
@@ -749,7 +943,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         );
     }
     if versioned.record.live_lease(now).is_some() {
-        return show(&app, &visit, id, versioned, StatusCode::CONFLICT).await;
+        return see_page(&visit);
     }
     let Stage::Pending { snapshot } = &versioned.record.stage else {
         return see_page(&visit);
@@ -765,7 +959,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
             Err(error) => visit.store_down(&app, &error),
         };
     }
-    let mut pending = match app.api.resume(snapshot.clone()) {
+    let pending = match app.api.resume(snapshot.clone()) {
         Ok(pending) => pending,
         Err(_) => {
             let mut record = versioned.record.clone();
@@ -777,26 +971,12 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
             };
         }
     };
-    // The key: the one of this action if its answer was lost, else a new one.
     let action = ask.action();
-    let remembered = versioned
-        .record
-        .lost
-        .or(versioned.record.lease.as_ref().map(|lease| lease.action))
-        .filter(|lost| lost.action == action);
-    let key = match remembered {
-        Some(lost) => lost.key,
-        None => match ids::idempotency_key() {
-            Ok(key) => key,
-            Err(error) => {
-                return visit.problem(
-                    &app,
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Unavailable",
-                    &error.to_string(),
-                );
-            }
-        },
+    let key = match key_for(&versioned.record, action) {
+        Ok(key) => key,
+        Err(error) => {
+            return visit.unavailable(&app, &error.to_string());
+        }
     };
     let mut record = versioned.record.clone();
     record.lease = Some(lease(&app, now, action, key));
@@ -804,32 +984,27 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
     record.notice = None;
     let revision = match app.store.replace(&id, versioned.revision, &record).await {
         Ok(true) => versioned.revision.saturating_add(1),
-        Ok(false) => return already_checked(&app, &visit, &id).await,
+        Ok(false) => return see_page(&visit),
         Err(error) => return visit.store_down(&app, &error),
     };
 
+    let held = Held { revision, record };
+    let work = match ask {
+        Ask::Code => Work::Solve(pending, Solution::code(code.expose_secret())),
+        Ask::AnotherWay => Work::Solve(pending, Solution::TryAnotherWay),
+        Ask::InApp => Work::Solve(pending, Solution::InAppValidation),
+        Ask::Resend => Work::Resend(pending),
+    };
     if ask == Ask::InApp {
         // The API holds this request until the user approves: it runs on the server, in a
         // task of its own, while the browser polls.
-        spawn_in_app(Arc::clone(&app), id, revision, record);
+        tokio::spawn(perform(Arc::clone(&app), id, held, work));
         return see_page(&visit);
     }
-    let outcome = match ask {
-        Ask::Code => pending
-            .solve_with_key(Solution::code(code), key)
-            .await
-            .map(Done::from),
-        Ask::AnotherWay => pending
-            .solve_with_key(Solution::TryAnotherWay, key)
-            .await
-            .map(Done::from),
-        Ask::Resend | Ask::InApp => pending
-            .resend_checkpoint_with_key(key)
-            .await
-            .map(|resend| Done::Resent(resend == Resend::Sent)),
-    };
-    let record = settle(&app, &id, record, &pending, outcome, KeyedAction { action, key });
-    finish(&app, &visit, &id, revision, record, Vec::new()).await
+    match run_detached(&app, id, held, work).await {
+        Ok(()) => see_page(&visit),
+        Err(failed) => failed.page(&app, &visit),
+    }
 }
 
 /// What an action on a pending intent led to.
@@ -911,123 +1086,87 @@ fn settle(
     record
 }
 
-/// Runs an in-app approval on the server: the API holds the request until the user
-/// approves; the lease is renewed meanwhile, so that if this instance dies another takes
-/// over with the same key.
-pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, record: Record) {
-    tokio::spawn(async move { run_in_app(app, id, revision, record).await });
-}
-
-async fn run_in_app(app: Arc<App>, id: SessionId, mut revision: u64, mut record: Record) {
-    let Some(sent) = record.lease.as_ref().map(|lease| lease.action) else {
-        return;
-    };
+/// Runs an in-app approval on the server, for an instance that took it over: the API holds
+/// the request until the user approves, under the lease this instance now holds.
+pub(crate) fn spawn_in_app(app: Arc<App>, id: SessionId, revision: u64, mut record: Record) {
     let Stage::Pending { snapshot } = &record.stage else {
         return;
     };
-    let mut pending = match app.api.resume(snapshot.clone()) {
-        Ok(pending) => pending,
+    match app.api.resume(snapshot.clone()) {
+        Ok(pending) => {
+            let work = Work::Solve(pending, Solution::InAppValidation);
+            tokio::spawn(perform(Arc::clone(&app), id, Held { revision, record }, work));
+        }
         Err(_) => {
-            record.lease = None;
-            record.stage = Stage::Ended;
-            record.expires_at = app.api.now().saturating_add(GRACE);
-            let _ = app.store.replace(&id, revision, &record).await;
-            return;
+            tokio::spawn(async move {
+                record.lease = None;
+                record.stage = Stage::Ended;
+                record.expires_at = app.api.now().saturating_add(GRACE);
+                let _ = app.store.replace(&id, revision, &record).await;
+            });
         }
-    };
-    let renew_every = (app.config.lease / 3).max(Duration::from_millis(50));
-    let outcome: Result<Done, Error> = {
-        let solve = pending.solve_with_key(Solution::InAppValidation, sent.key);
-        tokio::pin!(solve);
-        let mut ticker = tokio::time::interval(renew_every);
-        ticker.tick().await;
-        loop {
-            tokio::select! {
-                outcome = &mut solve => break outcome.map(Done::from),
-                _ = ticker.tick() => {
-                    let now = app.api.now();
-                    if let Some(lease) = record.lease.as_mut() {
-                        lease.until = now.saturating_add(app.config.lease);
-                    }
-                    match app.store.replace(&id, revision, &record).await {
-                        Ok(true) => revision = revision.saturating_add(1),
-                        Ok(false) => {
-                            // Another instance took the record: it sends the request now.
-                            tracing::warn!(session = ?id, "lost the lease of an in-app approval");
-                            return;
-                        }
-                        Err(error) => tracing::warn!(session = ?id, %error, "could not renew a lease"),
-                    }
-                }
-            }
-        }
-    };
-    let record = settle(&app, &id, record, &pending, outcome, sent);
-    let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
-    let mut record = record;
-    if connected && let Ok(key) = ids::idempotency_key() {
-        record.lease = Some(lease(&app, app.api.now(), Action::Notify, key));
-    }
-    match app.store.replace(&id, revision, &record).await {
-        Ok(true) if connected => notify(&app, &id, revision.saturating_add(1), record).await,
-        Ok(true) => {}
-        Ok(false) => tracing::warn!(session = ?id, "the record changed while an in-app approval was held"),
-        Err(error) => tracing::warn!(session = ?id, %error, "could not save an in-app approval's answer"),
     }
 }
 
-/// `POST /restart`: forgets the attempt (not while a request is in flight).
+/// `POST /restart`: back to the start page (not while a request is in flight). The record
+/// stays, with its context and its count of connect attempts: "Start again" does not reset
+/// the per-session limit.
 async fn restart(State(app): Shared, original: OriginalUri, request: Request) -> Response {
     let Posted { visit, .. } = match posted(&app, &original, request).await {
         Ok(posted) => posted,
         Err(response) => return response,
     };
     let now = app.api.now();
-    let mut location = visit.page_url();
     if let Some(id) = &visit.session {
         match app.store.load(id, now).await {
             Ok(Some(versioned)) => {
                 if versioned.record.live_lease(now).is_some() {
-                    return show(&app, &visit, id.clone(), versioned, StatusCode::CONFLICT).await;
+                    return see_page(&visit);
                 }
-                if let Some(context) = &versioned.record.context {
-                    location = format!("{location}?context={}", http::encode_query(context));
-                }
-                match app.store.remove(id, versioned.revision).await {
-                    Ok(true) => {}
-                    Ok(false) => return see_page(&visit),
-                    Err(error) => return visit.store_down(&app, &error),
+                let mut record = versioned.record;
+                record.stage = Stage::Start;
+                record.lease = None;
+                record.lost = None;
+                record.notice = None;
+                record.expires_at = now.saturating_add(START_TTL);
+                if let Err(error) = app.store.replace(id, versioned.revision, &record).await {
+                    return visit.store_down(&app, &error);
                 }
             }
             Ok(None) => {}
             Err(error) => return visit.store_down(&app, &error),
         }
     }
-    http::see_other(&location, &[visit.clear_session()])
+    see_page(&visit)
 }
 
 /// `GET /wait`: answers `{"done":true}` once no request of this browser is in flight any
-/// more (the page then reloads), or `{"done":false}` after the long-poll time.
+/// more (the page then loads itself again), `{"done":false}` after the long-poll time, and
+/// `503` if the store cannot be read (the script then waits a second before it asks again,
+/// instead of polling a store that is down in a loop).
 async fn wait(State(app): Shared, original: OriginalUri, request: Request) -> Response {
     let visit = Visit::new(&app, &original, &request);
     let until = tokio::time::Instant::now() + app.config.wait_for;
     let done = loop {
         let Some(id) = &visit.session else { break true };
         let now = app.api.now();
-        let versioned = match app.store.load(id, now).await {
-            Ok(Some(versioned)) => versioned,
-            Ok(None) => break true,
-            Err(error) => {
-                tracing::warn!(%error, "a waiting page could not read its record");
-                break false;
-            }
+        let read = match app.store.load(id, now).await {
+            Ok(Some(versioned)) => take_over(&app, id, versioned, now).await.map(Some),
+            Ok(None) => Ok(None),
+            Err(error) => Err(error),
         };
-        match take_over(&app, id, versioned, now).await {
-            Ok(versioned) if versioned.record.live_lease(now).is_none() => break true,
-            Ok(_) => {}
+        match read {
+            Ok(None) => break true,
+            Ok(Some(versioned)) if versioned.record.live_lease(now).is_none() => break true,
+            Ok(Some(_)) => {}
             Err(error) => {
                 tracing::warn!(%error, "a waiting page could not read its record");
-                break false;
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    r#"{"done":false}"#,
+                )
+                    .into_response();
             }
         }
         if tokio::time::Instant::now() + POLL_EVERY > until {

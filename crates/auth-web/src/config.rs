@@ -6,9 +6,23 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use auth_core::{AccountId, ApiKey, Config, UnixMillis};
+use auth_core::{AccountId, ApiKey, AsyncClock, Config, UnixMillis};
 
-use crate::api::{Api, ClockFn, FormClock, system_clock};
+/// A clock given to [`FormConfig::clock`]: wall-clock unix milliseconds.
+type ClockFn = Arc<dyn Fn() -> UnixMillis + Send + Sync>;
+
+/// A [`FormConfig::clock`] as the client's clock: the form and its client read one time.
+struct FormClock(ClockFn);
+
+impl AsyncClock for FormClock {
+    fn now(&self) -> UnixMillis {
+        (self.0)()
+    }
+
+    fn sleep_until(&self, at: UnixMillis) -> impl Future<Output = ()> + Send {
+        tokio::time::sleep(at.saturating_duration_since(self.now()))
+    }
+}
 
 /// One connected account, as the embedding app's callback receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,13 +41,17 @@ type Callback = Arc<dyn Fn(ConnectedAccount) -> Pin<Box<dyn Future<Output = ()> 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum CookieSecurity {
-    /// `Secure` when the request came over https: its URI says so, or a proxy the form
-    /// trusts ([`FormConfig::trust_forwarded_headers`]) said `X-Forwarded-Proto: https`.
+    /// `Secure` whenever the request came over https (its URI says so, or a proxy the form
+    /// trusts, [`FormConfig::trust_forwarded_headers`], said `X-Forwarded-Proto: https`),
+    /// and whenever it was sent to a host that is not loopback: a server that does its own
+    /// TLS sees no `https` in its URIs, so any other host is taken to be https. Only
+    /// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]` go without (browsers keep
+    /// `Secure` cookies from `http://localhost` anyway).
     #[default]
     Auto,
     /// Always `Secure` (the form is only ever served over https).
     Always,
-    /// Never `Secure` (plain http on loopback, for development).
+    /// Never `Secure` (plain http on a host that is not loopback: a development network).
     Never,
 }
 
@@ -79,11 +97,12 @@ pub struct FormConfig {
     pub(crate) on_connected: Option<Callback>,
     pub(crate) cookies: CookieSecurity,
     pub(crate) trust_forwarded: bool,
-    pub(crate) lease: Duration,
+    pub(crate) lease: Option<Duration>,
     pub(crate) connects_per_ip: (u32, Duration),
     pub(crate) connects_per_session: u32,
     pub(crate) provider_name: String,
-    pub(crate) clock: ClockFn,
+    /// `None`: the client's own, [`auth_reqwest::SystemClock`].
+    pub(crate) clock: Option<ClockFn>,
     pub(crate) wait_for: Duration,
 }
 
@@ -97,7 +116,7 @@ impl fmt::Debug for FormConfig {
             .field("success_url", &self.success_url)
             .field("on_connected", &self.on_connected.is_some())
             .field("cookies", &self.cookies)
-            .field("lease", &self.lease)
+            .field("lease", &self.lease_length())
             .finish_non_exhaustive()
     }
 }
@@ -113,8 +132,8 @@ impl FormConfig {
     pub const MAX_BODY_BYTES: usize = 4096;
 
     /// Settings with an API key and the defaults: the postpress API, requests of 30 s,
-    /// intents of 5 min, leases of 10 s, 10 connect attempts per minute per IP address and 5
-    /// per browser session, no callback, no success URL, `Secure` cookies over https.
+    /// intents of 5 min, leases as long as a request's timeout, 10 connect attempts per minute per IP address and 5
+    /// per browser session, no callback, no success URL, `Secure` cookies but on loopback.
     pub fn new(api_key: impl Into<ApiKey>) -> Self {
         Self {
             api_key: api_key.into(),
@@ -125,11 +144,11 @@ impl FormConfig {
             on_connected: None,
             cookies: CookieSecurity::Auto,
             trust_forwarded: false,
-            lease: Duration::from_secs(10),
+            lease: None,
             connects_per_ip: (10, Duration::from_secs(60)),
             connects_per_session: 5,
             provider_name: "Messenger".to_owned(),
-            clock: system_clock(),
+            clock: None,
             wait_for: Duration::from_secs(20),
         }
     }
@@ -163,9 +182,12 @@ impl FormConfig {
     /// Called once per connected account, with its id and the app's context.
     ///
     /// The record's compare-and-swap decides which instance calls it, so two tabs or two
-    /// instances finishing the same intent call it once. Only if an instance dies after the
-    /// call but before it could record it is it called again, by another instance, once the
-    /// dead one's lease runs out: make it idempotent on the account id.
+    /// instances finishing the same intent call it once. It may take as long as it needs:
+    /// its instance renews the record's lease while it runs, and nothing cuts it short (the
+    /// browser's page waits for it). Only if its instance dies during the call, or before
+    /// it could record it (or cannot write to the store for a whole lease), is it called
+    /// again, by another instance, once the lease runs out: make it idempotent on the
+    /// account id. A callback that panics is called again the same way.
     pub fn on_connected<F, Fut>(mut self, callback: F) -> Self
     where
         F: Fn(ConnectedAccount) -> Fut + Send + Sync + 'static,
@@ -181,17 +203,24 @@ impl FormConfig {
         self
     }
 
-    /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind a proxy that
-    /// sets them): the client's address for the rate limit, and https for cookies.
+    /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind one proxy that
+    /// sets them): the client's address for the rate limit is the last `X-Forwarded-For`
+    /// entry, the one that proxy appended (the entries before it are the client's to
+    /// write), and `X-Forwarded-Proto: https` means https for cookies.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self
     }
 
     /// How long a request in flight holds its record before another instance may take it
-    /// over (renewed while an in-app approval is held). Default 10 s.
+    /// over: how long the form waits for a dead instance. The holder renews it every third
+    /// of its length while its request (or the app's callback) runs, so a live instance
+    /// keeps it however long that takes. Default: the request timeout. At least the request
+    /// timeout, so that even while renewals cannot be written (the store briefly down), one
+    /// request ends before another instance may send it again; [`FormConfig::check`] and
+    /// [`router`](crate::router) refuse a shorter one.
     pub fn lease(mut self, lease: Duration) -> Self {
-        self.lease = lease;
+        self.lease = Some(lease);
         self
     }
 
@@ -201,7 +230,10 @@ impl FormConfig {
         self
     }
 
-    /// At most `attempts` connects with one browser session.
+    /// At most `attempts` connects with one browser session: counted in its record, kept
+    /// across "Start again", for as long as the record lives (30 minutes after its last
+    /// connect). A browser that drops its cookie starts a new count: the per-IP limit
+    /// ([`FormConfig::connects_per_ip`]) is what bounds that.
     pub fn connects_per_session(mut self, attempts: u32) -> Self {
         self.connects_per_session = attempts;
         self
@@ -216,7 +248,7 @@ impl FormConfig {
     /// The clock the form reads (default: the system clock). Tests move it with the
     /// simulator's manual clock.
     pub fn clock(mut self, clock: impl Fn() -> UnixMillis + Send + Sync + 'static) -> Self {
-        self.clock = Arc::new(clock);
+        self.clock = Some(Arc::new(clock));
         self
     }
 
@@ -226,24 +258,63 @@ impl FormConfig {
         self
     }
 
-    /// Checks the settings and builds the API client.
-    pub(crate) fn api(&self) -> Result<Api, ConfigError> {
+    /// The lease's length: as set, or the request timeout.
+    pub(crate) fn lease_length(&self) -> Duration {
+        self.lease.unwrap_or(self.request_timeout)
+    }
+
+    /// Checks the settings and builds the API client: `auth-reqwest`'s, on the form's clock.
+    pub(crate) fn api(&self) -> Result<auth_reqwest::Client, ConfigError> {
         if self.api_key.is_empty() {
             return Err(ConfigError::MissingApiKey);
         }
-        if self.lease.is_zero() {
+        if self.lease_length().is_zero() {
             return Err(ConfigError::Invalid("the lease must be more than zero"));
+        }
+        if self.lease_length() < self.request_timeout {
+            return Err(ConfigError::Invalid(
+                "the lease must be at least the request timeout (leave it unset to use the timeout)",
+            ));
         }
         if self.connects_per_ip.0 == 0 || self.connects_per_ip.1.is_zero() || self.connects_per_session == 0 {
             return Err(ConfigError::Invalid("connect limits must be more than zero"));
         }
-        let client = auth_reqwest::Client::builder()
+        let mut client = auth_reqwest::Client::builder()
             .base_url(self.base_url.clone())
             .api_key(self.api_key.clone())
             .request_timeout(self.request_timeout)
-            .intent_ttl(self.intent_ttl)
-            .clock(FormClock(Arc::clone(&self.clock)))
-            .build()?;
-        Ok(Api::new(client))
+            .intent_ttl(self.intent_ttl);
+        if let Some(clock) = &self.clock {
+            client = client.clock(FormClock(Arc::clone(clock)));
+        }
+        Ok(client.build()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_shorter_than_a_request_is_refused() {
+        let config = || FormConfig::new("pp_test_key");
+        assert_eq!(
+            config().lease_length(),
+            Config::DEFAULT_REQUEST_TIMEOUT,
+            "by default, the timeout"
+        );
+        assert!(config().check().is_ok());
+        assert!(matches!(
+            config().lease(Duration::from_secs(10)).check(),
+            Err(ConfigError::Invalid(_))
+        ));
+        let short = config()
+            .request_timeout(Duration::from_secs(1))
+            .lease(Duration::from_secs(1));
+        assert!(short.check().is_ok());
+        assert_eq!(
+            config().request_timeout(Duration::from_secs(7)).lease_length(),
+            Duration::from_secs(7)
+        );
     }
 }

@@ -20,10 +20,33 @@ pub(crate) enum FormError {
     TooManyFields,
 }
 
-/// A decoded form: each field once.
+/// A decoded form: each field once. Its values (a password, a code) are ours: they are
+/// overwritten with zeros when the form is dropped.
 #[derive(Debug, Default)]
 pub(crate) struct Form {
     fields: HashMap<String, String>,
+}
+
+impl Drop for Form {
+    fn drop(&mut self) {
+        self.wipe();
+    }
+}
+
+/// Overwrites a byte buffer's whole allocation (its spare capacity too) with zeros, in safe
+/// code: the buffer is left holding `capacity` zeros, and [`std::hint::black_box`] keeps the
+/// stores from being optimised away. Best effort, as the core's secrets do it: copies that
+/// others made (hyper's read buffer) are not ours to wipe.
+pub(crate) fn wipe_in_place(bytes: &mut Vec<u8>) {
+    bytes.clear();
+    bytes.resize(bytes.capacity(), 0);
+    std::hint::black_box(&*bytes);
+}
+
+/// [`wipe_in_place`] for a string, which is left empty.
+pub(crate) fn wipe_string(text: &mut String) {
+    let mut bytes = std::mem::take(text).into_bytes();
+    wipe_in_place(&mut bytes);
 }
 
 /// The most fields a form of ours has, with room to spare.
@@ -38,9 +61,11 @@ impl Form {
         if media.as_deref() != Some("application/x-www-form-urlencoded") {
             return Err(FormError::ContentType);
         }
-        let mut fields = HashMap::new();
+        // Built in place, so that an early return (a field too many, a bad escape) still
+        // wipes the values decoded so far.
+        let mut form = Self::default();
         for pair in body.split(|&b| b == b'&').filter(|pair| !pair.is_empty()) {
-            if fields.len() >= MAX_FIELDS {
+            if form.fields.len() >= MAX_FIELDS {
                 return Err(FormError::TooManyFields);
             }
             let (name, value) = match pair.iter().position(|&b| b == b'=') {
@@ -51,13 +76,21 @@ impl Form {
                 None => (pair, &[][..]),
             };
             let name = decode(name)?;
-            let value = decode(value)?;
-            if fields.contains_key(&name) {
+            let mut value = decode(value)?;
+            if form.fields.contains_key(&name) {
+                wipe_string(&mut value);
                 return Err(FormError::Duplicate(name));
             }
-            fields.insert(name, value);
+            form.fields.insert(name, value);
         }
-        Ok(Self { fields })
+        Ok(form)
+    }
+
+    /// Overwrites every value with zeros.
+    pub(crate) fn wipe(&mut self) {
+        for value in self.fields.values_mut() {
+            wipe_string(value);
+        }
     }
 
     /// A field's value (empty when absent), refused above `max` bytes.
@@ -72,26 +105,31 @@ impl Form {
 
 /// Percent-decodes one name or value (`+` is a space), then requires UTF-8.
 fn decode(raw: &[u8]) -> Result<String, FormError> {
+    // Never grown past its first allocation (a value decodes to at most its own length), so
+    // no copy is left behind by a reallocation.
     let mut bytes = Vec::with_capacity(raw.len());
     let mut iter = raw.iter();
     while let Some(&byte) = iter.next() {
         match byte {
             b'+' => bytes.push(b' '),
             b'%' => {
-                let high = iter
+                let escaped = iter
                     .next()
                     .and_then(|&b| hex_value(b))
-                    .ok_or(FormError::Malformed)?;
-                let low = iter
-                    .next()
-                    .and_then(|&b| hex_value(b))
-                    .ok_or(FormError::Malformed)?;
+                    .zip(iter.next().and_then(|&b| hex_value(b)));
+                let Some((high, low)) = escaped else {
+                    wipe_in_place(&mut bytes);
+                    return Err(FormError::Malformed);
+                };
                 bytes.push(high << 4 | low);
             }
             other => bytes.push(other),
         }
     }
-    String::from_utf8(bytes).map_err(|_| FormError::NotUtf8)
+    String::from_utf8(bytes).map_err(|error| {
+        wipe_in_place(&mut error.into_bytes());
+        FormError::NotUtf8
+    })
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
@@ -155,6 +193,23 @@ mod tests {
             Form::parse(FORM, many.as_bytes()).err(),
             Some(FormError::TooManyFields)
         );
+    }
+
+    #[test]
+    fn the_values_of_a_form_are_wiped() {
+        let mut form = Form::parse(FORM, b"username=bob&password=hunter2").unwrap_or_default();
+        assert_eq!(form.field("password", 64).ok(), Some("hunter2"));
+        form.wipe();
+        assert_eq!(form.field("password", 64).ok(), Some(""));
+        assert_eq!(form.field("username", 64).ok(), Some(""));
+        let mut buffer = Vec::with_capacity(32);
+        buffer.extend_from_slice(b"password=hunter2");
+        wipe_in_place(&mut buffer);
+        assert_eq!(buffer.len(), 32, "the whole allocation");
+        assert!(buffer.iter().all(|&b| b == 0));
+        let mut text = "hunter2".to_owned();
+        wipe_string(&mut text);
+        assert!(text.is_empty());
     }
 
     #[test]

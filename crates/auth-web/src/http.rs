@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::body::Body;
+use axum::body::Body as AxumBody;
 use axum::extract::{ConnectInfo, OriginalUri, Request};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::Next;
@@ -73,13 +73,41 @@ pub(crate) fn cookie(name: &str, value: &str, path: &str, secure: bool, max_age:
     )
 }
 
-/// Whether cookies get `Secure` for this request.
-pub(crate) fn secure_cookies(security: CookieSecurity, https: bool) -> bool {
+/// Whether cookies get `Secure` for this request. `Auto`: whenever the request is known to
+/// have come over https, and whenever the host it was sent to is not loopback (a server
+/// behind its own TLS, as `axum-server` with rustls, sees no `https` in its URIs; browsers
+/// keep `Secure` cookies from `http://localhost`, so only loopback may go without).
+pub(crate) fn secure_cookies(security: CookieSecurity, https: bool, host: Option<&str>) -> bool {
     match security {
         CookieSecurity::Always => true,
         CookieSecurity::Never => false,
-        CookieSecurity::Auto => https,
+        CookieSecurity::Auto => https || !host.is_some_and(is_loopback_host),
     }
+}
+
+/// The host a request was sent to: its URI's authority (HTTP/2, absolute-form), else its
+/// `Host` header.
+pub(crate) fn request_host<'a>(uri: &'a Uri, headers: &'a HeaderMap) -> Option<&'a str> {
+    uri.host()
+        .or_else(|| headers.get(header::HOST).and_then(|v| v.to_str().ok()))
+}
+
+/// Whether `host` (maybe with a port) names this machine: `localhost`, a `.localhost` name,
+/// `127.0.0.0/8` or `[::1]`.
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim();
+    let name = if let Some(rest) = host.strip_prefix('[') {
+        // [v6]:port
+        rest.split(']').next().unwrap_or_default()
+    } else if host.matches(':').count() == 1 {
+        host.split(':').next().unwrap_or_default()
+    } else {
+        host
+    };
+    let name = name.trim_end_matches('.').to_ascii_lowercase();
+    name == "localhost"
+        || name.ends_with(".localhost")
+        || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// An HTML answer with cookies.
@@ -107,17 +135,45 @@ fn add_cookies(response: &mut Response, cookies: &[String]) {
     }
 }
 
-/// Reads a body of at most `max` bytes; `None` if it is larger or broken.
-pub(crate) async fn read_body(body: Body, max: usize) -> Option<bytes::Bytes> {
-    Limited::new(body, max)
-        .collect()
-        .await
-        .ok()
-        .map(|collected| collected.to_bytes())
+/// A request body in a buffer of our own, overwritten with zeros when dropped: a form's
+/// body holds the password as it was typed.
+pub(crate) struct Body(Vec<u8>);
+
+impl std::ops::Deref for Body {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
 }
 
-/// The client's address: `X-Forwarded-For`'s first entry from a trusted proxy, else the
-/// peer of the connection (when the app serves with `into_make_service_with_connect_info`).
+impl Drop for Body {
+    fn drop(&mut self) {
+        crate::form::wipe_in_place(&mut self.0);
+    }
+}
+
+/// Reads a body of at most `max` bytes into one buffer of `max` bytes allocated first (so
+/// no reallocation leaves a copy behind); `None` if it is larger or broken. Each chunk hyper
+/// handed over is wiped too when it is ours alone.
+pub(crate) async fn read_body(body: AxumBody, max: usize) -> Option<Body> {
+    let mut buffer = Body(Vec::with_capacity(max));
+    let mut body = Limited::new(body, max);
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.ok()?.into_data() else {
+            continue;
+        };
+        buffer.0.extend_from_slice(&data);
+        if let Ok(mut ours) = data.try_into_mut() {
+            ours.fill(0);
+            std::hint::black_box(&*ours);
+        }
+    }
+    Some(buffer)
+}
+
+/// The client's address: `X-Forwarded-For`'s last entry from a trusted proxy (the one that
+/// proxy added; the entries before it are whatever the client sent), else the peer of the
+/// connection (when the app serves with `into_make_service_with_connect_info`).
 pub(crate) fn client_ip(
     request_headers: &HeaderMap,
     peer: Option<&ConnectInfo<SocketAddr>>,
@@ -127,8 +183,8 @@ pub(crate) fn client_ip(
         let forwarded = request_headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .and_then(|first| first.trim().parse().ok());
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|last| last.trim().parse().ok());
         if forwarded.is_some() {
             return forwarded;
         }
@@ -143,7 +199,7 @@ pub(crate) fn client_ip(
 pub(crate) struct RateLimiter {
     attempts: u32,
     window: Duration,
-    windows: Mutex<HashMap<Option<IpAddr>, (u64, u32)>>,
+    windows: Mutex<HashMap<IpAddr, (u64, u32)>>,
 }
 
 impl RateLimiter {
@@ -158,7 +214,7 @@ impl RateLimiter {
     }
 
     /// Counts an attempt from `ip` at `now_ms`; `false` if the address is over its limit.
-    pub(crate) fn allow(&self, ip: Option<IpAddr>, now_ms: u64) -> bool {
+    pub(crate) fn allow(&self, ip: IpAddr, now_ms: u64) -> bool {
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= Self::MAX_ADDRESSES && !windows.contains_key(&ip) {
@@ -182,19 +238,6 @@ impl RateLimiter {
     }
 }
 
-/// Percent-encodes a query value.
-pub(crate) fn encode_query(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,13 +256,76 @@ mod tests {
     #[test]
     fn the_rate_limit_counts_per_address_and_window() {
         let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        let a = Some(IpAddr::from([127, 0, 0, 1]));
-        let b = Some(IpAddr::from([127, 0, 0, 2]));
+        let a = IpAddr::from([127, 0, 0, 1]);
+        let b = IpAddr::from([127, 0, 0, 2]);
         assert!(limiter.allow(a, 0));
         assert!(limiter.allow(a, 1));
         assert!(!limiter.allow(a, 2));
         assert!(limiter.allow(b, 2));
         assert!(limiter.allow(a, 60_000), "a new window");
+    }
+
+    #[tokio::test]
+    async fn a_body_is_read_into_one_buffer_that_is_never_reallocated() {
+        let body = AxumBody::from(b"password=hunter2".to_vec());
+        let read = read_body(body, 64).await.unwrap_or(Body(Vec::new()));
+        assert_eq!(&*read, b"password=hunter2");
+        assert_eq!(read.0.capacity(), 64, "allocated once, at the limit");
+        let too_big = AxumBody::from(vec![b'x'; 65]);
+        assert!(read_body(too_big, 64).await.is_none());
+    }
+
+    #[test]
+    fn the_client_is_the_last_forwarded_address_the_trusted_proxy_added() {
+        let mut headers = HeaderMap::new();
+        // The client sent "6.6.6.6" itself; the proxy appended the address it saw.
+        headers.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("6.6.6.6, 203.0.113.7"),
+        );
+        let peer = ConnectInfo(SocketAddr::from(([10, 0, 0, 1], 443)));
+        assert_eq!(
+            client_ip(&headers, Some(&peer), true),
+            Some(IpAddr::from([203, 0, 113, 7]))
+        );
+        assert_eq!(
+            client_ip(&headers, Some(&peer), false),
+            Some(IpAddr::from([10, 0, 0, 1])),
+            "an untrusted header is ignored"
+        );
+        headers.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        assert_eq!(
+            client_ip(&headers, Some(&peer), true),
+            Some(IpAddr::from([203, 0, 113, 7]))
+        );
+    }
+
+    #[test]
+    fn auto_cookies_are_secure_unless_the_host_is_loopback() {
+        let auto = |https, host| secure_cookies(CookieSecurity::Auto, https, host);
+        // Direct TLS: the URI has no scheme, but the host is a public name.
+        assert!(auto(false, Some("connect.example.com")));
+        assert!(auto(false, Some("203.0.113.7:8443")));
+        assert!(auto(false, None), "no host: the safe side");
+        assert!(auto(true, Some("localhost:8080")), "https says so itself");
+        for loopback in [
+            "localhost",
+            "localhost:8080",
+            "app.localhost",
+            "127.0.0.1:3000",
+            "127.1.2.3",
+            "[::1]:8080",
+            "::1",
+            "LOCALHOST.",
+        ] {
+            assert!(!auto(false, Some(loopback)), "{loopback}");
+        }
+        assert!(secure_cookies(CookieSecurity::Always, false, Some("localhost")));
+        assert!(!secure_cookies(CookieSecurity::Never, true, Some("example.com")));
+        let uri: Uri = "/solve".parse().unwrap_or_default();
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, HeaderValue::from_static("example.com"));
+        assert_eq!(request_host(&uri, &headers), Some("example.com"));
     }
 
     #[test]
@@ -230,6 +336,5 @@ mod tests {
             "n=v; Path=/connect; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
         );
         assert!(!cookie("n", "v", "", false, Duration::ZERO).contains("Secure"));
-        assert_eq!(encode_query("a b&c/é"), "a%20b%26c%2F%C3%A9");
     }
 }

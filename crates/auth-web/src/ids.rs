@@ -1,9 +1,9 @@
 //! Unguessable identifiers: the session id bound to a browser by its cookie, the CSRF token,
-//! the id of a running instance, and the idempotency keys of the requests the form sends.
+//! the id of a running instance. (The idempotency keys of the requests the form sends are
+//! `auth_reqwest::new_idempotency_key`'s.)
 
 use std::fmt;
 
-use auth_core::IdempotencyKey;
 use serde::{Deserialize, Serialize};
 
 /// Random bytes from the operating system. `getrandom` fails only where the operating system
@@ -94,11 +94,6 @@ pub(crate) fn csrf_token() -> Result<String, RandomError> {
 /// The name an instance goes by in the leases it holds: 64 random bits.
 pub(crate) fn instance_id() -> Result<String, RandomError> {
     Ok(format!("web-{}", hex(&random_bytes::<8>()?)))
-}
-
-/// A new `Idempotency-Key` for one action.
-pub(crate) fn idempotency_key() -> Result<IdempotencyKey, RandomError> {
-    Ok(IdempotencyKey::from_random_bytes(random_bytes::<16>()?))
 }
 
 /// Compares two tokens in time that depends only on their lengths.

@@ -27,7 +27,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-mod api;
 mod app;
 mod config;
 mod form;

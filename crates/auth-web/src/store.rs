@@ -33,12 +33,16 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>>
 /// still has the revision the caller read, so of two instances (or two tabs, or a double
 /// click) acting on the same record, exactly one wins and the other reads again.
 ///
-/// A store forgets a record at its [`Record::expires_at`] (Redis by expiry, SQLite and memory
-/// when they sweep, and every store by not returning it any more).
+/// A store forgets a record at its [`Record::expires_at`] by the form's clock, the `now` the
+/// form gives `create` and `load` (one clock for the form, its client and its store: a test
+/// moves it by hand): every store by not returning it any more nor letting it stand in the
+/// way of a `create`, SQLite and memory by sweeping expired records as they create, Redis by
+/// also expiring the key on its own clock.
 pub trait IntentStore: Send + Sync + 'static {
     /// Writes a new record with revision 1. Fails with [`StoreError::Conflict`] if a record
-    /// with that id exists (128 random bits make that a bug, not bad luck).
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()>;
+    /// with that id exists and has not expired at `now` (two connects of one start page, a
+    /// double click: the second loses).
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()>;
 
     /// The record of `id` with its revision, if it exists and has not expired at `now`.
     fn load<'a>(&'a self, id: &'a SessionId, now: UnixMillis) -> StoreFuture<'a, Option<Versioned>>;
@@ -55,8 +59,8 @@ pub trait IntentStore: Send + Sync + 'static {
 }
 
 impl<S: IntentStore> IntentStore for std::sync::Arc<S> {
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
-        (**self).create(id, record)
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()> {
+        (**self).create(id, record, now)
     }
     fn load<'a>(&'a self, id: &'a SessionId, now: UnixMillis) -> StoreFuture<'a, Option<Versioned>> {
         (**self).load(id, now)
@@ -301,8 +305,8 @@ impl AnyStore {
 }
 
 impl IntentStore for AnyStore {
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
-        self.inner().create(id, record)
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()> {
+        self.inner().create(id, record, now)
     }
     fn load<'a>(&'a self, id: &'a SessionId, now: UnixMillis) -> StoreFuture<'a, Option<Versioned>> {
         self.inner().load(id, now)

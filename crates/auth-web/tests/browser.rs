@@ -40,6 +40,16 @@ fn fixture() -> Fixture {
             ),
         )
         .account(
+            Account::new("hank", "pw-h").checkpoint(
+                Checkpoint::new("2FA", "123456").fault(
+                    Fault::new()
+                        .delay(Duration::from_millis(3000))
+                        .on(FaultTarget::Solve)
+                        .times(1),
+                ),
+            ),
+        )
+        .account(
             Account::new("gina", "pw-g").checkpoint(
                 Checkpoint::new("2FA", "123456").fault(
                     Fault::new()
@@ -212,7 +222,41 @@ async fn approval_in_the_app_is_held_by_the_server_and_the_page_moves_on() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn expiry_while_the_page_is_open() {
+async fn expiry_while_the_page_is_open_moves_it_on_by_itself() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    // The page's countdown runs on the browser's real time, so here the intent is short (8 s)
+    // and every clock is real: the simulator's, the form's, the browser's.
+    let ttl = Duration::from_secs(8);
+    let sim = Simulator::builder()
+        .api_key(support::API_KEY)
+        .fixture(fixture())
+        .intent_ttl(ttl)
+        .start()
+        .unwrap();
+    let form = InProcessForm::start_with(&sim, |c| c.intent_ttl(ttl)).await;
+    let browser = Browser::start(true).await;
+    sign_in(&browser, &form, "bob", "pw-b").await;
+    browser.heading("2FA").await;
+    let left = timer_seconds(&browser).await;
+    assert!(
+        left <= 8,
+        "the countdown starts from the intent's deadline: {left}"
+    );
+
+    // Nobody touches the page: at zero it asks the server, which agrees that the time is
+    // up, and the page says so.
+    browser.heading("Expired").await;
+    browser.by_role("button", "Start again").await;
+    assert!(
+        sim.requests().len() == 1,
+        "nothing but the connect was sent: {:?}",
+        sim.requests().iter().map(|r| r.path.clone()).collect::<Vec<_>>()
+    );
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_code_sent_after_the_deadline_lands_on_expired() {
     let _one = ONE_AT_A_TIME.lock().await;
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
@@ -374,5 +418,43 @@ async fn a_whole_connection_with_javascript_off() {
     form.clock.advance(&sim, Duration::from_secs(2));
     browser.heading("Connected").await;
     browser.screenshot("connected-without-javascript").await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_tab_with_javascript_lands_on_a_real_page() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let browser = Browser::start(true).await;
+    sign_in(&browser, &form, "hank", "pw-h").await;
+    browser.heading("2FA").await;
+
+    // The first tab (the same browser's cookies) sends the code: the API takes 3 s.
+    let first_tab = support::Http::new();
+    for cookie in browser.client.get_all_cookies().await.unwrap() {
+        first_tab.set_cookie(cookie.name(), cookie.value());
+    }
+    let sent = {
+        let url = format!("{}/solve", form.url);
+        tokio::spawn(async move { first_tab.post(&url, &[("code", "123456")]).await })
+    };
+    eventually(
+        "the first tab's solve reached the API",
+        Duration::from_secs(20),
+        || async { support::solves(&sim).len() == 1 },
+    )
+    .await;
+
+    // This tab sends it too: it is told the code is already being checked, then its page
+    // moves on by itself to where the attempt is, a real page at a GET URL.
+    browser.fill("Code", "123456").await;
+    browser.click("Submit code").await;
+    browser.heading("Connected").await;
+    let url = browser.client.current_url().await.unwrap();
+    assert_eq!(url.path(), "/", "{url}");
+    assert_eq!(sent.await.unwrap().status, 303);
+    assert_eq!(support::solves(&sim).len(), 1, "one solve reached the API");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
     browser.close().await;
 }

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture, Simulator};
 use auth_web::wire::{CSRF_COOKIE, SESSION_COOKIE};
-use auth_web::{CookieSecurity, MemoryStore};
+use auth_web::{CookieSecurity, IntentStore, MemoryStore, Notice};
 use support::{Http, InProcessForm};
 
 fn simulator() -> Simulator {
@@ -28,6 +28,27 @@ fn simulator() -> Simulator {
                     Account::new("mallory", "pw-m").checkpoint(
                         Checkpoint::new("<b>BOLD</b>", "999999")
                             .extra("note", serde_json::json!("<script>alert('x')</script>")),
+                    ),
+                )
+                .account(
+                    Account::new("sluggish", "pw-sl").fault(
+                        Fault::new()
+                            .delay(Duration::from_millis(1000))
+                            .on(FaultTarget::Connect),
+                    ),
+                )
+                .account(
+                    // The API fails the first solve after 700 ms and asks to be retried in
+                    // a second: the core's retry makes the request outlast a 1 s lease.
+                    Account::new("retried", "pw-r").checkpoint(
+                        Checkpoint::new("2FA", "123456").fault(
+                            Fault::new()
+                                .delay(Duration::from_millis(700))
+                                .force_status(503)
+                                .retry_after_secs(1)
+                                .on(FaultTarget::Solve)
+                                .times(1),
+                        ),
                     ),
                 )
                 .account(
@@ -198,19 +219,20 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
         let page = http.get(&format!("{}/", form.url)).await;
         assert_eq!(page.status, 200);
         assert_eq!(page.heading(), "Connect your Messenger account", "{forged}");
+        let issued = http.cookie(SESSION_COOKIE).unwrap_or_default();
         assert!(
-            page.headers_all("set-cookie")
-                .iter()
-                .any(|c| c.starts_with(SESSION_COOKIE) && c.contains("Max-Age=0"))
+            issued != forged && auth_web::SessionId::parse(&issued).is_some(),
+            "replaced by an id of our own: {issued}"
         );
         // A post with it acts on nothing.
         http.set_cookie(SESSION_COOKIE, forged);
         let page = http
-            .post(&format!("{}/solve", form.url), &[("code", "123456")])
+            .post_and_follow(&form.url, "/solve", &[("code", "123456")])
             .await;
         assert_eq!(page.heading(), "Connect your Messenger account");
     }
-    // Stale: a real session whose record was removed.
+    // Stale: a real session whose record the store has let go (its intent ended, and the
+    // ten minutes after it passed).
     let page = http
         .post_and_follow(
             &form.url,
@@ -219,9 +241,19 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
         )
         .await;
     assert_eq!(page.heading(), "2FA");
-    let page = http.post_and_follow(&form.url, "/restart", &[]).await;
+    let stale = http.cookie(SESSION_COOKIE).unwrap();
+    form.clock.advance(&sim, Duration::from_secs(300 + 600 + 1));
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    let issued = http.cookie(SESSION_COOKIE).unwrap();
+    assert_ne!(issued, stale, "the stale id is replaced");
+    // A code posted with the stale cookie acts on nothing either.
+    http.set_cookie(SESSION_COOKIE, &stale);
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
     assert_eq!(page.heading(), "Connect your Messenger account");
-    assert!(sim.requests().iter().all(|r| !r.path.ends_with("/checkpoint")));
+    assert!(support::solves(&sim).is_empty(), "no solve was sent");
 }
 
 #[tokio::test]
@@ -271,6 +303,18 @@ async fn every_answer_carries_the_security_headers_and_strict_cookies() {
         "{cookie}"
     );
     assert!(!cookie.contains("Secure"), "plain http on loopback");
+    // Served to a public name (the server's own TLS, which puts no scheme in the URI): Secure.
+    let public = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", form.url),
+            None,
+            Vec::new(),
+            &[("host", "connect.example.com")],
+        )
+        .await;
+    let cookie = public.headers_all("set-cookie").concat();
+    assert!(cookie.contains("; Secure"), "{cookie}");
 
     // Secure behind a trusted https proxy, and when configured so.
     let behind_proxy = InProcessForm::start_with(&sim, |c| c.trust_forwarded_headers(true)).await;
@@ -331,6 +375,20 @@ async fn connect_attempts_are_limited_per_address_and_per_session() {
         .await;
     assert_eq!(page.status, 429);
     assert_eq!(sim.requests().len(), 2);
+    // "Start again" keeps the count.
+    let page = http.post_and_follow(&form.url, "/restart", &[]).await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    let page = http
+        .post(
+            &format!("{}/connect", form.url),
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(
+        page.status, 429,
+        "Start again does not reset the per-session limit"
+    );
+    assert_eq!(sim.requests().len(), 2);
     // Per address: a third browser from the same address may try once more, then no.
     let other = opened(&form).await;
     let page = other
@@ -372,10 +430,12 @@ async fn a_double_submit_sends_one_solve() {
     let url = format!("{}/solve", form.url);
     let (first, second) = tokio::join!(http.post(&url, &[("code", "123456")]), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
-        http.post(&url, &[("code", "123456")]).await
+        http.post_and_follow(&form.url, "/solve", &[("code", "123456")])
+            .await
     });
     assert_eq!(first.status, 303);
-    assert_eq!(second.status, 409);
+    // The second is sent to the page (a GET: reloading it posts nothing), which says so.
+    assert_eq!(second.status, 200);
     assert_eq!(second.heading(), "Already being checked");
     assert!(
         second
@@ -445,7 +505,8 @@ async fn mounted_under_a_prefix_with_the_apps_context_and_one_callback() {
 }
 
 #[tokio::test]
-async fn no_secret_in_any_page_header_or_store_dump() {
+async fn no_secret_in_any_page_header_log_line_or_store_dump() {
+    let (_logging, logs) = support::capture_logs();
     let password = support::random_secret("pw-");
     let code = support::random_secret("code-");
     let sim = Simulator::builder()
@@ -491,6 +552,12 @@ async fn no_secret_in_any_page_header_or_store_dump() {
     assert_eq!(page.heading(), "Connected");
     keep(&page, &mut seen);
     seen.push(form.dump().await);
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("DEBUG") && logged.contains("sending") && logged.contains("connected"),
+        "every level was captured: {logged}"
+    );
+    seen.push(logged);
     let everything = seen.join("\n");
     for secret in [&password, &code, &support::API_KEY.to_owned()] {
         assert!(!everything.contains(secret.as_str()), "{secret} leaked");
@@ -528,4 +595,228 @@ async fn a_csrf_cookie_that_expired_mid_flow_is_given_back_with_the_page() {
         .post_and_follow(&form.url, "/solve", &[("code", "123456")])
         .await;
     assert_eq!(page.heading(), "Connected");
+}
+
+#[tokio::test]
+async fn a_waiting_page_whose_store_fails_is_told_to_back_off() {
+    let sim = simulator();
+    let clock = support::SharedClock::default();
+    let connected = Arc::new(Mutex::new(Vec::new()));
+    let store = Arc::new(support::FlakyStore::default());
+    let config = support::form_config(&sim, &clock, &connected);
+    let (url, _server) = support::serve(auth_web::router(config, Arc::clone(&store))).await;
+    let http = Http::new();
+    http.get(&format!("{url}/")).await;
+    let page = http
+        .post_and_follow(&url, "/connect", &[("username", "bob"), ("password", "pw-b")])
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    store.set_down(true);
+    // The waiting page's script polls /wait again at once after a 200 {"done":false}, and
+    // after a second on anything else: a store that is down must not be polled in a loop.
+    let answer = http.get(&format!("{url}/wait")).await;
+    assert_eq!(answer.status, 503, "{}", answer.body);
+    store.set_down(false);
+    let answer = http.get(&format!("{url}/wait")).await;
+    assert_eq!((answer.status, answer.body.as_str()), (200, r#"{"done":true}"#));
+}
+
+#[tokio::test]
+async fn a_double_click_on_connect_sends_one_connect() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    // The start page issues the session id with the CSRF token, before anything is stored.
+    let http = opened(&form).await;
+    assert!(
+        http.cookie(SESSION_COOKIE).is_some(),
+        "the start page gives a session id"
+    );
+    let fields = [("username", "sluggish"), ("password", "pw-sl")];
+    let url = format!("{}/connect", form.url);
+    let (first, second) = tokio::join!(http.post(&url, &fields), async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        http.post_and_follow(&form.url, "/connect", &fields).await
+    });
+    let connects = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/accounts"))
+        .count();
+    assert_eq!(connects, 1, "one POST /accounts: one intent, one SMS");
+    assert_eq!(first.status, 303);
+    assert_eq!(second.heading(), "Already being checked", "{}", second.body);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connected");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_that_outlasts_its_lease_keeps_it() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.request_timeout(Duration::from_secs(1))
+            .lease(Duration::from_secs(1))
+    })
+    .await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "retried"), ("password", "pw-r")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    let solve = {
+        let http = http.clone();
+        let url = format!("{}/solve", form.url);
+        tokio::spawn(async move { http.post(&url, &[("code", "123456")]).await })
+    };
+    // Past the lease the solve took: the page must not take it over (which would ask for
+    // the code again, and drop the API's answer when it comes).
+    tokio::time::sleep(Duration::from_millis(1400)).await;
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Already being checked", "{}", page.body);
+    assert_eq!(solve.await.unwrap().status, 303);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told");
+    assert_eq!(support::solves(&sim).len(), 2, "a 503, then the core's retry");
+}
+
+#[tokio::test]
+async fn a_browser_that_goes_away_mid_solve_cancels_nothing() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "slow"), ("password", "pw-s")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    // The API takes 1.5 s to answer; the tab is closed after 300 ms.
+    http.post_and_hang_up(
+        &format!("{}/solve", form.url),
+        &[("code", "123456")],
+        Duration::from_millis(300),
+    )
+    .await;
+    assert_eq!(support::solves(&sim).len(), 1, "the solve was sent");
+    // The solve's answer is still saved and the app still told, once.
+    let page_url = format!("{}/", form.url);
+    support::eventually("the connection is finished", Duration::from_secs(10), || {
+        let (http, page_url) = (http.clone(), page_url.clone());
+        async move { http.get(&page_url).await.heading() == "Connected" }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(form.connected.lock().unwrap().len(), 1, "the app was told once");
+    assert_eq!(support::solves(&sim).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_slower_than_the_lease_is_called_once() {
+    let sim = simulator();
+    let (started, finished) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(0)));
+    let form = {
+        let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+        InProcessForm::start_with(&sim, move |c| {
+            c.request_timeout(Duration::from_secs(1))
+                .lease(Duration::from_secs(1))
+                .on_connected(move |_| {
+                    let (started, finished) = (Arc::clone(&started), Arc::clone(&finished));
+                    async move {
+                        *started.lock().unwrap() += 1;
+                        // The app's own work: slower than the lease.
+                        tokio::time::sleep(Duration::from_millis(2500)).await;
+                        *finished.lock().unwrap() += 1;
+                    }
+                })
+        })
+        .await
+    };
+    let http = opened(&form).await;
+    // alice connects at once: the callback runs while the browser waits.
+    let connect = {
+        let http = http.clone();
+        let url = format!("{}/connect", form.url);
+        tokio::spawn(async move {
+            http.post(&url, &[("username", "alice"), ("password", "pw-a")])
+                .await
+        })
+    };
+    // Meanwhile the page is loaded again and again (another tab, another instance): none of
+    // these may take the callback over while its instance is alive.
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        http.get(&format!("{}/", form.url)).await;
+    }
+    assert_eq!(connect.await.unwrap().status, 303);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(http.get(&format!("{}/", form.url)).await.heading(), "Connected");
+    assert_eq!(*started.lock().unwrap(), 1, "the callback was called once");
+    assert_eq!(*finished.lock().unwrap(), 1, "and ran to its end");
+}
+
+#[tokio::test]
+async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA");
+    // An instance sent a wrong code with key K and died before it could save the answer;
+    // another took its lease over and kept K for the same action ("type it again").
+    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    let auth_web::Stage::Pending { snapshot } = &versioned.record.stage else {
+        panic!("pending")
+    };
+    let key = auth_core::IdempotencyKey::from_random_bytes([7; 16]);
+    let client = auth_reqwest::Client::builder()
+        .base_url(sim.base_url())
+        .api_key(support::API_KEY)
+        .build()
+        .unwrap();
+    let mut dead = client.resume(snapshot.clone()).unwrap();
+    let wrong = dead
+        .solve_with_key(auth_core::Solution::code("000000"), key)
+        .await;
+    assert!(wrong.is_err(), "the server kept K's answer: a wrong code");
+    let mut record = versioned.record.clone();
+    record.lost = Some(auth_web::KeyedAction {
+        action: auth_web::Action::SolveCode,
+        key,
+    });
+    record.notice = Some(Notice::TypeAgain);
+    assert!(
+        form.store
+            .replace(&id, versioned.revision, &record)
+            .await
+            .unwrap()
+    );
+
+    // The user types the right code: sent with K, the API answers 409 (K went with another
+    // code), and the form sends it again under a fresh key instead of showing the 409.
+    let page = http
+        .post_and_follow(&form.url, "/solve", &[("code", "123456")])
+        .await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    let keys: Vec<String> = support::solves(&sim)
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!((keys[0].as_str(), keys[1].as_str()), (key.as_str(), key.as_str()));
+    assert_ne!(keys[2], key.as_str(), "a fresh key");
+    assert_eq!(form.connected.lock().unwrap().len(), 1);
 }

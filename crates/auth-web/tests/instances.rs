@@ -36,7 +36,7 @@ fn simulator() -> Simulator {
                     Account::new("pat", "pw-p").checkpoint(
                         Checkpoint::new("2FA", "123456").fault(
                             Fault::new()
-                                .delay(Duration::from_millis(3000))
+                                .delay(Duration::from_millis(1500))
                                 .on(FaultTarget::Solve),
                         ),
                     ),
@@ -61,8 +61,10 @@ fn instance(sim: &Simulator, store: &str) -> WebProcess {
         support::API_KEY,
         "--store",
         store,
+        "--timeout",
+        "2",
         "--lease-ms",
-        "1000",
+        "2000",
         "--connects-per-minute",
         "1000",
     ])
@@ -86,6 +88,16 @@ async fn the_credentials_to_one_instance_and_the_code_to_the_other() {
     let http = Http::new();
     let page = sign_in(&http, &a, "dave", "pw-d").await;
     assert_eq!(page.heading(), "2FA");
+    // Redis lets the record go ten minutes after the intent's five (as the docs say).
+    let id = http.cookie(auth_web::wire::SESSION_COOKIE).unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(format!("auth-web:record:{id}"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!((890_000..=900_000).contains(&ttl), "{ttl} ms");
     let page = http.get(&format!("{}/", b.url)).await;
     assert_eq!(
         page.heading(),
@@ -111,13 +123,14 @@ async fn a_double_submit_across_two_instances_sends_one_solve() {
     let (a, b) = (instance(&sim, &redis.url()), instance(&sim, &redis.url()));
     let http = Http::new();
     assert_eq!(sign_in(&http, &a, "slow", "pw-s").await.heading(), "2FA");
-    let (to_a, to_b) = (format!("{}/solve", a.url), format!("{}/solve", b.url));
+    let to_a = format!("{}/solve", a.url);
     let (first, second) = tokio::join!(http.post(&to_a, &[("code", "123456")]), async {
         tokio::time::sleep(Duration::from_millis(400)).await;
-        http.post(&to_b, &[("code", "123456")]).await
+        http.post_and_follow(&b.url, "/solve", &[("code", "123456")])
+            .await
     });
     assert_eq!(first.status, 303);
-    assert_eq!(second.status, 409);
+    assert_eq!(second.status, 200, "sent to the page, which says so");
     assert_eq!(second.heading(), "Already being checked");
     assert_eq!(support::solves(&sim).len(), 1, "one solve in the simulator's log");
     let page = http.get(&format!("{}/", b.url)).await;
@@ -290,6 +303,8 @@ async fn no_secret_in_any_log_line_page_or_store_dump() {
             &api_key,
             "--store",
             store,
+            "--log-level",
+            "trace",
         ])
     };
     let sqlite_url = format!("sqlite:{}", sqlite.display());
@@ -341,7 +356,12 @@ async fn no_secret_in_any_log_line_page_or_store_dump() {
     assert!(!dump.is_empty());
     seen.push_str(&dump.join("\n"));
     for web in &instances {
-        seen.push_str(&web.log_text());
+        let log = web.log_text();
+        assert!(
+            log.contains("DEBUG") && log.contains("sending"),
+            "the log has every level: {log}"
+        );
+        seen.push_str(&log);
     }
     assert!(
         seen.contains("Connected") && seen.contains("\"stage\""),

@@ -38,8 +38,8 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     let id = SessionId::random().unwrap();
     let first = record("first", Duration::from_secs(60));
     assert_eq!(store.load(&id, now()).await.unwrap(), None);
-    store.create(&id, &first).await.unwrap();
-    assert_eq!(store.create(&id, &first).await, Err(StoreError::Conflict));
+    store.create(&id, &first, now()).await.unwrap();
+    assert_eq!(store.create(&id, &first, now()).await, Err(StoreError::Conflict));
     let loaded = store.load(&id, now()).await.unwrap().unwrap();
     assert_eq!((loaded.revision, &loaded.record), (1, &first));
 
@@ -54,12 +54,17 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     let loaded = store.load(&id, now()).await.unwrap().unwrap();
     assert_eq!((loaded.revision, &loaded.record), (2, &second));
 
-    // Sixteen writers read revision 2 at once: exactly one wins.
+    // Sixteen writers read revision 2 at once: exactly one wins. They run on a
+    // multi-threaded runtime and start together, so a compare and a swap that were two steps
+    // would let several through.
     let mut writers = Vec::new();
+    let start = Arc::new(tokio::sync::Barrier::new(16));
     for n in 0..16 {
         let store = Arc::clone(&store);
         let id = id.clone();
+        let start = Arc::clone(&start);
         writers.push(tokio::spawn(async move {
+            start.wait().await;
             store
                 .replace(&id, 2, &record(&format!("writer {n}"), Duration::from_secs(60)))
                 .await
@@ -85,7 +90,7 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     // An expired record is gone.
     let short = SessionId::random().unwrap();
     store
-        .create(&short, &record("short", Duration::from_millis(300)))
+        .create(&short, &record("short", Duration::from_millis(300)), now())
         .await
         .unwrap();
     assert!(store.load(&short, now()).await.unwrap().is_some());
@@ -99,10 +104,29 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(store.load(&short, now()).await.unwrap(), None);
 
+    // Expiry is by the form's clock, the `now` it gives, not the store's: a record past its
+    // time by that clock does not stand in the way of a new one with its id (Redis, whose
+    // own clock has not expired the key yet, included).
+    let ahead = SessionId::random().unwrap();
+    store
+        .create(&ahead, &record("old", Duration::from_secs(60)), now())
+        .await
+        .unwrap();
+    let later = now().saturating_add(Duration::from_secs(120));
+    store
+        .create(&ahead, &record("new", Duration::from_secs(600)), later)
+        .await
+        .unwrap();
+    let loaded = store.load(&ahead, later).await.unwrap().unwrap();
+    assert_eq!(
+        (loaded.revision, loaded.record.context.as_deref()),
+        (1, Some("new"))
+    );
+
     // The dump shows what is kept.
     let kept = SessionId::random().unwrap();
     store
-        .create(&kept, &record("kept-in-dump", Duration::from_secs(60)))
+        .create(&kept, &record("kept-in-dump", Duration::from_secs(60)), now())
         .await
         .unwrap();
     assert!(
@@ -115,12 +139,12 @@ async fn the_contract(store: Arc<dyn IntentStore>) {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn memory_store() {
     the_contract(Arc::new(MemoryStore::new())).await;
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sqlite_store_and_a_restart() {
     let dir = support::temp_dir("sqlite");
     let path = dir.join("records.sqlite3");
@@ -129,7 +153,7 @@ async fn sqlite_store_and_a_restart() {
     {
         let store = SqliteStore::open(&path).await.unwrap();
         store
-            .create(&id, &record("survives", Duration::from_secs(60)))
+            .create(&id, &record("survives", Duration::from_secs(60)), now())
             .await
             .unwrap();
     }
@@ -160,14 +184,14 @@ async fn sqlite_store_and_a_restart() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redis_store_expires_with_the_intent() {
     let redis = Redis::start();
     let store = Arc::new(RedisStore::connect(&redis.url()).await.unwrap());
     the_contract(store.clone()).await;
     let id = SessionId::random().unwrap();
     store
-        .create(&id, &record("ttl", Duration::from_secs(90)))
+        .create(&id, &record("ttl", Duration::from_secs(90)), now())
         .await
         .unwrap();
     let client = redis::Client::open(redis.url()).unwrap();
@@ -189,7 +213,7 @@ async fn a_store_that_is_down_says_so_and_comes_back() {
     let store = RedisStore::connect(&redis.url()).await.unwrap();
     let id = SessionId::random().unwrap();
     store
-        .create(&id, &record("before", Duration::from_secs(60)))
+        .create(&id, &record("before", Duration::from_secs(60)), now())
         .await
         .unwrap();
     redis.stop();

@@ -79,8 +79,8 @@ pub(crate) fn baseline(answers: Answers) -> String {
     let api_key = "bench-api-key";
     let connect = ConnectBody {
         provider: "MESSENGER",
-        username: "bob",
-        password: "pw-b",
+        username: &answers.username,
+        password: &answers.password,
     };
     let key = uuid(ENTROPY);
     black_box(headers(api_key, &key));
@@ -91,7 +91,7 @@ pub(crate) fn baseline(answers: Answers) -> String {
     let solve = SolveBody {
         provider: "MESSENGER",
         account_id: &checkpoint.account_id,
-        code: "123456",
+        code: &answers.code,
     };
     let key = uuid(ENTROPY);
     black_box(headers(api_key, &key));
@@ -101,10 +101,14 @@ pub(crate) fn baseline(answers: Answers) -> String {
     created.account_id
 }
 
-/// The answers a transport hands over to either side (it read their bodies into buffers).
+/// What either side is handed: the answers a transport read into buffers, and the user's
+/// input (username, password, code) as a form or a prompt gives it, owned strings.
 pub(crate) struct Answers {
     checkpoint: Answer,
     created: Answer,
+    username: String,
+    password: String,
+    code: String,
 }
 
 impl Answers {
@@ -112,6 +116,9 @@ impl Answers {
         Self {
             checkpoint: Answer::new(202, CHECKPOINT),
             created: Answer::new(201, CREATED),
+            username: "bob".to_owned(),
+            password: "pw-b".to_owned(),
+            code: "123456".to_owned(),
         }
     }
 }
@@ -121,14 +128,14 @@ pub(crate) fn machine(config: &Config, answers: Answers) -> Flow {
     let mut flow = Flow::new(config.clone());
     let at = UnixMillis::from_millis;
     let key = || IdempotencyKey::from_random_bytes(ENTROPY);
-    let credentials = Credentials::messenger("bob", "pw-b");
+    let credentials = Credentials::messenger(answers.username, answers.password);
     let sent = flow.handle(at(1_000), Input::command(Command::Connect(credentials), key()));
     assert!(matches!(black_box(sent), Output::Send(_)));
     let checkpoint = flow.handle(at(1_200), Input::Answer(answers.checkpoint));
     assert!(matches!(black_box(checkpoint), Output::Event(_)));
     let sent = flow.handle(
         at(5_000),
-        Input::command(Command::Solve(Solution::code("123456")), key()),
+        Input::command(Command::Solve(Solution::code(answers.code)), key()),
     );
     assert!(matches!(black_box(sent), Output::Send(_)));
     let created = flow.handle(at(5_200), Input::Answer(answers.created));

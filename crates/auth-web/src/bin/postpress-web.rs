@@ -40,13 +40,15 @@ struct Args {
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3_600))]
     timeout: u64,
     /// How long a request in flight holds its record before another instance may take it
-    /// over, in milliseconds.
-    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(100..=600_000))]
-    lease_ms: u64,
+    /// over, in milliseconds (renewed while the request runs): at least the timeout, which
+    /// is the default.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    lease_ms: Option<u64>,
     /// Where the browser goes once the account is connected.
     #[arg(long)]
     success_url: Option<String>,
-    /// `Secure` cookies: `auto` (over https), `always` or `never`.
+    /// `Secure` cookies: `auto` (over https, and on any host but loopback), `always` or
+    /// `never`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     secure_cookies: String,
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (behind a proxy that sets them).
@@ -55,6 +57,10 @@ struct Args {
     /// Connect attempts allowed per IP address per minute.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connects_per_minute: u32,
+    /// How much to log on standard error: error, warn, info, debug or trace (no level logs a
+    /// password, a code or the API key).
+    #[arg(long, env = "POSTPRESS_WEB_LOG", default_value = "info")]
+    log_level: tracing::Level,
     /// Start the embedded simulator with its demo accounts (alice, bob, carol, dave) and
     /// point the form at it: no key and no network needed.
     #[arg(long)]
@@ -62,12 +68,12 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    let args = Args::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::INFO)
+        .with_max_level(args.log_level)
         .with_target(false)
         .init();
-    let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -110,7 +116,6 @@ async fn run(args: Args) -> Result<(), String> {
         .base_url(base_url)
         .intent_ttl(Duration::from_secs(args.intent_ttl))
         .request_timeout(Duration::from_secs(args.timeout))
-        .lease(Duration::from_millis(args.lease_ms))
         .connects_per_ip(args.connects_per_minute, Duration::from_secs(60))
         .trust_forwarded_headers(args.trust_forwarded)
         .cookie_security(match args.secure_cookies.as_str() {
@@ -118,6 +123,9 @@ async fn run(args: Args) -> Result<(), String> {
             "never" => CookieSecurity::Never,
             _ => CookieSecurity::Auto,
         });
+    if let Some(lease) = args.lease_ms {
+        config = config.lease(Duration::from_millis(lease));
+    }
     if let Some(url) = args.success_url {
         config = config.success_url(url);
     }

@@ -3,7 +3,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::SystemTime;
 
 use auth_core::UnixMillis;
 
@@ -12,7 +11,8 @@ use crate::ids::SessionId;
 
 /// Records in this process's memory, as JSON (the same text the other stores keep, so a
 /// test reading [`IntentStore::dump`] sees what they would). Lost when the process stops.
-/// Expired records are swept every 1,024 creations.
+/// Expired records (by the form's clock, the `now` it creates with) are swept every 1,024
+/// creations.
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     records: Mutex<HashMap<SessionId, (u64, String, UnixMillis)>>,
@@ -38,7 +38,7 @@ impl MemoryStore {
 }
 
 impl IntentStore for MemoryStore {
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let json = record.to_json()?;
             if self
@@ -46,10 +46,13 @@ impl IntentStore for MemoryStore {
                 .fetch_add(1, Ordering::Relaxed)
                 .is_multiple_of(1024)
             {
-                self.sweep(UnixMillis::from_system_time(SystemTime::now()));
+                self.sweep(now);
             }
             let mut records = self.records();
-            if records.contains_key(id) {
+            if records
+                .get(id)
+                .is_some_and(|(_, _, expires_at)| *expires_at > now)
+            {
                 return Err(StoreError::Conflict);
             }
             records.insert(id.clone(), (1, json, record.expires_at));

@@ -11,7 +11,9 @@ use super::{IntentStore, Record, StoreError, StoreFuture, Versioned};
 use crate::ids::SessionId;
 
 /// Records in Redis, one hash per record (`rev`, `data`) under `auth-web:record:<id>`,
-/// expiring with its intent (`PEXPIREAT` at [`Record::expires_at`]).
+/// expiring at [`Record::expires_at`] (`PEXPIREAT`), which the form sets ten minutes past
+/// the intent's deadline (so the page can still say "Expired"), or 30 minutes past the last
+/// connect attempt of a browser that has no intent yet.
 ///
 /// Every write is one Lua script, so Redis runs the compare and the swap as one step: of two
 /// instances writing the same revision, one wins. The connection manager reconnects by
@@ -31,10 +33,13 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// Creates the record if no record has that key.
+/// Creates the record if no record has that key, or only one expired by the form's clock
+/// (ARGV[3]; its `exp` field) that Redis's own clock has not expired yet.
 const CREATE: &str = r"
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'rev', '1', 'data', ARGV[1])
+local exp = redis.call('HGET', KEYS[1], 'exp')
+if redis.call('EXISTS', KEYS[1]) == 1 and (not exp or tonumber(exp) > tonumber(ARGV[3])) then return 0 end
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'rev', '1', 'data', ARGV[1], 'exp', ARGV[2])
 redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 ";
@@ -43,7 +48,7 @@ return 1
 const REPLACE: &str = r"
 local rev = redis.call('HGET', KEYS[1], 'rev')
 if rev ~= ARGV[1] then return 0 end
-redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(rev) + 1), 'data', ARGV[2])
+redis.call('HSET', KEYS[1], 'rev', tostring(tonumber(rev) + 1), 'data', ARGV[2], 'exp', ARGV[3])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 return 1
 ";
@@ -91,7 +96,7 @@ impl RedisStore {
 }
 
 impl IntentStore for RedisStore {
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let json = record.to_json()?;
             let mut connection = self.connection.clone();
@@ -99,6 +104,7 @@ impl IntentStore for RedisStore {
                 .key(self.key(id))
                 .arg(json)
                 .arg(record.expires_at.as_millis())
+                .arg(now.as_millis())
                 .invoke_async(&mut connection)
                 .await
                 .map_err(unavailable)?;

@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use auth_core::UnixMillis;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -32,15 +32,11 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-/// How many writes between two sweeps of expired records.
+/// How many creations between two sweeps of expired records.
 const SWEEP_EVERY: u64 = 512;
 
 fn unavailable(error: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(error.to_string())
-}
-
-fn now_millis() -> i64 {
-    i64::try_from(UnixMillis::from_system_time(SystemTime::now()).as_millis()).unwrap_or(i64::MAX)
 }
 
 fn sql_millis(at: UnixMillis) -> i64 {
@@ -93,8 +89,9 @@ impl SqliteStore {
         .map_err(unavailable)?
     }
 
-    /// Counts a write, and every [`SWEEP_EVERY`] writes deletes the expired records.
-    fn maybe_sweep(&self, connection: &Connection) {
+    /// Counts a creation, and every [`SWEEP_EVERY`] creations deletes the records expired at
+    /// `now` (the form's clock).
+    fn maybe_sweep(&self, connection: &Connection, now: i64) {
         if self
             .writes
             .fetch_add(1, Ordering::Relaxed)
@@ -102,7 +99,7 @@ impl SqliteStore {
         {
             let swept = connection.execute(
                 "DELETE FROM auth_web_records WHERE expires_at <= ?1",
-                params![now_millis()],
+                params![now],
             );
             if let Err(error) = swept {
                 tracing::warn!(%error, "sweeping expired records failed");
@@ -124,18 +121,19 @@ impl SqliteStore {
 }
 
 impl IntentStore for SqliteStore {
-    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record) -> StoreFuture<'a, ()> {
+    fn create<'a>(&'a self, id: &'a SessionId, record: &'a Record, now: UnixMillis) -> StoreFuture<'a, ()> {
         Box::pin(async move {
             let json = record.to_json()?;
             let id = id.as_str().to_owned();
             let expires_at = sql_millis(record.expires_at);
+            let now = sql_millis(now);
             let this = self.clone();
             self.with(move |c| {
-                this.maybe_sweep(c);
-                // An expired record with the same id (impossible by chance) is replaced.
+                this.maybe_sweep(c, now);
+                // An expired record with the same id (a stale cookie's) is replaced.
                 c.execute(
                     "DELETE FROM auth_web_records WHERE id = ?1 AND expires_at <= ?2",
-                    params![id, now_millis()],
+                    params![id, now],
                 )
                 .map_err(unavailable)?;
                 let inserted = c
@@ -186,9 +184,7 @@ impl IntentStore for SqliteStore {
             let id = id.as_str().to_owned();
             let expires_at = sql_millis(record.expires_at);
             let expected = i64::try_from(expected).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let this = self.clone();
             self.with(move |c| {
-                this.maybe_sweep(c);
                 let changed = c
                     .execute(
                         "UPDATE auth_web_records SET revision = revision + 1, expires_at = ?3, record = ?4

@@ -560,6 +560,37 @@ impl Http {
         .await
     }
 
+    /// Posts fields as a form (with the jar's cookies and CSRF token) on a socket of its own,
+    /// then closes it after `after`, before the answer: a tab closed while its request runs.
+    pub async fn post_and_hang_up(&self, url: &str, fields: &[(&str, &str)], after: Duration) {
+        use tokio::io::AsyncWriteExt;
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.push((
+            "csrf".into(),
+            self.cookie(auth_web::wire::CSRF_COOKIE).unwrap_or_default(),
+        ));
+        let body = all
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let after_scheme = url.find("://").map_or(0, |at| at + 3);
+        let (authority, path) = url[after_scheme..].split_at(url[after_scheme..].find('/').unwrap());
+        let request = format!(
+            "POST {path} HTTP/1.1\r\nHost: {authority}\r\nCookie: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            self.cookie_header(),
+            body.len()
+        );
+        let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        tokio::time::sleep(after).await;
+        drop(stream);
+    }
+
     /// Posts, then follows a `303` to the page.
     pub async fn post_and_follow(&self, base: &str, path: &str, fields: &[(&str, &str)]) -> Page {
         let answer = self.post(&format!("{base}{path}"), fields).await;
@@ -612,4 +643,99 @@ pub fn solves(sim: &Simulator) -> Vec<auth_sim::LoggedRequest> {
 
 pub fn path_exists(path: &Path) -> bool {
     path.exists()
+}
+
+/// A memory store that can be switched off: every call then fails as an unreachable Redis
+/// would.
+#[derive(Default)]
+pub struct FlakyStore {
+    pub inner: MemoryStore,
+    pub down: std::sync::atomic::AtomicBool,
+}
+
+impl FlakyStore {
+    fn check(&self) -> Result<(), auth_web::StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(auth_web::StoreError::Unavailable(
+                "switched off by the test".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+impl IntentStore for FlakyStore {
+    fn create<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        record: &'a auth_web::Record,
+        now: UnixMillis,
+    ) -> auth_web::StoreFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.create(id, record, now).await
+        })
+    }
+    fn load<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        now: UnixMillis,
+    ) -> auth_web::StoreFuture<'a, Option<auth_web::Versioned>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.load(id, now).await
+        })
+    }
+    fn replace<'a>(
+        &'a self,
+        id: &'a auth_web::SessionId,
+        expected: u64,
+        record: &'a auth_web::Record,
+    ) -> auth_web::StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.replace(id, expected, record).await
+        })
+    }
+    fn remove<'a>(&'a self, id: &'a auth_web::SessionId, expected: u64) -> auth_web::StoreFuture<'a, bool> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.remove(id, expected).await
+        })
+    }
+    fn dump(&self) -> auth_web::StoreFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.dump().await
+        })
+    }
+}
+
+/// Everything this thread's code logs, at every level (TRACE and DEBUG included), as the
+/// text a log file would hold. A current-thread runtime runs the form, its client and its
+/// tasks on the test's thread, so all of it is captured until the guard is dropped.
+pub fn capture_logs() -> (tracing::subscriber::DefaultGuard, Arc<Mutex<Vec<u8>>>) {
+    #[derive(Clone)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Arc::new(Mutex::new(Vec::new()));
+    let writer = Buffer(Arc::clone(&buffer));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    (tracing::subscriber::set_default(subscriber), buffer)
 }

@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use auth_core::{Answer, Request, TransportError};
 
-/// The observer of [`ClientBuilder::on_exchange`](crate::ClientBuilder::on_exchange).
-pub(crate) type ObserverFn = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
+/// The observer a client's `on_exchange` setter takes, shared by the client's clones and
+/// called by its transport after every attempt of every request.
+pub type Observer = Arc<dyn Fn(&Exchange<'_>) + Send + Sync>;
 
-/// One attempt of a request and what came of it, as the
-/// [`ClientBuilder::on_exchange`](crate::ClientBuilder::on_exchange) observer sees it: a
-/// retry of a request is an exchange of its own, with the same `Idempotency-Key` and a
+/// One attempt of a request and what came of it, as a client's `on_exchange` observer sees
+/// it: a retry of a request is an exchange of its own, with the same `Idempotency-Key` and a
 /// higher [`Request::attempt`].
 ///
 /// `Debug` of the request redacts the API key and shows only the body's length; use

@@ -1,7 +1,8 @@
 // Sequential complete 2FA flows through the official Unipile Node SDK (unipile-node-sdk
-// 1.9.3, default options), in a loop in this one Node process, against a simulator that
-// `benches/client_vs_node.rs` started: connectMessenger (202 Checkpoint), then
-// solveCodeCheckpoint (201 AccountCreated), the demo account bob.
+// 1.9.3, default options), in a loop in this one Node process, against a simulator that a
+// client's `benches/client_vs_node.rs` started (auth-ureq's and auth-reqwest's both run
+// this script): connectMessenger (202 Checkpoint), then solveCodeCheckpoint (201
+// AccountCreated), the demo account bob.
 //
 // Environment: SIM_ORIGIN (http://127.0.0.1:PORT), SIM_API_KEY, SDK_DIR (the directory
 // whose node_modules holds the SDK: crates/auth-sim/node), WARMUP and FLOWS (counts).

@@ -1,19 +1,15 @@
 //! An answer's headers reach whoever can see the answer: the `on_exchange` observer, and
 //! the caller of `Client::transport()`. (Without an observer the client keeps only those
 //! the core reads, `retry-after` and `x-request-id`.)
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
 
 use std::sync::{Arc, Mutex};
 
+use auth_client::new_idempotency_key;
 use auth_core::{Command, Credentials, Flow, Input, Output};
-use auth_reqwest::{Client, Connection};
 use auth_sim::{Fixture, Simulator};
+
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::pending;
 
 const KEY: &str = "answer-headers-key";
 
@@ -32,12 +28,12 @@ fn content_type(headers: &[(String, String)]) -> Option<&str> {
         .map(|(_, value)| value.as_str())
 }
 
-#[tokio::test]
-async fn the_observer_sees_every_answers_headers() {
+/// The observer sees every answer's headers.
+pub fn the_observer_sees_every_answers_headers<D: Driver>() {
     let sim = sim();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let log = Arc::clone(&seen);
-    let client = Client::builder()
+    let client = D::builder()
         .base_url(sim.base_url())
         .api_key(KEY)
         .on_exchange(move |exchange| {
@@ -46,10 +42,8 @@ async fn the_observer_sees_every_answers_headers() {
         })
         .build()
         .unwrap();
-    let Connection::Pending(mut intent) = client.connect_messenger("bob", "pw-b").await.unwrap() else {
-        panic!("bob has a checkpoint");
-    };
-    intent.solve_code_checkpoint("123456").await.unwrap();
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
+    intent.solve_code_checkpoint("123456").unwrap();
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 2);
     for headers in seen.iter() {
@@ -57,21 +51,21 @@ async fn the_observer_sees_every_answers_headers() {
     }
 }
 
-#[tokio::test]
-async fn the_raw_transport_fills_the_answers_headers() {
+/// The raw transport (`Client::transport`) fills the answer's headers.
+pub fn the_raw_transport_fills_the_answers_headers<D: Driver>() {
     let sim = sim();
-    let client = Client::builder()
+    let client = D::builder()
         .base_url(sim.base_url())
         .api_key(KEY)
         .build()
         .unwrap();
     let mut flow = Flow::new(client.config().clone());
     let connect = Command::Connect(Credentials::messenger("alice", "pw-a"));
-    let input = Input::command(connect, auth_reqwest::new_idempotency_key().unwrap());
+    let input = Input::command(connect, new_idempotency_key().unwrap());
     let Output::Send(request) = flow.handle(client.now(), input) else {
         panic!("a connect sends a request");
     };
-    let answer = client.transport().execute(&request).await.unwrap();
+    let answer = client.execute(&request).unwrap();
     assert_eq!(answer.status, 201);
     assert_eq!(content_type(&answer.headers), Some("application/json"));
 }

@@ -1,49 +1,35 @@
-//! One test per row of `shared/api-contract.md`, through the [`Client`], against the
+//! One scenario per row of `shared/api-contract.md`, through the client, against the
 //! simulator on a real loopback socket, in both path styles (postpress `/v1`, Unipile
 //! `/api/v1`).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use auth_core::{
+    AuthScheme, Checkpoint, Connection, Credentials, Detection, Error, ErrorType, Fault, IdempotencyKey,
+    Phase, Problem, Provider, Resend, Solved, SourceStatus,
+};
 use auth_sim::{
     Account, Checkpoint as SimCheckpoint, ErrorEnvelope, Fault as SimFault, Fixture, Provider as SimProvider,
     Simulator, SourceStatus as SimSourceStatus,
 };
-use auth_ureq::{
-    AuthScheme, Checkpoint, Client, Connection, Credentials, Detection, Error, ErrorType, Fault,
-    IdempotencyKey, PendingIntent, Phase, Problem, Provider, Resend, Solved, SourceStatus, USER_AGENT,
-};
-use support::*;
 
-/// Connects bob (2FA 123456) and returns his pending intent.
-fn pending_bob(client: &Client) -> PendingIntent {
-    match client.connect_messenger("bob", "pw-b").unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
-}
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::*;
 
-fn connected_id(connection: Connection) -> String {
+fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     match connection {
         Connection::Connected { account_id } => account_id.as_str().to_owned(),
         other => panic!("expected connected, got {other:?}"),
     }
 }
 
-#[test]
-fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key() {
+/// Every request carries the API key, `accept`, `content-type`, the client's `user-agent`
+/// and an `Idempotency-Key`.
+pub fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idempotency_key<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let requests = sim.requests();
         assert_eq!(requests.len(), 1);
@@ -53,8 +39,12 @@ fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idemp
         assert_eq!(request.header("x-api-key"), Some(API_KEY));
         assert_eq!(request.header("accept"), Some("application/json"));
         assert_eq!(request.header("content-type"), Some("application/json"));
-        assert_eq!(request.header("user-agent"), Some(USER_AGENT));
-        assert!(USER_AGENT.starts_with("auth-ureq/"));
+        assert_eq!(request.header("user-agent"), Some(D::USER_AGENT));
+        assert!(
+            D::USER_AGENT.starts_with(&format!("{}/", D::NAME)),
+            "{}",
+            D::USER_AGENT
+        );
         // 16 random bytes, written as a UUID v4.
         let key = request.header("idempotency-key").expect("an Idempotency-Key");
         assert_eq!(IdempotencyKey::parse(key).map(|k| k.as_str().len()), Ok(36));
@@ -66,11 +56,11 @@ fn every_request_carries_the_api_key_accept_content_type_user_agent_and_an_idemp
     }
 }
 
-#[test]
-fn connect_201_account_created_is_connected() {
+/// Connect, 201 `AccountCreated`: connected.
+pub fn connect_201_account_created_is_connected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         assert!(!account_id.is_empty());
         let connected = sim.connected_accounts();
@@ -80,13 +70,13 @@ fn connect_201_account_created_is_connected() {
     }
 }
 
-#[test]
-fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline() {
+/// Connect, 202 `Checkpoint`: a pending intent with its checkpoint and deadline.
+pub fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
-        let intent = pending_bob(&client);
+        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
+        let intent = pending::<D>(&client, "bob", "pw-b");
         assert!(matches!(intent.checkpoint(), Checkpoint::TwoFactor { .. }));
         assert_eq!(intent.checkpoint().kind(), "2FA");
         assert!(!intent.account_id().as_str().is_empty());
@@ -104,12 +94,12 @@ fn connect_202_checkpoint_is_a_pending_intent_with_its_checkpoint_and_deadline()
     }
 }
 
-#[test]
-fn solve_with_the_right_code_201_connects() {
+/// Solve with the right code, 201: connected.
+pub fn solve_with_the_right_code_201_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let account_id = intent.account_id().clone();
         let solved = intent.solve_code_checkpoint("123456").unwrap();
         assert_eq!(solved, Solved::Connected { account_id });
@@ -125,12 +115,12 @@ fn solve_with_the_right_code_201_connects() {
     }
 }
 
-#[test]
-fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending() {
+/// Resend, 200 `CheckpointResend` with `success: true`: the intent stays pending.
+pub fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let deadline = intent.deadline();
         assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Sent);
         assert!(intent.is_pending());
@@ -148,17 +138,15 @@ fn resend_200_checkpoint_resend_success_true_keeps_the_intent_pending() {
     }
 }
 
-#[test]
-fn resend_200_success_false_is_refused_and_keeps_the_intent_pending() {
+/// Resend, 200 with `success: false`: refused, and the intent stays pending.
+pub fn resend_200_success_false_is_refused_and_keeps_the_intent_pending<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(SimCheckpoint::new("2FA", "123456").resend_refused()),
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Refused);
         assert!(
             intent.is_pending(),
@@ -171,14 +159,14 @@ fn resend_200_success_false_is_refused_and_keeps_the_intent_pending() {
     }
 }
 
-#[test]
-fn get_account_200_gives_its_status_connecting_then_ok() {
+/// `GET /accounts/{id}`, 200: its status, `CONNECTING` then `OK`.
+pub fn get_account_200_gives_its_status_connecting_then_ok<D: Driver>() {
     let fixture = Fixture::new()
         .account(Account::new("alice", "pw-a"))
         .account(Account::new("dora", "pw-secret").source_status(SimSourceStatus::Credentials));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let alice = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let dora = connected_id(client.connect_messenger("dora", "pw-secret").unwrap());
         let status = client.account_status(alice.as_str()).unwrap();
@@ -202,11 +190,11 @@ fn get_account_200_gives_its_status_connecting_then_ok() {
     }
 }
 
-#[test]
-fn reconnect_200_or_201_account_reconnected_is_reconnected() {
+/// Reconnect, 200 or 201 `AccountReconnected`: reconnected.
+pub fn reconnect_200_or_201_account_reconnected_is_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let account_id = connected_id(client.connect_messenger("alice", "pw-a").unwrap());
         let again = client
             .reconnect_account(account_id.as_str(), Credentials::messenger("alice", "pw-a"))
@@ -222,12 +210,12 @@ fn reconnect_200_or_201_account_reconnected_is_reconnected() {
     }
 }
 
-#[test]
-fn reconnect_with_a_checkpoint_is_solved_to_reconnected() {
+/// A reconnect with a checkpoint is solved to reconnected.
+pub fn reconnect_with_a_checkpoint_is_solved_to_reconnected<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut first = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut first = pending::<D>(&client, "bob", "pw-b");
         let Solved::Connected { account_id } = first.solve_code_checkpoint("123456").unwrap() else {
             panic!("bob connects with his code");
         };
@@ -245,11 +233,11 @@ fn reconnect_with_a_checkpoint_is_solved_to_reconnected() {
     }
 }
 
-#[test]
-fn connect_401_invalid_credentials_is_an_api_error() {
+/// Connect, 401 `invalid_credentials`: an API error, the user's fault.
+pub fn connect_401_invalid_credentials_is_an_api_error<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let error = expect_err(client.connect_messenger("alice", "pw-wrong-secret"));
         let api = error.api_error().expect("an API error");
         assert_eq!(api.status, 401);
@@ -264,13 +252,14 @@ fn connect_401_invalid_credentials_is_an_api_error() {
     }
 }
 
-#[test]
-fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both() {
+/// A connect with an unknown API key: 401 `invalid_credentials`, whose text names both the
+/// password and the key.
+pub fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both<D: Driver>() {
     // The docs use `invalid_credentials` for a refused password and for an unknown API key:
     // on a connect, the error says both.
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = Client::builder()
+        let client = D::builder()
             .base_url(style.base_url(&sim))
             .api_key("sk-wrong-key-secret")
             .build()
@@ -291,8 +280,8 @@ fn a_connect_with_an_unknown_api_key_is_401_invalid_credentials_and_says_both() 
     }
 }
 
-#[test]
-fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
+/// An expired or out-of-scope API key is the configuration's fault, never the password's.
+pub fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault<D: Driver>() {
     let sim = Simulator::builder()
         .api_key(API_KEY)
         .expired_api_key("sk-expired-key-secret")
@@ -305,7 +294,7 @@ fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
         ("sk-expired-key-secret", ErrorType::ExpiredCredentials),
         ("sk-narrow-key-secret", ErrorType::InsufficientPrivileges),
     ] {
-        let client = Client::builder()
+        let client = D::builder()
             .base_url(sim.base_url())
             .api_key(key)
             .build()
@@ -327,11 +316,11 @@ fn an_expired_or_out_of_scope_api_key_is_the_configurations_fault() {
     assert!(sim.connected_accounts().is_empty());
 }
 
-#[test]
-fn the_api_key_may_go_as_a_bearer_token() {
+/// The API key may go as a bearer token.
+pub fn the_api_key_may_go_as_a_bearer_token<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
             .auth_scheme(AuthScheme::Bearer)
             .clock(ManualClock::new())
             .build()
@@ -346,12 +335,12 @@ fn the_api_key_may_go_as_a_bearer_token() {
     }
 }
 
-#[test]
-fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects() {
+/// Solve, 401 `invalid_checkpoint_solution`: the intent stays, then the right code connects.
+pub fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending_bob(&client);
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         let api = error.api_error().unwrap();
         assert_eq!(api.status, 401);
@@ -370,14 +359,17 @@ fn solve_401_invalid_checkpoint_solution_keeps_the_intent_then_the_right_code_co
     }
 }
 
-#[test]
-fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed() {
+/// Solve after five minutes, 408: expired, found by the server; then a stale copy is
+/// destroyed (400).
+pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy_is_destroyed<
+    D: Driver,
+>() {
     for style in Style::ALL {
         let sim = demo_sim();
         // The client's clock does not move while the server's does: the request is sent.
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
-        let mut intent = pending_bob(&client);
+        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let saved = serde_json::to_string(&intent.save()).unwrap();
         sim.advance(Duration::from_secs(301));
 
@@ -398,7 +390,7 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
         // The same intent, saved before, resumed by another client: the server now says 400
         // `errors/authentication_intent_error`, "it has destroyed itself" (a 400 typed as no
         // malformed request is).
-        let other = builder(&sim, style).clock(clock.clone()).build().unwrap();
+        let other = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
         let mut resumed = other.resume(serde_json::from_str(&saved).unwrap()).unwrap();
         let error = expect_err(resumed.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
@@ -419,8 +411,8 @@ fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_copy
     }
 }
 
-#[test]
-fn a_400_after_the_intent_ended_is_destroyed() {
+/// A 400 `authentication_intent_error`: the intent destroyed itself, and nothing more is sent.
+pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     // The server's 400 for an intent that destroyed itself, typed as no malformed request is.
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
@@ -433,10 +425,8 @@ fn a_400_after_the_intent_ended_is_destroyed() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
@@ -456,18 +446,16 @@ fn a_400_after_the_intent_ended_is_destroyed() {
     }
 }
 
-#[test]
-fn solve_500_authentication_intent_error_destroys_the_intent() {
+/// Solve, 500 `authentication_intent_error`: the intent is destroyed.
+pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     let fixture =
         Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(SimFault::new().force_status(500).times(1)),
         ));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
@@ -481,8 +469,8 @@ fn solve_500_authentication_intent_error_destroys_the_intent() {
     }
 }
 
-#[test]
-fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
+/// A 400 `invalid_parameters` is an API error that leaves the intent alive.
+pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
@@ -495,10 +483,8 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let api = error.api_error().unwrap();
         assert_eq!(
@@ -516,8 +502,8 @@ fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive() {
     }
 }
 
-#[test]
-fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
+/// Solve, 403 `account_restricted`: the account is refused and nothing more is sent.
+pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456").fault(
@@ -529,10 +515,8 @@ fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         let error = expect_err(intent.solve_code_checkpoint("123456"));
         let api = error.api_error().unwrap();
         assert_eq!(
@@ -553,8 +537,8 @@ fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent() {
     }
 }
 
-#[test]
-fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
+/// An error answer keeps its request id in either envelope and shows it.
+pub fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it<D: Driver>() {
     // The id a user gives support: in the body (`instance`, or the quickstart envelope's
     // `request_id`) and in the `x-request-id` header.
     for (style, envelope) in [
@@ -570,7 +554,7 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
             .unwrap();
         let seen: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
         let log = Arc::clone(&seen);
-        let client = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
             .clock(ManualClock::new())
             .on_exchange(move |exchange| {
                 let id = exchange
@@ -581,7 +565,7 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
             })
             .build()
             .unwrap();
-        let mut intent = pending_bob(&client);
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         let error = expect_err(intent.solve_code_checkpoint("999999"));
         assert!(error.is_retryable_by_user(), "{envelope:?}: {error:?}");
         assert_eq!(
@@ -598,12 +582,15 @@ fn an_error_answer_keeps_its_request_id_in_either_envelope_and_shows_it() {
     }
 }
 
-#[test]
-fn a_port_query_on_the_base_url_goes_on_every_request() {
+/// A `?port=` query on the base URL goes on every request.
+pub fn a_port_query_on_the_base_url_goes_on_every_request<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = builder(&sim, style).clock(ManualClock::new()).build().unwrap();
-        let with_port = builder(&sim, style)
+        let client = builder::<D>(&sim, style)
+            .clock(ManualClock::new())
+            .build()
+            .unwrap();
+        let with_port = builder::<D>(&sim, style)
             .base_url(format!("{}/?port=12345", style.base_url(&sim)))
             .clock(ManualClock::new())
             .build()
@@ -612,7 +599,7 @@ fn a_port_query_on_the_base_url_goes_on_every_request() {
             with_port.base_url().to_string(),
             format!("{}?port=12345", client.base_url())
         );
-        let mut intent = pending_bob(&with_port);
+        let mut intent = pending::<D>(&with_port, "bob", "pw-b");
         intent.resend_checkpoint().unwrap();
         intent.solve_code_checkpoint("123456").unwrap();
         let requests = sim.requests();
@@ -625,14 +612,12 @@ fn a_port_query_on_the_base_url_goes_on_every_request() {
     }
 }
 
-#[test]
-fn chained_checkpoints_2fa_then_otp_share_one_intent() {
+/// Chained checkpoints, 2FA then OTP, share one intent.
+pub fn chained_checkpoints_2fa_then_otp_share_one_intent<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("dave", "pw-d").unwrap() else {
-            panic!("dave has two checkpoints");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "dave", "pw-d");
         assert_eq!(intent.checkpoint().kind(), "2FA");
         let deadline = intent.deadline();
         assert_eq!(
@@ -657,8 +642,8 @@ fn chained_checkpoints_2fa_then_otp_share_one_intent() {
     }
 }
 
-#[test]
-fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
+/// `TRY_ANOTHER_WAY` answers a new checkpoint in the same intent.
+pub fn try_another_way_answers_a_new_checkpoint_in_the_same_intent<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("erin", "pw-secret").checkpoint(
             SimCheckpoint::new("2FA", "123456")
@@ -668,10 +653,8 @@ fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
-        let Connection::Pending(mut intent) = client.connect_messenger("erin", "pw-secret").unwrap() else {
-            panic!("erin has a checkpoint");
-        };
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "erin", "pw-secret");
         assert_eq!(intent.try_another_way().unwrap(), Solved::NextCheckpoint);
         assert_eq!(intent.checkpoint(), &Checkpoint::Otp);
         assert_eq!(
@@ -685,8 +668,8 @@ fn try_another_way_answers_a_new_checkpoint_in_the_same_intent() {
     }
 }
 
-#[test]
-fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls() {
+/// Other providers and unknown checkpoint types go through the same calls.
+pub fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls<D: Driver>() {
     let fixture = Fixture::new()
         .account(
             Account::new("lin", "pw-secret")
@@ -698,7 +681,7 @@ fn other_providers_and_unknown_checkpoint_types_go_through_the_same_calls() {
         .account(Account::new("insta", "pw-secret").provider(SimProvider::Instagram));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
-        let client = client(&sim, style);
+        let client = client::<D>(&sim, style);
         let Connection::Pending(mut intent) = client
             .connect(Credentials::new(Provider::Linkedin, "lin", "pw-secret"))
             .unwrap()

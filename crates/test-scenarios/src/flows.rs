@@ -1,52 +1,27 @@
-//! Whole flows through the [`Client`]: in-app validation, expiry found locally, save and
-//! resume in a new client, keep-alive, the exchange observer.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
+//! Whole flows through the client: in-app validation, expiry found locally, save and
+//! resume in a new client, keep-alive, the exchange observer, a flow driven by hand.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use auth_core::RequestKind;
+use auth_client::new_idempotency_key;
+use auth_core::{Connection, Detection, Error, Phase, RequestKind, Snapshot, Solved, UsageError};
 use auth_sim::{Account, Checkpoint as SimCheckpoint, Fixture, Simulator};
-use auth_ureq::{
-    Client, Connection, Detection, Error, PendingIntent, Phase, Snapshot, Solved, UsageError,
-    new_idempotency_key,
-};
-use support::*;
 
-fn pending(client: &Client, username: &str, password: &str) -> PendingIntent {
-    match client.connect_messenger(username, password).unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
-}
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::*;
 
-/// Waits until the simulator holds `count` requests (a minute at most, so a broken test
-/// fails rather than hangs).
+/// Waits until the simulator holds `count` requests.
 fn wait_until_held(sim: &Simulator, count: usize) {
-    let started = std::time::Instant::now();
-    while sim.held_requests() != count {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the request was never held"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until("the request held", || sim.held_requests() == count);
 }
 
-#[test]
-fn in_app_validation_is_held_until_approved_then_connects() {
+/// An in-app validation is held until approved, then connects.
+pub fn in_app_validation_is_held_until_approved_then_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending(&client, "carol", "pw-c");
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "carol", "pw-c");
         assert_eq!(intent.checkpoint().kind(), "2FA");
         std::thread::scope(|scope| {
             let solving = scope.spawn(move || {
@@ -71,8 +46,8 @@ fn in_app_validation_is_held_until_approved_then_connects() {
     }
 }
 
-#[test]
-fn in_app_validation_with_the_real_clock_connects_after_the_approval() {
+/// An in-app validation on the real clock connects after the approval.
+pub fn in_app_validation_with_the_real_clock_connects_after_the_approval<D: Driver>() {
     let sim = Simulator::builder()
         .api_key(API_KEY)
         .fixture(
@@ -85,26 +60,26 @@ fn in_app_validation_with_the_real_clock_connects_after_the_approval() {
         .unwrap();
     // A request timeout shorter than the approval: the in-app request's budget is the
     // intent's remaining time, not the request timeout.
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .request_timeout(Duration::from_secs(1))
         .build()
         .unwrap();
-    let mut intent = pending(&client, "carol", "pw-c");
+    let mut intent = pending::<D>(&client, "carol", "pw-c");
     assert!(matches!(intent.solve_in_app().unwrap(), Solved::Connected { .. }));
 }
 
-#[test]
-fn in_app_validation_held_past_the_deadline_ends_expired() {
+/// An in-app validation held past the deadline ends expired.
+pub fn in_app_validation_held_past_the_deadline_ends_expired<D: Driver>() {
     let fixture = Fixture::new().account(
         Account::new("slow", "pw-secret").checkpoint(SimCheckpoint::in_app("2FA", Duration::from_secs(600))),
     );
     let sim = start_sim(fixture);
     let clock = ManualClock::new();
-    let client = builder(&sim, Style::Unipile)
+    let client = builder::<D>(&sim, Style::Unipile)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let mut intent = pending(&client, "slow", "pw-secret");
+    let mut intent = pending::<D>(&client, "slow", "pw-secret");
     std::thread::scope(|scope| {
         let solving = scope.spawn(move || intent.solve_in_app());
         wait_until_held(&sim, 1);
@@ -118,13 +93,13 @@ fn in_app_validation_held_past_the_deadline_ends_expired() {
     assert!(sim.connected_accounts().is_empty());
 }
 
-#[test]
-fn a_solve_at_the_deadline_is_expired_at_once_and_sends_nothing() {
+/// A solve at the deadline is expired at once and sends nothing.
+pub fn a_solve_at_the_deadline_is_expired_at_once_and_sends_nothing<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let clock = ManualClock::new();
-        let client = builder(&sim, style).clock(clock.clone()).build().unwrap();
-        let mut intent = pending(&client, "bob", "pw-b");
+        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
+        let mut intent = pending::<D>(&client, "bob", "pw-b");
         clock.advance(Duration::from_secs(300));
         assert_eq!(intent.remaining(), Duration::ZERO);
         assert!(!intent.is_pending());
@@ -151,25 +126,25 @@ fn a_solve_at_the_deadline_is_expired_at_once_and_sends_nothing() {
     }
 }
 
-#[test]
-fn a_solve_just_before_the_deadline_is_sent_with_only_the_time_left() {
+/// A solve just before the deadline is sent with only the time left.
+pub fn a_solve_just_before_the_deadline_is_sent_with_only_the_time_left<D: Driver>() {
     let sim = demo_sim();
     let clock = ManualClock::new();
     let budgets: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let log = Arc::clone(&budgets);
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .clock(clock.clone())
         .on_exchange(move |exchange| log.lock().unwrap().push(exchange.request.timeout))
         .build()
         .unwrap();
-    let intent = pending(&client, "bob", "pw-b");
+    let intent = pending::<D>(&client, "bob", "pw-b");
     clock.advance(Duration::from_millis(299_999));
     assert!(intent.is_pending());
     assert_eq!(intent.remaining(), Duration::from_millis(1));
     drop(intent);
 
     // A new intent, from the clock's time now.
-    let mut intent = pending(&client, "bob", "pw-b");
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
     clock.advance(Duration::from_secs(299));
     assert_eq!(intent.remaining(), Duration::from_secs(1));
     // The client's clock says one second left; the simulator's (frozen) clock says five
@@ -189,13 +164,13 @@ fn a_solve_just_before_the_deadline_is_sent_with_only_the_time_left() {
     );
 }
 
-#[test]
-fn a_saved_intent_resumes_in_a_new_client_and_connects() {
+/// A saved intent resumes in a new client and connects.
+pub fn a_saved_intent_resumes_in_a_new_client_and_connects<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
         let saved = {
-            let first = client(&sim, style);
-            let mut intent = pending(&first, "dave", "pw-d");
+            let first = client::<D>(&sim, style);
+            let mut intent = pending::<D>(&first, "dave", "pw-d");
             assert_eq!(
                 intent.solve_code_checkpoint("111111").unwrap(),
                 Solved::NextCheckpoint
@@ -207,7 +182,7 @@ fn a_saved_intent_resumes_in_a_new_client_and_connects() {
             assert!(!saved.contains(secret), "{secret} in the saved intent {saved}");
         }
         let snapshot: Snapshot = serde_json::from_str(&saved).unwrap();
-        let second = client(&sim, style);
+        let second = client::<D>(&sim, style);
         let mut intent = second.resume(snapshot).unwrap();
         assert!(intent.is_pending());
         assert_eq!(intent.checkpoint().kind(), "OTP");
@@ -221,15 +196,15 @@ fn a_saved_intent_resumes_in_a_new_client_and_connects() {
     }
 }
 
-#[test]
-fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing() {
+/// Resume refuses an intent that is no longer pending and sends nothing.
+pub fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing<D: Driver>() {
     let sim = demo_sim();
     let clock = ManualClock::new();
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let mut intent = pending(&client, "bob", "pw-b");
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
     let pending_snapshot = intent.save();
 
     // Expired by the resuming client's clock.
@@ -246,25 +221,25 @@ fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing() {
     ));
 
     // Saved connected.
-    let fresh = builder(&sim, Style::Postpress).build().unwrap();
-    let mut intent = pending(&fresh, "bob", "pw-b");
+    let fresh = builder::<D>(&sim, Style::Postpress).build().unwrap();
+    let mut intent = pending::<D>(&fresh, "bob", "pw-b");
     intent.solve_code_checkpoint("123456").unwrap();
     let error = expect_err(fresh.resume(intent.save()));
     assert!(matches!(error, Error::Usage(UsageError::NoPendingIntent)));
     assert_eq!(sim.requests().len(), 3);
 }
 
-#[test]
-fn a_whole_flow_uses_one_kept_alive_connection() {
+/// A whole flow uses one kept-alive connection.
+pub fn a_whole_flow_uses_one_kept_alive_connection<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let client = client(&sim, style);
-        let mut intent = pending(&client, "dave", "pw-d");
+        let client = client::<D>(&sim, style);
+        let mut intent = pending::<D>(&client, "dave", "pw-d");
         intent.resend_checkpoint().unwrap();
         let _ = intent.solve_code_checkpoint("000000");
         intent.solve_code_checkpoint("111111").unwrap();
         intent.solve_code_checkpoint("222222").unwrap();
-        // Clones share the agent and its connections.
+        // Clones share the agent (or pool) and its connections.
         let clone = client.clone();
         let Connection::Connected { .. } = clone.connect_messenger("alice", "pw-a").unwrap() else {
             panic!("alice connects at once");
@@ -275,14 +250,14 @@ fn a_whole_flow_uses_one_kept_alive_connection() {
     }
 }
 
-#[test]
-fn the_observer_sees_every_exchange_without_secrets() {
+/// The observer sees every exchange without secrets.
+pub fn the_observer_sees_every_exchange_without_secrets<D: Driver>() {
     let sim = demo_sim();
     /// Kind, path, status, and everything an observer could print.
     type Seen = (RequestKind, String, Option<u16>, String);
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
     let log = Arc::clone(&seen);
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .on_exchange(move |exchange| {
             let shown = format!(
                 "{:?} {} {:?}",
@@ -299,7 +274,7 @@ fn the_observer_sees_every_exchange_without_secrets() {
         })
         .build()
         .unwrap();
-    let mut intent = pending(&client, "bob", "pw-b");
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
     let _ = intent.solve_code_checkpoint("999999");
     intent.solve_code_checkpoint("123456").unwrap();
 
@@ -324,25 +299,24 @@ fn the_observer_sees_every_exchange_without_secrets() {
     }
 }
 
-#[test]
-fn the_raw_transport_drives_a_flow_through_the_shared_loop() {
+/// The raw transport drives a flow through the core's shared loop.
+pub fn the_raw_transport_drives_a_flow_through_the_shared_loop<D: Driver>() {
     let sim = demo_sim();
     let seen: Arc<Mutex<Vec<u32>>> = Arc::default();
     let log = Arc::clone(&seen);
-    let client = builder(&sim, Style::Unipile)
+    let client = builder::<D>(&sim, Style::Unipile)
         .clock(ManualClock::new())
         .on_exchange(move |exchange| log.lock().unwrap().push(exchange.request.attempt))
         .build()
         .unwrap();
-    let mut transport = client.transport();
     let mut flow = auth_core::Flow::new(client.config().clone());
     let command = auth_core::Command::Connect(auth_core::Credentials::messenger("bob", "pw-b"));
     let key = new_idempotency_key().unwrap();
-    let event = auth_core::drive(&mut flow, &mut transport, client.clock(), command, key).unwrap();
+    let event = client.drive(&mut flow, command, key).unwrap();
     assert!(matches!(event, auth_core::Event::Checkpoint(_)));
     let solve = auth_core::Command::Solve(auth_core::Solution::code("123456"));
     let key = new_idempotency_key().unwrap();
-    let event = auth_core::drive(&mut flow, &mut transport, client.clock(), solve, key).unwrap();
+    let event = client.drive(&mut flow, solve, key).unwrap();
     assert!(matches!(event, auth_core::Event::Connected { .. }));
     assert_eq!(sim.requests()[1].path, "/api/v1/accounts/checkpoint");
     assert_eq!(sim.requests()[1].header("idempotency-key"), Some(key.as_str()));
@@ -350,12 +324,12 @@ fn the_raw_transport_drives_a_flow_through_the_shared_loop() {
     assert_eq!(*seen.lock().unwrap(), [1, 1]);
 }
 
-#[test]
-fn a_request_with_any_time_budget_is_sent_without_panicking() {
-    // `Request` is public data: a driver may set any timeout. ureq computes `now + timeout`,
+/// A request with any time budget is sent without panicking.
+pub fn a_request_with_any_time_budget_is_sent_without_panicking<D: Driver>() {
+    // `Request` is public data: a driver may set any timeout. Timers compute `now + timeout`,
     // which overflows for huge budgets: the transport clamps them to MAX_REQUEST_TIMEOUT.
     let sim = demo_sim();
-    let client = client(&sim, Style::Postpress);
+    let client = client::<D>(&sim, Style::Postpress);
     let mut flow = auth_core::Flow::new(client.config().clone());
     let command = auth_core::Command::Connect(auth_core::Credentials::messenger("alice", "pw-a"));
     let input = auth_core::Input::command(command, new_idempotency_key().unwrap());
@@ -364,13 +338,13 @@ fn a_request_with_any_time_budget_is_sent_without_panicking() {
     };
     for timeout in [Duration::MAX, Duration::from_secs(u64::MAX / 2)] {
         request.timeout = timeout;
-        let answer = client.transport().execute(&request).unwrap();
+        let answer = client.execute(&request).unwrap();
         assert_eq!(answer.status, 201, "with a budget of {timeout:?}");
     }
 }
 
-#[test]
-fn a_success_that_comes_after_the_local_deadline_connects() {
+/// A success that comes after the local deadline connects.
+pub fn a_success_that_comes_after_the_local_deadline_connects<D: Driver>() {
     // The server's word over the local clock: the client's clock passes the deadline while
     // the in-app validation is held; the server then approves (its intent is still alive).
     let fixture = Fixture::new().account(
@@ -378,11 +352,11 @@ fn a_success_that_comes_after_the_local_deadline_connects() {
     );
     let sim = start_sim(fixture);
     let clock = ManualClock::new();
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let mut intent = pending(&client, "carol", "pw-c");
+    let mut intent = pending::<D>(&client, "carol", "pw-c");
     std::thread::scope(|scope| {
         let solving = scope.spawn(|| intent.solve_in_app());
         wait_until_held(&sim, 1);
@@ -397,15 +371,15 @@ fn a_success_that_comes_after_the_local_deadline_connects() {
     assert_eq!(sim.connected_accounts().len(), 1);
 }
 
-#[test]
-fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing() {
+/// `tick` expires the intent by the client's clock and sends nothing.
+pub fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing<D: Driver>() {
     let sim = demo_sim();
     let clock = ManualClock::new();
-    let client = builder(&sim, Style::Postpress)
+    let client = builder::<D>(&sim, Style::Postpress)
         .clock(clock.clone())
         .build()
         .unwrap();
-    let mut intent = pending(&client, "bob", "pw-b");
+    let mut intent = pending::<D>(&client, "bob", "pw-b");
     clock.advance(Duration::from_millis(299_999));
     intent.tick().unwrap();
     assert!(intent.is_pending());
@@ -422,11 +396,11 @@ fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing() {
     assert_eq!(sim.requests().len(), 1, "only the connect was sent");
 }
 
-#[test]
-fn clients_and_intents_can_move_between_threads() {
+/// Clients and intents can move between threads.
+pub fn clients_and_intents_can_move_between_threads<D: Driver>() {
     fn send_sync<T: Send + Sync>() {}
     fn send<T: Send>() {}
-    send_sync::<Client>();
-    send::<PendingIntent>();
-    send::<Connection>();
+    send_sync::<D::Client>();
+    send::<D::Intent>();
+    send::<Connection<D::Intent>>();
 }

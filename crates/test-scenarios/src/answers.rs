@@ -1,27 +1,21 @@
 //! The answers of the rewritten contract byte for byte, and the retries of lost answers,
 //! from a scripted server on a real loopback socket (one answer per connection, every
 //! request recorded as the server read it): what the client sends and reads at the wire,
-//! where `contract.rs` and `faults.rs` go through the simulator.
+//! where [`contract`](crate::contract) and [`faults`](crate::faults) go through the
+//! simulator.
 //!
 //! Time is the client's [`ManualClock`]: a retry's wait moves it, nothing sleeps.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    reason = "tests fail loudly"
-)]
-
-mod support;
 
 use std::time::Duration;
 
-use auth_test_servers::{Behaviour, ScriptedServer, Served, answer};
-use auth_ureq::{
-    AuthScheme, Client, Connection, Error, ErrorType, Fault, PendingIntent, Problem, Resend, Snapshot,
-    Solved, SourceStatus, TransportErrorKind,
+use auth_core::{
+    AuthScheme, Connection, Error, ErrorType, Fault, Problem, Resend, Snapshot, Solved, SourceStatus,
+    TransportErrorKind, UnixMillis,
 };
-use support::{API_KEY, ManualClock, SECRETS, expect_err};
+use auth_test_servers::{Behaviour, ScriptedServer, Served, answer};
+
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::{API_KEY, ManualClock, SECRETS, expect_err, pending};
 
 const ACCOUNT: &str = "acc-scripted-1";
 const CODE: &str = "123456";
@@ -61,21 +55,14 @@ fn lost() -> Behaviour {
     Behaviour::Answer(Vec::new())
 }
 
-fn client(server: &ScriptedServer, clock: &ManualClock) -> Client {
-    Client::builder()
+fn client<D: Driver>(server: &ScriptedServer, clock: &ManualClock) -> D::Client {
+    D::builder()
         .base_url(server.base_url())
         .api_key(API_KEY)
         .request_timeout(Duration::from_secs(5))
         .clock(clock.clone())
         .build()
         .unwrap()
-}
-
-fn pending(client: &Client) -> PendingIntent {
-    match client.connect_messenger("erin", "pw-secret").unwrap() {
-        Connection::Pending(intent) => intent,
-        other => panic!("expected a checkpoint, got {other:?}"),
-    }
 }
 
 /// Every request was the same one: the same request line, key and body.
@@ -89,19 +76,19 @@ fn assert_same_request(served: &[Served]) {
     }
 }
 
-#[test]
-fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key() {
+/// A connect whose answer was lost is sent again with the same key.
+pub fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key<D: Driver>() {
     let server = ScriptedServer::start(vec![lost(), lost(), checkpoint_202()]).unwrap();
     let clock = ManualClock::new();
-    let intent = pending(&client(&server, &clock));
+    let intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert_eq!(intent.account_id().as_str(), ACCOUNT);
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 3);
     assert_same_request(&served);
     // The deadline counts from the first attempt: the server's intent began no earlier.
     assert_eq!(
         intent.intent().started_at,
-        auth_ureq::UnixMillis::from_millis(ManualClock::START)
+        UnixMillis::from_millis(ManualClock::START)
     );
     // Two waits of the retry policy, on the client's clock: 125–250 ms, then 250–500 ms.
     assert!(
@@ -111,20 +98,20 @@ fn a_connect_whose_answer_was_lost_is_sent_again_with_the_same_key() {
     );
 }
 
-#[test]
-fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects() {
+/// A solve whose 201 was lost is sent again with its key and connects.
+pub fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects<D: Driver>() {
     // The server connected the account and the answer was lost; a server that keeps its
     // idempotency keys answers the replay with the original 201.
     let server = ScriptedServer::start(vec![checkpoint_202(), lost(), created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert_eq!(
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected {
             account_id: ACCOUNT.into()
         }
     );
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_same_request(&served[1..]);
     assert_ne!(
         served[0].header("idempotency-key"),
@@ -133,8 +120,8 @@ fn a_solve_whose_201_was_lost_is_sent_again_with_its_key_and_connects() {
     );
 }
 
-#[test]
-fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock() {
+/// A 429 is sent again after its `Retry-After`, on the client's clock.
+pub fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock<D: Driver>() {
     let limited = json_with(
         429,
         "retry-after: 2",
@@ -142,18 +129,18 @@ fn a_429_is_sent_again_after_its_retry_after_on_the_clients_clock() {
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), limited, created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     assert!(matches!(
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
     // The server's wait, not the policy's shorter one.
     assert_eq!(clock.elapsed(), Duration::from_secs(2));
-    assert_same_request(&server.finish()[1..]);
+    assert_same_request(&D::wait(move || server.finish())[1..]);
 }
 
-#[test]
-fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
+/// A 429 whose wait ends past the deadline is not sent again.
+pub fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again<D: Driver>() {
     let limited = json_with(
         429,
         "retry-after: 55",
@@ -161,7 +148,7 @@ fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), limited]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     // 50 s left: a wait of 55 s would end past the deadline.
     clock.advance(Duration::from_secs(250));
     let error = expect_err(intent.solve_code_checkpoint(CODE));
@@ -174,14 +161,14 @@ fn a_429_whose_wait_ends_past_the_deadline_is_not_sent_again() {
         "nothing was waited for"
     );
     assert!(intent.is_pending());
-    assert_eq!(server.finish().len(), 2, "sent once");
+    assert_eq!(D::wait(move || server.finish()).len(), 2, "sent once");
 }
 
-#[test]
-fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_with_its_key() {
+/// A request whose answers were all lost resumes unsettled and is sent again with its key.
+pub fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_with_its_key<D: Driver>() {
     let server = ScriptedServer::start(vec![checkpoint_202(), lost(), lost(), lost(), lost()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     assert!(
         matches!(&error, Error::Transport(e) if e.kind() == TransportErrorKind::Io),
@@ -191,7 +178,7 @@ fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_wit
         intent.is_pending(),
         "the intent is alive: the server may not have acted"
     );
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served.len(), 5, "four attempts");
     assert_same_request(&served[1..]);
     let key = served[1].header("idempotency-key").unwrap();
@@ -210,18 +197,18 @@ fn a_request_whose_answers_were_all_lost_resumes_unsettled_and_is_sent_again_wit
 
     // Resumed by another client, the same solve (the code given again) is sent with its key.
     let server = ScriptedServer::start(vec![created_201()]).unwrap();
-    let mut resumed = client(&server, &clock).resume(snapshot).unwrap();
+    let mut resumed = client::<D>(&server, &clock).resume(snapshot).unwrap();
     assert!(matches!(
         resumed.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served[0].header("idempotency-key"), Some(key));
     assert_eq!(served[0].request_line(), "POST /v1/accounts/checkpoint HTTP/1.1");
 }
 
-#[test]
-fn both_error_envelopes_are_read_with_their_request_id() {
+/// Both error envelopes are read with their request id.
+pub fn both_error_envelopes_are_read_with_their_request_id<D: Driver>() {
     let quickstart = json(
         400,
         r#"{"error":{"code":"invalid_parameters","message":"One or more parameters are invalid.","request_id":"0e1f3a8a-qs"}}"#,
@@ -244,7 +231,7 @@ fn both_error_envelopes_are_read_with_their_request_id() {
     ])
     .unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
 
     let error = expect_err(intent.solve_code_checkpoint(CODE));
     let api = error.api_error().unwrap();
@@ -268,11 +255,11 @@ fn both_error_envelopes_are_read_with_their_request_id() {
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    server.finish();
+    D::wait(move || server.finish());
 }
 
-#[test]
-fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending() {
+/// A resend answered `success: false` is refused, and the intent stays pending.
+pub fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending<D: Driver>() {
     let refused = json(
         200,
         &format!(r#"{{"object":"CheckpointResend","account_id":"{ACCOUNT}","success":false}}"#),
@@ -283,7 +270,7 @@ fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending() {
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), refused, sent, created_201()]).unwrap();
     let clock = ManualClock::new();
-    let mut intent = pending(&client(&server, &clock));
+    let mut intent = pending::<D>(&client::<D>(&server, &clock), "erin", "pw-secret");
     let deadline = intent.deadline();
     assert_eq!(intent.resend_checkpoint().unwrap(), Resend::Refused);
     assert!(intent.is_pending());
@@ -293,7 +280,7 @@ fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending() {
         intent.solve_code_checkpoint(CODE).unwrap(),
         Solved::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(
         served[1].request_line(),
         "POST /v1/accounts/checkpoint/resend HTTP/1.1"
@@ -304,8 +291,8 @@ fn a_resend_answered_success_false_is_refused_and_the_intent_stays_pending() {
     );
 }
 
-#[test]
-fn an_accounts_status_is_a_get_without_body_or_key() {
+/// An account's status is a `GET` without a body or a key.
+pub fn an_accounts_status_is_a_get_without_body_or_key<D: Driver>() {
     let account = json(
         200,
         &format!(
@@ -318,14 +305,14 @@ fn an_accounts_status_is_a_get_without_body_or_key() {
     );
     let server = ScriptedServer::start(vec![account, missing]).unwrap();
     let clock = ManualClock::new();
-    let client = client(&server, &clock);
+    let client = client::<D>(&server, &clock);
     let status = client.account_status(ACCOUNT).unwrap();
     assert_eq!(status.account_id.as_str(), ACCOUNT);
     assert_eq!(status.status(), SourceStatus::Connecting);
     assert!(!status.is_ok());
     let error = expect_err(client.account_status("acc-unknown"));
     assert_eq!(error.api_error().unwrap().problem, Problem::NotFound);
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(
         served[0].request_line(),
         format!("GET /v1/accounts/{ACCOUNT} HTTP/1.1")
@@ -340,10 +327,10 @@ fn an_accounts_status_is_a_get_without_body_or_key() {
     assert_eq!(served[0].header("x-api-key").as_deref(), Some(API_KEY));
 }
 
-#[test]
-fn a_bearer_scheme_sends_the_key_in_authorization_only() {
+/// A bearer scheme sends the key in authorization only.
+pub fn a_bearer_scheme_sends_the_key_in_authorization_only<D: Driver>() {
     let server = ScriptedServer::start(vec![created_201()]).unwrap();
-    let client = Client::builder()
+    let client = D::builder()
         .base_url(format!("{}?port=443", server.base_url()))
         .api_key(API_KEY)
         .auth_scheme(AuthScheme::Bearer)
@@ -354,7 +341,7 @@ fn a_bearer_scheme_sends_the_key_in_authorization_only() {
         client.connect_messenger("erin", "pw-secret").unwrap(),
         Connection::Connected { .. }
     ));
-    let served = server.finish();
+    let served = D::wait(move || server.finish());
     assert_eq!(served[0].request_line(), "POST /v1/accounts?port=443 HTTP/1.1");
     assert_eq!(
         served[0].header("authorization"),
@@ -363,8 +350,8 @@ fn a_bearer_scheme_sends_the_key_in_authorization_only() {
     assert_eq!(served[0].header("x-api-key"), None);
 }
 
-#[test]
-fn an_api_key_problem_is_the_configurations_fault_never_the_password() {
+/// An API key problem is the configuration's fault, never the password's.
+pub fn an_api_key_problem_is_the_configurations_fault_never_the_password<D: Driver>() {
     // `invalid_credentials` to a request that carries no password: the API key.
     let key_refused = json(
         401,
@@ -376,8 +363,8 @@ fn an_api_key_problem_is_the_configurations_fault_never_the_password() {
     );
     let server = ScriptedServer::start(vec![checkpoint_202(), key_refused, expired]).unwrap();
     let clock = ManualClock::new();
-    let client = client(&server, &clock);
-    let mut intent = pending(&client);
+    let client = client::<D>(&server, &clock);
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
     let error = expect_err(intent.resend_checkpoint());
     assert_eq!(error.api_error().unwrap().problem, Problem::ApiKey);
     assert_eq!(error.fault(), Fault::Configuration);
@@ -388,5 +375,5 @@ fn an_api_key_problem_is_the_configurations_fault_never_the_password() {
         error.to_string().contains("not with the account's password"),
         "{error}"
     );
-    server.finish();
+    D::wait(move || server.finish());
 }

@@ -1,0 +1,111 @@
+//! The `_with_key` calls: a caller that keeps its own `Idempotency-Key` (the web form keeps it
+//! in its store, so another instance can send the same request again) sends exactly that
+//! key, and the same key again gets the server's first answer.
+
+use std::sync::{Arc, Mutex};
+
+use auth_core::{
+    Connection, Credentials, IdempotencyKey, Resend, RetryPolicy, Solution, Solved, TransportErrorKind,
+};
+use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture};
+
+use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
+use crate::support::*;
+
+fn key(n: u8) -> IdempotencyKey {
+    IdempotencyKey::from_random_bytes([n; 16])
+}
+
+/// `connect_with_key` sends that key, and the same key again finds the same intent (the
+/// server's first answer, not a second intent).
+pub fn connect_with_key_sends_that_key_and_the_same_key_finds_the_same_intent<D: Driver>() {
+    let sim = start_sim(Fixture::demo());
+    let client = client::<D>(&sim, Style::Postpress);
+    let credentials = || Credentials::messenger("bob", "pw-b");
+    let Connection::Pending(first) = client.connect_with_key(credentials(), key(1)).unwrap() else {
+        panic!("bob has a checkpoint");
+    };
+    let Connection::Pending(again) = client.connect_with_key(credentials(), key(1)).unwrap() else {
+        panic!("bob has a checkpoint");
+    };
+    assert_eq!(
+        first.account_id(),
+        again.account_id(),
+        "the same intent, replayed"
+    );
+    assert_eq!(sim.pending_intents(), 1, "not a second intent");
+    let sent: Vec<_> = sim
+        .requests()
+        .iter()
+        .map(|r| r.header("idempotency-key").map(str::to_owned))
+        .collect();
+    assert_eq!(sent, vec![Some(key(1).as_str().to_owned()); 2]);
+}
+
+/// A solve sent with a kept key loses its answer after the server connected the account;
+/// another client resumes the intent saved before, sends the same solution with the same
+/// key, and gets the server's first answer, replayed: connected once.
+pub fn solve_with_key_from_a_resumed_intent_replays_a_lost_answer<D: Driver>() {
+    // The first solve connects the account, then its answer is lost.
+    let sim = start_sim(Fixture::new().account(Account::new("lost", "pw").checkpoint(
+        Checkpoint::new("2FA", "123456").fault(Fault::new().lose_answer().on(FaultTarget::Solve).times(1)),
+    )));
+    // Without retries: the lost answer ends the first solve, rather than the core's own
+    // retry recovering it (with the same key) before the other process is needed.
+    let client = builder::<D>(&sim, Style::Postpress)
+        .retry_policy(RetryPolicy::never())
+        .clock(ManualClock::new())
+        .build()
+        .unwrap();
+    let Connection::Pending(pending) = client.connect_messenger("lost", "pw").unwrap() else {
+        panic!("a checkpoint");
+    };
+    // Saved before sending, as a web form does; the process that sends then dies.
+    let saved = pending.save();
+    let mut first = client.resume(saved.clone()).unwrap();
+    let lost = expect_err(first.solve_with_key(Solution::code("123456"), key(7)));
+    assert_eq!(transport_kind(&lost), TransportErrorKind::Io, "{lost}");
+    assert!(first.is_pending(), "no answer came: the intent is still pending");
+    assert_eq!(
+        keys_sent_to(&sim, "/accounts/checkpoint"),
+        [key(7).as_str()],
+        "sent once, with the kept key"
+    );
+    assert_eq!(sim.connected_accounts().len(), 1, "the server acted");
+
+    // Another process resumes the saved intent and sends the same solution with the same key.
+    let replayed: Arc<Mutex<Vec<Option<String>>>> = Arc::default();
+    let log = Arc::clone(&replayed);
+    let other = builder::<D>(&sim, Style::Postpress)
+        .clock(ManualClock::new())
+        .on_exchange(move |exchange| {
+            let replay = exchange
+                .outcome
+                .ok()
+                .and_then(|answer| answer.header("idempotent-replayed"));
+            log.lock().unwrap().push(replay.map(str::to_owned));
+        })
+        .build()
+        .unwrap();
+    let mut resumed = other.resume(saved).unwrap();
+    let solved = resumed.solve_with_key(Solution::code("123456"), key(7)).unwrap();
+    assert!(matches!(solved, Solved::Connected { .. }), "{solved:?}");
+    assert_eq!(
+        *replayed.lock().unwrap(),
+        [Some("true".to_owned())],
+        "the server's first answer, replayed from its idempotency record"
+    );
+    assert_eq!(keys_sent_to(&sim, "/accounts/checkpoint"), [key(7).as_str(); 2]);
+    assert_eq!(sim.connected_accounts().len(), 1, "connected once");
+}
+
+/// `resend_checkpoint_with_key` sends that key.
+pub fn resend_with_key_sends_that_key<D: Driver>() {
+    let sim = start_sim(Fixture::demo());
+    let client = client::<D>(&sim, Style::Unipile);
+    let Connection::Pending(mut pending) = client.connect_messenger("bob", "pw-b").unwrap() else {
+        panic!("a checkpoint");
+    };
+    assert_eq!(pending.resend_checkpoint_with_key(key(9)).unwrap(), Resend::Sent);
+    assert_eq!(keys_sent_to(&sim, "/checkpoint/resend"), [key(9).as_str()]);
+}
