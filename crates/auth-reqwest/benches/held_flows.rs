@@ -14,10 +14,17 @@
 //! - the wall time from the first solve sent to the last flow connected, beside the
 //!   approval delay: how little the client adds to the wait it cannot shorten.
 //!
+//! It runs once per HTTP version of the client ([`HttpVersion`]): HTTP/1.1 (the default,
+//! a connection per held flow) and HTTP/2 (every flow a stream of one connection). Each
+//! run is a fresh process (this binary started again as `client-worker VERSION`) against a
+//! fresh simulator process, so that neither run's memory is counted in, or hidden by what
+//! the allocator kept of, the other's.
+//!
 //! Everything stays on loopback, bounded in count (one flow per account) and in time (two
 //! minutes, then it fails). The file-descriptor limit is raised inside the benchmark, in
 //! both processes (a socket per held flow on each side), with `rlimit` (no `unsafe`); the
-//! simulator's `max_connections` is raised past its 10,000 default.
+//! simulator's `max_connections` is raised past its 10,000 default, and so is its HTTP/2
+//! streams per connection (256 by default).
 //!
 //! Run: `cargo bench -p auth-reqwest --bench held_flows` (goals: all 10,000 connected, at
 //! most 16 KiB per held flow, wall time close to the approval delay). Without `--bench`
@@ -30,13 +37,22 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_reqwest::{AccountId, Client, Connection, Solved};
+use auth_reqwest::{AccountId, Client, Connection, HttpVersion, Solved};
 use auth_sim::{Account, Checkpoint, Fixture, Simulator};
 use auth_test_scenarios::bench::{BenchResult, KEY, invoked_by_cargo_bench, row, rss_kib};
 use tokio::sync::Semaphore;
 
 /// The first argument that makes this binary the simulator's process.
 const SIM_WORKER: &str = "sim-worker";
+
+/// The first argument that makes this binary one measured run of the client.
+const CLIENT_WORKER: &str = "client-worker";
+
+/// The client's HTTP versions, each measured in its own run, by the name given to a run.
+const VERSIONS: [(&str, HttpVersion); 2] = [
+    ("http1", HttpVersion::Http1Only),
+    ("http2", HttpVersion::Http2Only),
+];
 
 /// How many connects are in flight at once (the solves are not limited: all are held).
 const CONNECTS_AT_ONCE: usize = 512;
@@ -77,6 +93,7 @@ fn sim_worker(args: &[String]) -> BenchResult {
         .api_key(KEY)
         .fixture(fixture)
         .max_connections(flows * 2 + 64)
+        .max_streams_per_connection(u32::try_from(flows * 2 + 64)?)
         .start()?;
     let mut stdout = std::io::stdout().lock();
     writeln!(stdout, "{} {limit}", sim.base_url())?;
@@ -179,10 +196,11 @@ async fn flow(client: Client, connects: Arc<Semaphore>, i: usize) -> Result<(Acc
     }
 }
 
-async fn run(sim: &mut SimProcess, flows: usize) -> BenchResult<Figures> {
+async fn run(sim: &mut SimProcess, flows: usize, version: HttpVersion) -> BenchResult<Figures> {
     let client = Client::builder()
         .base_url(sim.base_url.as_str())
         .api_key(KEY)
+        .http_version(version)
         .build()?;
     // The runtime, the pool and the TLS-free connector warmed by one request (a 404).
     let _ = client.account_status("warm-up").await;
@@ -231,11 +249,34 @@ async fn run(sim: &mut SimProcess, flows: usize) -> BenchResult<Figures> {
 
 fn main() -> BenchResult {
     let args: Vec<String> = std::env::args().collect();
-    if let Some((first, rest)) = args.get(1..).and_then(<[String]>::split_first)
-        && first == SIM_WORKER
-    {
-        return sim_worker(rest);
+    if let Some((first, rest)) = args.get(1..).and_then(<[String]>::split_first) {
+        if first == SIM_WORKER {
+            return sim_worker(rest);
+        }
+        if first == CLIENT_WORKER {
+            let name = rest.first().ok_or("usage: client-worker VERSION [--bench]")?;
+            let (name, version) = VERSIONS
+                .into_iter()
+                .find(|(known, _)| known == name)
+                .ok_or_else(|| format!("unknown HTTP version {name}"))?;
+            return client_worker(name, version);
+        }
     }
+    // One fresh process per HTTP version, the arguments cargo gave passed on.
+    for (name, _) in VERSIONS {
+        let status = Command::new(std::env::current_exe()?)
+            .args([CLIENT_WORKER, name])
+            .args(args.get(1..).unwrap_or_default())
+            .status()?;
+        if !status.success() {
+            return Err(format!("the {name} run failed ({status})").into());
+        }
+    }
+    Ok(())
+}
+
+/// One measured run of the client, speaking `version` (named `name`).
+fn client_worker(name: &str, version: HttpVersion) -> BenchResult {
     let bench = invoked_by_cargo_bench();
     let (flows, approval) = if bench {
         (10_000, Duration::from_secs(10))
@@ -248,7 +289,8 @@ fn main() -> BenchResult {
     }
     let mut sim = SimProcess::start(flows, approval)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let figures = runtime.block_on(async { tokio::time::timeout(BOUND, run(&mut sim, flows)).await })??;
+    let figures =
+        runtime.block_on(async { tokio::time::timeout(BOUND, run(&mut sim, flows, version)).await })??;
     drop(runtime);
 
     let per_flow = figures.rss_per_flow_kib;
@@ -256,13 +298,13 @@ fn main() -> BenchResult {
     let over = wait.as_secs_f64() / approval.as_secs_f64();
     if !bench {
         println!(
-            "held_flows: {} in-app validations held at once and connected, each with its own account id",
+            "held_flows ({name}): {} in-app validations held at once and connected, each with its own account id",
             figures.connected
         );
         return Ok(());
     }
     println!(
-        "{flows} in-app validations held at once by the simulator (approval after {approval:?}), one Client, one tokio runtime (2 workers); fd limit {limit} here, {} in the simulator's process",
+        "{flows} in-app validations held at once by the simulator (approval after {approval:?}), one Client speaking {version:?}, one tokio runtime (2 workers); fd limit {limit} here, {} in the simulator's process",
         sim.fd_limit
     );
     println!(
@@ -279,7 +321,7 @@ fn main() -> BenchResult {
         wait.as_secs_f64()
     );
     row(
-        "async Client: held in-app flows connected",
+        &format!("async Client ({name}): held in-app flows connected"),
         &format!("{}", figures.connected),
         &format!("{} flows", figures.flows),
         "-",
@@ -287,7 +329,7 @@ fn main() -> BenchResult {
         figures.connected == figures.flows,
     );
     row(
-        "async Client: memory per held flow",
+        &format!("async Client ({name}): memory per held flow"),
         &format!("{per_flow:.1} KiB"),
         "-",
         "-",
@@ -295,7 +337,7 @@ fn main() -> BenchResult {
         per_flow <= 16.0,
     );
     row(
-        "async Client: first solve to last connected",
+        &format!("async Client ({name}): first solve to last connected"),
         &format!("{:.2} s", wait.as_secs_f64()),
         &format!("{:.2} s approval", approval.as_secs_f64()),
         &format!("{over:.2}"),

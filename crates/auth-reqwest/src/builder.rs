@@ -10,7 +10,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use crate::client::Client;
 use crate::clock::ClientClock;
 use crate::transport::ReqwestTransport;
-use crate::{BuildError, SystemClock, USER_AGENT};
+use crate::{BuildError, HttpVersion, SystemClock, USER_AGENT};
 
 /// Settings for a [`Client`]; [`ClientBuilder::build`] checks them. The setters are those of
 /// every client of this workspace ([`auth_client::client_builder_setters!`]), with the same
@@ -53,6 +53,7 @@ use crate::{BuildError, SystemClock, USER_AGENT};
 pub struct ClientBuilder {
     settings: ClientSettings,
     clock: Option<ClientClock>,
+    http_version: HttpVersion,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -60,6 +61,7 @@ impl fmt::Debug for ClientBuilder {
         f.debug_struct("ClientBuilder")
             .field("settings", &self.settings)
             .field("clock", &self.clock.as_ref().map_or("system", |_| "custom"))
+            .field("http_version", &self.http_version)
             .finish()
     }
 }
@@ -75,17 +77,27 @@ impl ClientBuilder {
         self
     }
 
+    /// Which HTTP version the client speaks (default [`HttpVersion::Http1Only`]). With
+    /// [`HttpVersion::Http2Only`] or a server that offers HTTP/2, every request in flight
+    /// shares one connection: many in-app validations held at once cost a stream each
+    /// instead of a connection each.
+    pub fn http_version(mut self, version: HttpVersion) -> Self {
+        self.http_version = version;
+        self
+    }
+
     /// Checks the settings ([`ClientSettings::check`]) and builds the client, with its pool
     /// of connections. Nothing is sent. The client runs on tokio (its futures need a tokio
     /// runtime with IO and time).
     pub fn build(self) -> Result<Client, BuildError> {
         let checked = self.settings.check()?;
-        let http = http_client(&checked.base_url, checked.connect_timeout).map_err(|_| {
-            BuildError::InvalidSetting {
-                setting: "tls",
-                reason: "the HTTP client (its TLS configuration) could not be built",
-            }
-        })?;
+        let http =
+            http_client(&checked.base_url, checked.connect_timeout, self.http_version).map_err(|_| {
+                BuildError::InvalidSetting {
+                    setting: "tls",
+                    reason: "the HTTP client (its TLS configuration) could not be built",
+                }
+            })?;
         let auth = auth_header(&checked.config);
         let clock = self.clock.unwrap_or_else(|| ClientClock::new(SystemClock));
         let transport = ReqwestTransport::new(
@@ -102,14 +114,20 @@ impl ClientBuilder {
 /// The reqwest client: one pool, no redirect followed, rustls, the client's user agent, the
 /// connect timeout; proxies from the environment (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
 /// `NO_PROXY`), never for a loopback host, where a proxy could only get in the way of a
-/// local simulator. Each request's budget is its own (`Request::timeout`).
-pub(crate) fn http_client(base_url: &BaseUrl, connect_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+/// local simulator; the HTTP version asked for. Each request's budget is its own
+/// (`Request::timeout`).
+pub(crate) fn http_client(
+    base_url: &BaseUrl,
+    connect_timeout: Duration,
+    version: HttpVersion,
+) -> reqwest::Result<reqwest::Client> {
     let builder = reqwest::Client::builder()
         .use_rustls_tls()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(connect_timeout)
         .user_agent(USER_AGENT)
         .tcp_nodelay(true);
+    let builder = version.apply(builder);
     let builder = if base_url.is_loopback() {
         builder.no_proxy()
     } else {

@@ -77,6 +77,7 @@
 mod builder;
 mod client;
 mod clock;
+mod http_version;
 mod transport;
 
 pub use auth_client::{BuildError, Exchange, MAX_REQUEST_TIMEOUT, new_idempotency_key};
@@ -93,6 +94,7 @@ pub use reqwest;
 pub use crate::builder::ClientBuilder;
 pub use crate::client::{Client, Connection, PendingIntent};
 pub use crate::clock::{ClientClock, SystemClock};
+pub use crate::http_version::HttpVersion;
 pub use crate::transport::ReqwestTransport;
 
 /// The `user-agent` every request carries: `auth-reqwest/<version>`.

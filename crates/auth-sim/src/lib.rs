@@ -1,5 +1,6 @@
-//! A local simulator of the postpress / Unipile account-connection API: a real HTTP/1.1
-//! server on loopback, for tests, demos and users' own integration tests.
+//! A local simulator of the postpress / Unipile account-connection API: a real HTTP server
+//! on loopback (HTTP/1.1, and cleartext HTTP/2 for a client that opens with its preface),
+//! for tests, demos and users' own integration tests.
 //!
 //! It serves the contract of `api-contract.md` under both path styles — postpress
 //! (`/v1/accounts…`) and Unipile (`/api/v1/accounts…`) — from a [`Fixture`] of accounts
@@ -149,6 +150,7 @@ pub struct SimulatorBuilder {
     port: u16,
     forget_after: Duration,
     max_connections: usize,
+    max_streams_per_connection: u32,
     max_pending_intents: usize,
     max_connected_accounts: usize,
     request_log_capacity: usize,
@@ -169,6 +171,7 @@ impl Default for SimulatorBuilder {
             port: 0,
             forget_after: Duration::from_secs(600),
             max_connections: 10_000,
+            max_streams_per_connection: 256,
             max_pending_intents: 100_000,
             max_connected_accounts: 100_000,
             request_log_capacity: 10_000,
@@ -279,6 +282,15 @@ impl SimulatorBuilder {
         self
     }
 
+    /// At most this many requests are in flight at once on one HTTP/2 connection (default
+    /// 256, as large API servers commonly allow; the `SETTINGS_MAX_CONCURRENT_STREAMS` the
+    /// simulator announces). A client past it waits for a stream to end. HTTP/1.1
+    /// connections carry one request at a time whatever this says.
+    pub fn max_streams_per_connection(mut self, max: u32) -> Self {
+        self.max_streams_per_connection = max;
+        self
+    }
+
     /// At most this many intents are kept (default 100 000); past it, connect answers 429.
     pub fn max_pending_intents(mut self, max: usize) -> Self {
         self.max_pending_intents = max;
@@ -344,7 +356,10 @@ impl SimulatorBuilder {
         let sweep_every = (!self.manual_clock).then(|| Duration::from_secs(1));
         let (stop, stopped) = oneshot::channel();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<std::io::Result<()>>();
-        let max_connections = self.max_connections;
+        let connection_limits = server::ConnectionLimits {
+            max_connections: self.max_connections,
+            max_streams: self.max_streams_per_connection,
+        };
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("auth-sim:{}", addr.port()))
@@ -365,7 +380,7 @@ impl SimulatorBuilder {
                         }
                     };
                     let _ = ready_tx.send(Ok(()));
-                    server::serve(listener, serving, max_connections, sweep_every, stopped).await;
+                    server::serve(listener, serving, connection_limits, sweep_every, stopped).await;
                 });
                 // Dropping the runtime here cancels every connection and held request.
             })?;

@@ -12,10 +12,10 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 
@@ -88,11 +88,22 @@ impl Shared {
 #[error("connection closed by the simulator")]
 pub(crate) struct Abort;
 
-/// Accepts connections until `shutdown` fires (or its sender is dropped).
+/// How many connections, and requests on one HTTP/2 connection, are served at once.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConnectionLimits {
+    /// Connections served at once; more wait in the kernel's backlog.
+    pub(crate) max_connections: usize,
+    /// Requests in flight on one HTTP/2 connection (its `SETTINGS_MAX_CONCURRENT_STREAMS`).
+    pub(crate) max_streams: u32,
+}
+
+/// Accepts connections until `shutdown` fires (or its sender is dropped). Each connection
+/// speaks HTTP/1.1, or HTTP/2 when it opens with the HTTP/2 preface (cleartext, prior
+/// knowledge), as hyper-util's `auto` builder tells them apart.
 pub(crate) async fn serve(
     listener: TcpListener,
     shared: Arc<Shared>,
-    max_connections: usize,
+    limits: ConnectionLimits,
     sweep_every: Option<Duration>,
     mut shutdown: oneshot::Receiver<()>,
 ) {
@@ -106,7 +117,13 @@ pub(crate) async fn serve(
             }
         });
     }
-    let permits = Arc::new(Semaphore::new(max_connections.max(1)));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let mut protocols = auto::Builder::new(TokioExecutor::new());
+    protocols.http1().keep_alive(true);
+    protocols
+        .http2()
+        .max_concurrent_streams(limits.max_streams.max(1));
+    let protocols = Arc::new(protocols);
     loop {
         // At the connection cap, wait for a connection to end: new ones queue in the
         // kernel's backlog instead of growing memory here.
@@ -133,12 +150,10 @@ pub(crate) async fn serve(
         let connection = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
         let _ = stream.set_nodelay(true);
         let shared = Arc::clone(&shared);
+        let protocols = Arc::clone(&protocols);
         tokio::spawn(async move {
             let service = service_fn(move |request| handle(Arc::clone(&shared), connection, request));
-            let _ = http1::Builder::new()
-                .keep_alive(true)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+            let _ = protocols.serve_connection(TokioIo::new(stream), service).await;
             drop(permit);
         });
     }

@@ -51,6 +51,10 @@ struct Args {
     #[arg(long, value_name = "MS", default_value_t = 200)]
     connecting_ms: u64,
 
+    /// Requests in flight at once on one HTTP/2 connection (HTTP/1.1 carries one).
+    #[arg(long, value_name = "STREAMS", default_value_t = 256)]
+    max_streams_per_connection: u32,
+
     /// Lifetime of an authentication intent, in seconds, from its 202.
     #[arg(long, value_name = "SECONDS", default_value_t = 300)]
     ttl: u64,
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         .fixture(fixture)
         .error_envelope(args.error_envelope)
         .account_connecting_for(Duration::from_millis(args.connecting_ms))
+        .max_streams_per_connection(args.max_streams_per_connection)
         .api_keys(args.api_keys.into_iter().filter(|k| !k.is_empty()))
         .trace_requests(args.trace);
     if let Some(rate) = args.rate_limit {
