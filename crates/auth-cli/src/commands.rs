@@ -17,8 +17,8 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 
 use auth_core::{Problem, Solution, TransportErrorKind};
 use auth_ureq::{
-    BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, PendingIntent, Resend,
-    Solved,
+    BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, IdempotencyKey,
+    PendingIntent, Resend, Solved, new_idempotency_key,
 };
 
 use crate::cli::{Cli, Command, ConnectArgs, ResendArgs, SolveArgs};
@@ -26,7 +26,7 @@ use crate::countdown::{Countdown, TICK};
 use crate::input::{self, Answers, Next, StdinLines};
 use crate::outcome::{Exit, Failure, Outcome, Pending};
 use crate::output;
-use crate::state_file::{self, Lock, StateFile};
+use crate::state_file::{self, Lock, SentAction, StateFile};
 use crate::time_text;
 
 /// Runs the command line's command to its outcome.
@@ -46,7 +46,8 @@ enum Store {
     /// `connect` without `--detach`: the intent lives in this process only.
     Memory,
     /// `connect --detach`: the state file's lock was taken before the password left, and is
-    /// held until the intent is saved, once, at the end, if it is still pending.
+    /// held to the end: the connect's key is saved before it leaves, the intent with each
+    /// request's key before that request leaves and with its result after, and at the end.
     Detached {
         /// The state file.
         file: StateFile,
@@ -81,24 +82,41 @@ impl Store {
         }
     }
 
-    /// Sends one request for the intent by `request`, under the store's rule. `Err`: another
-    /// process holds the state file or changed it since this one read it, and nothing was
-    /// sent.
+    /// Sends one request for the intent, `action`, by `request` with the key it is given,
+    /// under the store's rule. With a state file, the key is saved with the intent before
+    /// the request leaves (so that a run killed mid-request, or whose save of the result
+    /// failed, leaves it for the same action to send again), and the result saved after.
+    /// `Err`: another process holds the state file or changed it since this one read it, or
+    /// the key could not be saved; nothing was sent.
     fn send<T>(
         &mut self,
         pending: &mut PendingIntent,
-        request: impl FnOnce(&mut PendingIntent) -> Step<T>,
+        action: SentAction,
+        request: impl FnOnce(&mut PendingIntent, IdempotencyKey) -> Step<T>,
     ) -> Result<Step<T>, Outcome> {
-        let Self::Resumed { file } = self else {
-            return Ok(request(pending));
-        };
-        let lock = file.lock_unchanged(pending.account_id().as_str())?;
-        let step = request(pending);
-        let ended = matches!(step, Step::FoundConnected) || !pending.is_pending();
-        if let Err(failure) = file.commit(&lock, (!ended).then(|| pending.save())) {
+        match self {
+            Self::Memory => {
+                let key = new_idempotency_key().map_err(|error| Outcome::from_error(&error))?;
+                Ok(request(pending, key))
+            }
+            // `connect --detach` holds the lock from before the password left.
+            Self::Detached { file, lock } => send_saved(file, lock, pending, action, request)
+                .map_err(|failure| unsaved(failure, pending.account_id().as_str()).into()),
+            Self::Resumed { file } => {
+                let lock = file.lock_unchanged(pending.account_id().as_str())?;
+                Ok(send_saved(file, &lock, pending, action, request)?)
+            }
+        }
+    }
+
+    /// `connect --detach` ended without an intent to save (connected at once, or refused):
+    /// the unanswered connect it saved is removed.
+    fn forget_connect(&mut self) {
+        if let Self::Detached { file, lock } = self
+            && let Err(failure) = file.commit(lock, None)
+        {
             warn(&failure.message);
         }
-        Ok(step)
     }
 
     /// Once the run's outcome is known: `connect --detach` saves a pending intent (a pending
@@ -116,6 +134,10 @@ impl Store {
             Self::Memory => outcome,
             Self::Detached { mut file, lock } => {
                 if !pending.is_pending() || matches!(outcome, Outcome::Connected { .. }) {
+                    // What it saved is over (removed already if a request ended it).
+                    if let Err(failure) = file.commit(&lock, None) {
+                        warn(&failure.message);
+                    }
                     return outcome;
                 }
                 match file.commit(&lock, Some(pending.save())) {
@@ -145,6 +167,45 @@ impl Store {
     }
 }
 
+/// [`Store::send`] with a state file, under its `lock`: the key saved with the intent, the
+/// request sent, its result saved (or the file removed once the intent ended). `Err`: the
+/// key could not be saved, and nothing was sent.
+fn send_saved<T>(
+    file: &mut StateFile,
+    lock: &Lock,
+    pending: &mut PendingIntent,
+    action: SentAction,
+    request: impl FnOnce(&mut PendingIntent, IdempotencyKey) -> Step<T>,
+) -> Result<Step<T>, Failure> {
+    let (key, again) = file.begin_request(lock, pending.save(), action)?;
+    if again {
+        say(
+            "Sending it with the Idempotency-Key of the same request, sent before and its result never saved…",
+        );
+    }
+    let step = request(pending, key);
+    let ended = matches!(step, Step::FoundConnected) || !pending.is_pending();
+    if let Err(failure) = file.commit(lock, (!ended).then(|| pending.save())) {
+        warn(&failure.message);
+    }
+    Ok(step)
+}
+
+/// Sends with `key`. A key kept from a request whose result was not saved may meet other
+/// input this time (another code): the API answers `409 idempotency_conflict` without
+/// acting, and the request goes once more under a fresh key.
+fn with_kept_key<T>(
+    key: IdempotencyKey,
+    mut send: impl FnMut(IdempotencyKey) -> Result<T, Error>,
+) -> Result<T, Error> {
+    let result = send(key);
+    let conflict = matches!(&result, Err(Error::Api(api)) if api.problem == Problem::IdempotencyConflict);
+    match new_idempotency_key() {
+        Ok(fresh) if conflict => send(fresh),
+        _ => result,
+    }
+}
+
 /// A pending intent that could not be saved: a failure that names its account (the intent
 /// is pending on the server, and nowhere else).
 fn unsaved(failure: Failure, account_id: &str) -> Failure {
@@ -168,13 +229,23 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         StdinLines::new(),
     )?;
     let password = input::read_password(answers.stdin(), &args.username)?;
-    // The lock before the password leaves, and the path checked again under it.
-    let store = match &args.state_file {
+    // The lock before the password leaves, the path checked again under it, and the
+    // connect's key saved before it is sent (the key of an unanswered earlier one, if this
+    // is the same call again).
+    let (mut store, key) = match &args.state_file {
         Some(path) => {
-            let (file, lock) = StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
-            Store::Detached { file, lock }
+            let (mut file, lock) =
+                StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
+            let (key, again) =
+                file.begin_connect(&lock, args.provider.as_str(), args.reconnect.as_deref())?;
+            if again {
+                say(
+                    "Sending the connect again with the Idempotency-Key of the unanswered one saved in the state file…",
+                );
+            }
+            (Store::Detached { file, lock }, Some(key))
         }
-        None => Store::Memory,
+        None => (Store::Memory, None),
     };
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
     let (doing, account) = match &args.reconnect {
@@ -187,24 +258,63 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         args.provider,
         client.base_url()
     ));
-    let connection = match &args.reconnect {
-        Some(account_id) => client.reconnect_account(account_id.clone(), credentials),
-        None => client.connect(credentials),
+    let connection = match (&args.reconnect, key) {
+        (Some(account_id), Some(key)) => {
+            client.reconnect_account_with_key(account_id.clone(), credentials, key)
+        }
+        (Some(account_id), None) => client.reconnect_account(account_id.clone(), credentials),
+        (None, Some(key)) => client.connect_with_key(credentials, key),
+        (None, None) => client.connect(credentials),
     };
     match connection {
-        Ok(Connection::Connected { account_id }) => Ok(connected(account_id.as_str(), false, false)),
-        Ok(Connection::Reconnected { account_id }) => Ok(connected(account_id.as_str(), true, false)),
+        Ok(Connection::Connected { account_id }) => {
+            store.forget_connect();
+            Ok(connected(account_id.as_str(), false, false))
+        }
+        Ok(Connection::Reconnected { account_id }) => {
+            store.forget_connect();
+            Ok(connected(account_id.as_str(), true, false))
+        }
         Ok(Connection::Pending(pending)) => {
             show_checkpoint(&pending);
             Ok(solve_checkpoints(pending, &mut answers, store))
         }
-        Ok(_) => Err(Failure::cli(
-            Exit::Failure,
-            "cli/unexpected",
-            "the connect request led nowhere known",
-        )
-        .into()),
-        Err(error) => Err(Outcome::from_error(&error)),
+        Ok(_) => {
+            store.forget_connect();
+            Err(Failure::cli(
+                Exit::Failure,
+                "cli/unexpected",
+                "the connect request led nowhere known",
+            )
+            .into())
+        }
+        // No answer heard: the server may have acted on the connect. Its key stays in the
+        // state file for the same command to send it again.
+        Err(error @ Error::Transport(_)) => Err(match store.path() {
+            Some(path) => kept_for_the_same_command(Outcome::from_error(&error), path),
+            None => Outcome::from_error(&error),
+        }),
+        Err(error) => {
+            store.forget_connect();
+            Err(Outcome::from_error(&error))
+        }
+    }
+}
+
+/// A connect that got no answer, its key kept in the state file at `path`: the failure
+/// says how to send it again.
+fn kept_for_the_same_command(outcome: Outcome, path: &Path) -> Outcome {
+    match outcome {
+        Outcome::Failed(failure) => {
+            let message = format!(
+                "{}; the connect's Idempotency-Key is kept in {}: run the same command again to \
+                 send it again (the server answers what it answered then, never a second login)",
+                failure.message,
+                path.display()
+            );
+            Outcome::Failed(Failure { message, ..failure })
+        }
+        other => other,
     }
 }
 
@@ -219,13 +329,13 @@ fn solve(cli: &Cli, args: &SolveArgs) -> Result<Outcome, Outcome> {
 /// `resend`: resume a saved intent and ask the server to send its checkpoint again.
 fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
     let (mut pending, mut store) = resume(cli, &args.state_file)?;
-    let step = store.send(&mut pending, |pending| {
+    let step = store.send(&mut pending, SentAction::Resend, |pending, key| {
         say(&format!(
             "Asking the server to send the {} checkpoint of account {} again…",
             pending.checkpoint(),
             pending.account_id()
         ));
-        let result = pending.resend_checkpoint();
+        let result = with_kept_key(key, |key| pending.resend_checkpoint_with_key(key));
         match &result {
             Err(error) if found_connected(pending, error) => Step::FoundConnected,
             _ => Step::Answered(result),
@@ -255,7 +365,23 @@ fn resume(cli: &Cli, path: &Path) -> Result<(PendingIntent, Store), Outcome> {
     let client = build_client(cli)?;
     let base_url = client.base_url().to_string();
     loaded.saved.check_base_url(&base_url, path)?;
-    let snapshot = loaded.saved.snapshot.clone();
+    let Some(snapshot) = loaded.saved.snapshot.clone() else {
+        return Err(Failure::state_file(format!(
+            "{} holds a connect{} that was sent and not answered (the run that sent it lost the \
+             answer, or was stopped): run the same `postpress-auth connect --detach --state-file {}` \
+             again; the connect goes again with the same Idempotency-Key, so the server answers \
+             what it answered then and never starts a second login",
+            path.display(),
+            loaded
+                .saved
+                .username
+                .as_deref()
+                .map(|u| format!(" of {u}"))
+                .unwrap_or_default(),
+            path.display()
+        ))
+        .into());
+    };
     let account_id = snapshot.intent().map_or_else(
         || "(none)".to_owned(),
         |intent| intent.account_id.as_str().to_owned(),
@@ -317,7 +443,14 @@ fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut stor
         };
         let another_way = answer == Solution::TryAnotherWay;
         let saved = matches!(store, Store::Resumed { .. });
-        let step = match store.send(&mut pending, |pending| solve_once(pending, answer, &label, saved)) {
+        let action = match &answer {
+            Solution::InAppValidation => SentAction::InAppValidation,
+            Solution::TryAnotherWay => SentAction::TryAnotherWay,
+            _ => SentAction::Code,
+        };
+        let step = match store.send(&mut pending, action, |pending, key| {
+            solve_once(pending, answer, key, &label, saved)
+        }) {
             Ok(step) => step,
             // Another process holds the file, or changed it: nothing was sent.
             Err(conflict) => return conflict,
@@ -366,18 +499,19 @@ fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut stor
 fn solve_once(
     pending: &mut PendingIntent,
     answer: Solution,
+    key: IdempotencyKey,
     label: &str,
     saved: bool,
 ) -> Step<Result<Solved, Error>> {
     let result = match answer {
-        Solution::InAppValidation => solve_in_app(pending),
+        Solution::InAppValidation => solve_in_app(pending, key),
         Solution::TryAnotherWay => {
             say(&format!("Asking for another way to solve {label}…"));
-            pending.try_another_way()
+            with_kept_key(key, |key| pending.solve_with_key(Solution::TryAnotherWay, key))
         }
         code => {
             say(&format!("Sending the code for {label}…"));
-            pending.solve(code)
+            with_kept_key(key, |key| pending.solve_with_key(code.clone(), key))
         }
     };
     match &result {
@@ -418,14 +552,14 @@ fn found_connected(pending: &PendingIntent, error: &Error) -> bool {
 
 /// Approves on the device: the request waits for the approval, up to the intent's
 /// remaining time, with a live countdown on a terminal.
-fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
+fn solve_in_app(pending: &mut PendingIntent, key: IdempotencyKey) -> Result<Solved, Error> {
     let label = pending.checkpoint().to_string();
     if !std::io::stderr().is_terminal() {
         say(&format!(
             "{label}: approve the connection on your device; waiting up to {}…",
             time_text::time_left(pending.remaining())
         ));
-        return pending.solve_in_app();
+        return with_kept_key(key, |key| pending.solve_with_key(Solution::InAppValidation, key));
     }
     // The intent's deadline, by the client's clock, while the request holds the intent.
     let client = pending.client().clone();
@@ -434,7 +568,9 @@ fn solve_in_app(pending: &mut PendingIntent) -> Result<Solved, Error> {
         let (sender, receiver) = mpsc::channel();
         let solving = &mut *pending;
         scope.spawn(move || {
-            let _ = sender.send(solving.solve_in_app());
+            let _ = sender.send(with_kept_key(key, |key| {
+                solving.solve_with_key(Solution::InAppValidation, key)
+            }));
         });
         let mut countdown = Countdown::new(label, ", approve the connection on your device…", true);
         loop {

@@ -1,5 +1,5 @@
-//! Ctrl-C, SIGTERM and SIGHUP: the terminal put back as it was, the state file left whole,
-//! then the process dies of the signal, as it would have by default.
+//! Ctrl-C, Ctrl-\ (SIGQUIT), SIGTERM and SIGHUP: the terminal put back as it was, the state
+//! file left whole, then the process dies of the signal, as it would have by default.
 //!
 //! On unix a thread of our own waits for the signals (signal-hook: the signal handler only
 //! wakes the thread, and everything else runs on the thread, outside the handler). When one
@@ -12,10 +12,10 @@
 /// Starts handling the signals, for the rest of the process.
 #[cfg(unix)]
 pub(crate) fn install() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     use signal_hook::iterator::Signals;
 
-    let Ok(mut signals) = Signals::new([SIGINT, SIGTERM, SIGHUP]) else {
+    let Ok(mut signals) = Signals::new([SIGINT, SIGQUIT, SIGTERM, SIGHUP]) else {
         // The defaults stay: a signal still ends the process, without the cleanup.
         return;
     };

@@ -18,12 +18,20 @@
 //! 2. under the lock, the file must still hold the bytes this process read (or last wrote):
 //!    a compare-and-swap. If another process went on with the intent, replaced it with
 //!    another one, or removed it, this process sends nothing and says so;
-//! 3. the request is sent, and its result saved (revision + 1) or, once the intent has
+//! 3. the intent is saved with the request's idempotency key and kind (revision + 1: the
+//!    key of the same kind of request the file already held without its result, if any);
+//! 4. the request is sent, and its result saved (revision + 1) or, once the intent has
 //!    ended, the file removed; then the lock is released (the sidecar file removed while
-//!    still locked, see [`Lock`]).
+//!    still locked, see [`Lock`]). A process killed mid-request, or whose save of the
+//!    result failed, leaves the key for the same request to go with again.
 //!
 //! `connect --detach` takes the lock before the password leaves and keeps it until its
-//! intent is saved. So two processes never both send for one saved state, a file whose
+//! intent is saved. Before its connect leaves, it saves the connect's idempotency key (and
+//! provider, user, reconnected account: no secret) in the file; the intent replaces it once
+//! answered, and it saves the intent again before each solve it sends. A run that got no
+//! answer, or was killed mid-request, leaves the key: the same command run again sends the
+//! connect with it, and the server answers what it answered then (never a second login);
+//! `solve` on such a file says so. So two processes never both send for one saved state, a file whose
 //! intent ended is never written again, and a file holding another intent is never
 //! overwritten or removed by a process that read an older one.
 //!
@@ -42,7 +50,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use auth_core::Snapshot;
+use auth_core::{IdempotencyKey, Snapshot};
+use auth_ureq::new_idempotency_key;
 use serde::{Deserialize, Serialize};
 
 use crate::outcome::{Conflict, ConflictReason, Failure, Outcome};
@@ -81,13 +90,71 @@ pub(crate) struct SavedIntent {
     /// The username being connected, for messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) username: Option<String>,
-    /// The flow's state.
-    pub(crate) snapshot: Snapshot,
+    /// The flow's state, once the connect was answered with a checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) snapshot: Option<Snapshot>,
+    /// The connect sent and not answered yet (written before it is sent, replaced by the
+    /// intent once it is answered): `connect --detach` run again sends it again with the
+    /// same key, so a server that acted on it answers what it answered then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) connect: Option<SavedConnect>,
+    /// The request sent for the intent whose result is not saved yet (written with the
+    /// intent before it leaves, cleared with its result): the same action run again goes
+    /// with its key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sent: Option<SentRequest>,
+}
+
+/// A request sent for a saved intent whose result was not saved (yet): its key, and which
+/// action it was, so that only the same action reuses the key. No secret: a code's kind,
+/// never the code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SentRequest {
+    /// The request's `Idempotency-Key`.
+    pub(crate) key: IdempotencyKey,
+    /// What it asked.
+    pub(crate) action: SentAction,
+}
+
+/// What a request sent for a saved intent asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum SentAction {
+    /// A typed code (2FA, OTP, phone number…).
+    Code,
+    /// Approval in the app.
+    InAppValidation,
+    /// Another way to solve the checkpoint.
+    TryAnotherWay,
+    /// The checkpoint sent again.
+    Resend,
+}
+
+/// A connect (or reconnect) sent for a state file and not answered yet: its key, and what
+/// it was, so that only the same call reuses the key. No secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct SavedConnect {
+    /// The request's `Idempotency-Key`.
+    pub(crate) key: IdempotencyKey,
+    /// The provider connected.
+    pub(crate) provider: String,
+    /// The account reconnected, for a reconnect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reconnect: Option<String>,
 }
 
 impl SavedIntent {
-    /// A state to save.
+    /// A pending intent to save.
+    #[cfg(test)]
     pub(crate) fn new(base_url: &str, username: Option<String>, snapshot: Snapshot, revision: u64) -> Self {
+        Self::with(base_url, username, Content::Intent(snapshot, None), revision)
+    }
+
+    fn with(base_url: &str, username: Option<String>, content: Content, revision: u64) -> Self {
+        let (snapshot, sent, connect) = match content {
+            Content::Intent(snapshot, sent) => (Some(snapshot), sent, None),
+            Content::Connect(connect) => (None, None, Some(connect)),
+        };
         Self {
             format: FORMAT.to_owned(),
             version: VERSION,
@@ -95,6 +162,8 @@ impl SavedIntent {
             base_url: base_url.to_owned(),
             username,
             snapshot,
+            connect,
+            sent,
         }
     }
 
@@ -116,19 +185,30 @@ impl SavedIntent {
 
     /// The account of the saved intent, if it holds one.
     fn account_id(&self) -> Option<&str> {
-        self.snapshot.intent().map(|intent| intent.account_id.as_str())
+        self.snapshot
+            .as_ref()
+            .and_then(Snapshot::intent)
+            .map(|intent| intent.account_id.as_str())
     }
 
     /// Whether two saved states are of the same intent (the same account, started at the
     /// same moment): one may be a later revision of the other.
     fn same_intent(&self, other: &Self) -> bool {
-        match (self.snapshot.intent(), other.snapshot.intent()) {
+        let intent = |saved: &Self| saved.snapshot.as_ref().and_then(Snapshot::intent).cloned();
+        match (intent(self), intent(other)) {
             (Some(mine), Some(theirs)) => {
                 mine.account_id == theirs.account_id && mine.started_at == theirs.started_at
             }
             _ => false,
         }
     }
+}
+
+/// What a write saves: a pending intent (and the request sent for it whose result is not
+/// saved yet), or a connect not answered yet.
+enum Content {
+    Intent(Snapshot, Option<SentRequest>),
+    Connect(SavedConnect),
 }
 
 /// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`].
@@ -154,6 +234,9 @@ fn decode(bytes: &[u8]) -> Result<SavedIntent, String> {
             "it is {} version {}; this build reads {FORMAT} version {VERSION}",
             saved.format, saved.version
         ));
+    }
+    if saved.snapshot.is_some() == saved.connect.is_some() {
+        return Err("it holds neither an intent nor an unanswered connect, or both".to_owned());
     }
     Ok(saved)
 }
@@ -183,14 +266,14 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, Failure> {
 /// Checks, before anything is sent, that `connect --detach` may save its intent at `path`:
 /// the path names a file, which is a regular file of this user holding a state file or
 /// nothing, or does not exist; and a file can be created in its directory (tried).
-/// Returns the revision of the state file found there, if any.
-pub(crate) fn check_new(path: &Path) -> Result<u64, Failure> {
+/// Returns the state file found there, if any.
+pub(crate) fn check_new(path: &Path) -> Result<Option<SavedIntent>, Failure> {
     check_names_a_file(path)?;
-    let revision = match read_regular(path)? {
-        None => 0,
-        Some(bytes) if bytes.is_empty() => 0,
+    let found = match read_regular(path)? {
+        None => None,
+        Some(bytes) if bytes.is_empty() => None,
         Some(bytes) => match decode(&bytes) {
-            Ok(saved) => saved.revision,
+            Ok(saved) => Some(saved),
             Err(_) => {
                 return Err(Failure::state_file(format!(
                     "{} exists and is not a postpress-auth state file: refusing to replace it \
@@ -201,7 +284,7 @@ pub(crate) fn check_new(path: &Path) -> Result<u64, Failure> {
         },
     };
     probe_directory(path)?;
-    Ok(revision)
+    Ok(found)
 }
 
 /// A path that ends with `/`, `/.` or `/..` (or is `.`, `..`) names a directory, even when
@@ -237,6 +320,10 @@ pub(crate) struct StateFile {
     revision: u64,
     /// The last save failed: the file holds an older state of the intent.
     save_failed: Option<Failure>,
+    /// The unanswered connect `connect --detach` found there (`for_connect`).
+    found_connect: Option<SavedConnect>,
+    /// The request whose result the file does not hold yet, as the file holds it.
+    sent: Option<SentRequest>,
 }
 
 impl StateFile {
@@ -249,6 +336,8 @@ impl StateFile {
             expected: Some(loaded.bytes),
             revision: loaded.saved.revision,
             save_failed: None,
+            found_connect: None,
+            sent: loaded.saved.sent,
         }
     }
 
@@ -257,7 +346,12 @@ impl StateFile {
     /// until the intent is saved.
     pub(crate) fn for_connect(path: &Path, base_url: &str, username: &str) -> Result<(Self, Lock), Outcome> {
         let lock = try_lock(path, None)?;
-        let revision = check_new(path)?;
+        let found = check_new(path)?;
+        let revision = found.as_ref().map_or(0, |saved| saved.revision);
+        // An unanswered connect of the same user to the same API, kept by an earlier run.
+        let found_connect = found
+            .filter(|saved| saved.base_url == base_url && saved.username.as_deref() == Some(username))
+            .and_then(|saved| saved.connect);
         let file = Self {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
@@ -265,8 +359,67 @@ impl StateFile {
             expected: None,
             revision,
             save_failed: None,
+            found_connect,
+            sent: None,
         };
         Ok((file, lock))
+    }
+
+    /// `connect --detach`, under its lock, before the password leaves: the key of the
+    /// connect, saved in the file before it is sent. The key of the unanswered connect an
+    /// earlier run left there when this is the same call (same API, user, provider and
+    /// reconnected account), so the server answers what it answered then; a new one
+    /// otherwise. `Ok(true)` with the key when it is the earlier one. Nothing is sent when
+    /// this fails.
+    pub(crate) fn begin_connect(
+        &mut self,
+        lock: &Lock,
+        provider: &str,
+        reconnect: Option<&str>,
+    ) -> Result<(IdempotencyKey, bool), Failure> {
+        let earlier = self
+            .found_connect
+            .take()
+            .filter(|found| found.provider == provider && found.reconnect.as_deref() == reconnect);
+        let again = earlier.is_some();
+        let key = match earlier {
+            Some(found) => found.key,
+            None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
+        };
+        let connect = SavedConnect {
+            key,
+            provider: provider.to_owned(),
+            reconnect: reconnect.map(str::to_owned),
+        };
+        let result = self.write_saved(lock, Content::Connect(connect));
+        self.save_failed = result.as_ref().err().cloned();
+        result?;
+        Ok((key, again))
+    }
+
+    /// Before a request for the intent leaves, under `lock`: the key it goes with, saved
+    /// with the intent's `snapshot`. The key of the request the file holds as sent without
+    /// its result when it is the same `action` (this process, or one that died or lost its
+    /// save, sent it: a server that acted on it answers the same again), a new one
+    /// otherwise. `Ok(true)` with the key when it is that earlier one. Nothing is sent when
+    /// this fails, and the file is as it was.
+    pub(crate) fn begin_request(
+        &mut self,
+        lock: &Lock,
+        snapshot: Snapshot,
+        action: SentAction,
+    ) -> Result<(IdempotencyKey, bool), Failure> {
+        let earlier = self.sent.filter(|sent| sent.action == action);
+        let key = match earlier {
+            Some(sent) => sent.key,
+            None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
+        };
+        let sent = SentRequest { key, action };
+        let result = self.write_saved(lock, Content::Intent(snapshot, Some(sent)));
+        self.save_failed = result.as_ref().err().cloned();
+        result?;
+        self.sent = Some(sent);
+        Ok((key, earlier.is_some()))
     }
 
     /// Where the file is.
@@ -309,8 +462,14 @@ impl StateFile {
     }
 
     fn write(&mut self, lock: &Lock, snapshot: Snapshot) -> Result<(), Failure> {
+        self.write_saved(lock, Content::Intent(snapshot, None))?;
+        self.sent = None;
+        Ok(())
+    }
+
+    fn write_saved(&mut self, lock: &Lock, content: Content) -> Result<(), Failure> {
         let revision = self.revision.saturating_add(1);
-        let saved = SavedIntent::new(&self.base_url, self.username.clone(), snapshot, revision);
+        let saved = SavedIntent::with(&self.base_url, self.username.clone(), content, revision);
         let bytes = encode(&saved)?;
         lock.write(&bytes)?;
         self.expected = Some(bytes);
@@ -325,6 +484,7 @@ impl StateFile {
         }
         lock.remove()?;
         self.expected = None;
+        self.sent = None;
         Ok(())
     }
 
@@ -873,7 +1033,7 @@ mod tests {
     /// Writes `saved` at `path` as `connect --detach` does: under the lock.
     fn save_new(path: &Path, saved: &SavedIntent) {
         let (mut file, lock) = StateFile::for_connect(path, &saved.base_url, "bob").unwrap();
-        file.commit(&lock, Some(saved.snapshot.clone())).unwrap();
+        file.commit(&lock, Some(saved.snapshot.clone().unwrap())).unwrap();
     }
 
     #[test]
@@ -886,7 +1046,10 @@ mod tests {
         assert_eq!(text.lines().count(), 1, "compact: {text}");
         assert!(text.contains(r#""revision":1,"#), "{text}");
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.saved.snapshot.phase(), Phase::AwaitingCheckpoint);
+        assert_eq!(
+            loaded.saved.snapshot.as_ref().unwrap().phase(),
+            Phase::AwaitingCheckpoint
+        );
         assert_eq!(loaded.saved.username.as_deref(), Some("bob"));
         #[cfg(unix)]
         {
@@ -927,13 +1090,16 @@ mod tests {
 }"#;
         fs::write(&path, v1).unwrap();
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.saved.snapshot.migrated_from(), Some(1));
+        assert_eq!(loaded.saved.snapshot.as_ref().unwrap().migrated_from(), Some(1));
         assert_eq!(loaded.saved.revision, 0);
-        assert_eq!(loaded.saved.snapshot.phase(), Phase::AwaitingCheckpoint);
-        let intent = loaded.saved.snapshot.intent().unwrap();
+        assert_eq!(
+            loaded.saved.snapshot.as_ref().unwrap().phase(),
+            Phase::AwaitingCheckpoint
+        );
+        let intent = loaded.saved.snapshot.as_ref().unwrap().intent().unwrap();
         assert_eq!((intent.account_id.as_str(), intent.failed_attempts), ("acc-1", 1));
         // Saved again, it is written in the core's current format, one revision later.
-        let snapshot = loaded.saved.snapshot.clone();
+        let snapshot = loaded.saved.snapshot.clone().unwrap();
         let mut file = StateFile::loaded(&path, "http://127.0.0.1:1/v1", loaded);
         let lock = file.lock_unchanged("acc-1").unwrap();
         file.commit(&lock, Some(snapshot)).unwrap();
@@ -941,7 +1107,7 @@ mod tests {
         let text = fs::read_to_string(&path).unwrap();
         assert!(text.contains(r#""snapshot":{"version":2"#), "{text}");
         let loaded = load(&path).unwrap();
-        assert_eq!(loaded.saved.snapshot.migrated_from(), None);
+        assert_eq!(loaded.saved.snapshot.as_ref().unwrap().migrated_from(), None);
         assert_eq!(loaded.saved.revision, 1);
         let _ = fs::remove_dir_all(&dir);
     }
@@ -969,7 +1135,7 @@ mod tests {
         assert!(check_new(&dir.join("new.json")).is_ok());
         // An empty file (made by `mktemp`) may be written over.
         fs::write(&path, "").unwrap();
-        assert_eq!(check_new(&path).unwrap(), 0);
+        assert!(check_new(&path).unwrap().is_none());
         for directory in ["", ".", "..", "a/", "a/.", "a/.."] {
             let failure = check_names_a_file(Path::new(directory)).unwrap_err();
             assert!(failure.message.contains("names a directory"), "{directory:?}");

@@ -345,3 +345,225 @@ fn detach_needs_a_state_file() {
     );
     assert!(sim.requests().is_empty());
 }
+
+/// The simulator for the unanswered-connect tests: `faulty`, whose connect meets `fault`
+/// once, and bob; both with a 2FA checkpoint.
+fn lost_connect_sim(fault: auth_sim::Fault) -> auth_sim::Simulator {
+    use auth_sim::{Account, Checkpoint, Fixture};
+    let fixture = Fixture::new()
+        .account(
+            Account::new("faulty", FAULTY_PW)
+                .checkpoint(Checkpoint::new("2FA", BOB_CODE))
+                .fault(fault),
+        )
+        .account(Account::new("bob", BOB_PW).checkpoint(Checkpoint::new("2FA", BOB_CODE)));
+    auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap()
+}
+
+/// `connect --detach` of `username` into `state`.
+fn detach_cli(sim: &auth_sim::Simulator, state: &std::path::Path, username: &str, password: &str) -> Cli {
+    cli(sim)
+        .password(password)
+        .args([
+            "connect",
+            "--username",
+            username,
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([state])
+}
+
+/// The connect's key saved in `state`, checked to hold no intent and no secret.
+fn saved_connect_key(state: &std::path::Path) -> String {
+    let saved = std::fs::read_to_string(state).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert!(json.get("snapshot").is_none(), "{saved}");
+    assert!(!saved.contains(FAULTY_PW), "no secret in the state file");
+    json["connect"]["key"].as_str().unwrap().to_owned()
+}
+
+/// A `connect --detach` killed while its connect was at the server (which then created the
+/// intent): the connect's key was saved before it left; `solve` says to run the connect
+/// again; the same command sends it again with the same key and finds the same intent, not
+/// a second login. A connect of another user on such a file does not reuse the key.
+#[test]
+fn a_detached_connect_killed_mid_request_is_sent_again_with_its_key_by_the_same_command() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().delay(Duration::from_secs(2)).times(1));
+    let scratch = Scratch::new("detach-killed-connect");
+    let state = scratch.path("faulty.json");
+
+    let mut running = detach_cli(&sim, &state, "faulty", FAULTY_PW).spawn();
+    running.wait_for("Connecting faulty");
+    let started = std::time::Instant::now();
+    while requests_to(&sim, "/accounts").is_empty() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the connect never reached the simulator"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert_eq!(running.kill().code, None, "killed mid-request");
+    let key = saved_connect_key(&state);
+
+    // `solve` has no intent to resume yet, and says what to do; the file is left as it is.
+    let saved = std::fs::read_to_string(&state).unwrap();
+    let refused = solve_cli(&sim, &state, Some(BOB_CODE)).run();
+    let json = refused.exits(2).outcome("error");
+    assert!(
+        json["message"].as_str().unwrap().contains("connect --detach"),
+        "{json}"
+    );
+    assert_eq!(std::fs::read_to_string(&state).unwrap(), saved);
+
+    let again = detach_cli(&sim, &state, "faulty", FAULTY_PW).run();
+    again.exits(10).outcome("checkpoint_pending");
+    assert!(again.stderr.contains("Sending the connect again"), "{again:?}");
+    assert_eq!(sim.pending_intents(), 1, "the same intent, not a second login");
+    let connects = requests_to(&sim, "/accounts");
+    assert_eq!(connects.len(), 2);
+    assert!(
+        connects
+            .iter()
+            .all(|r| r.header("idempotency-key") == Some(key.as_str())),
+        "both runs sent the saved key"
+    );
+    solve_cli(&sim, &state, Some(BOB_CODE))
+        .run()
+        .exits(0)
+        .outcome("connected");
+    assert_eq!(sim.connected_accounts().len(), 1);
+    assert!(!state.exists(), "removed once connected");
+
+    // Another user's connect on a file holding an unanswered connect gets a key of its own.
+    let other = scratch.path("other.json");
+    std::fs::write(&other, &saved).unwrap();
+    detach_cli(&sim, &other, "bob", BOB_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let bob = requests_to(&sim, "/accounts").pop().unwrap();
+    assert_ne!(bob.header("idempotency-key"), Some(key.as_str()));
+}
+
+/// A `connect --detach` that got no answer at all (every attempt closed without one):
+/// exit 5, the message says the key is kept and to run the same command again, which
+/// sends it with that key.
+#[test]
+fn a_detached_connect_without_any_answer_keeps_its_key_for_the_same_command() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().close_without_answer().times(4));
+    let scratch = Scratch::new("detach-unanswered-connect");
+    let state = scratch.path("faulty.json");
+
+    let first = detach_cli(&sim, &state, "faulty", FAULTY_PW).run();
+    let json = first.exits(5).outcome("error");
+    assert!(
+        json["message"]
+            .as_str()
+            .unwrap()
+            .contains("run the same command again"),
+        "{json}"
+    );
+    let key = saved_connect_key(&state);
+
+    detach_cli(&sim, &state, "faulty", FAULTY_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let connects = requests_to(&sim, "/accounts");
+    assert_eq!(connects.len(), 5, "four attempts, then the same command's one");
+    assert!(
+        connects
+            .iter()
+            .all(|r| r.header("idempotency-key") == Some(key.as_str()))
+    );
+    assert_eq!(sim.pending_intents(), 1);
+}
+
+/// A refused connect (a wrong password) spends its key: the file it saved is removed.
+#[test]
+fn a_detached_connect_refused_leaves_no_state_file() {
+    let sim = lost_connect_sim(auth_sim::Fault::new());
+    let scratch = Scratch::new("detach-refused-connect");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", "not-the-password")
+        .secret("not-the-password")
+        .run()
+        .exits(4);
+    assert!(!state.exists());
+}
+
+/// Kills `running` once the simulator has received `count` solves.
+fn kill_after_solves(sim: &auth_sim::Simulator, running: Running, count: usize) -> Run {
+    let started = std::time::Instant::now();
+    while solves(sim).len() < count {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the solve never reached the simulator"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    running.kill()
+}
+
+/// The request the state file holds as sent without its result: its key and action.
+fn saved_sent(state: &std::path::Path) -> (String, String) {
+    let saved = std::fs::read_to_string(state).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
+    assert!(json["snapshot"].is_object(), "the intent is kept: {saved}");
+    (
+        json["sent"]["key"].as_str().unwrap().to_owned(),
+        json["sent"]["action"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A `solve` killed while its code was at the server: the code's key was saved with the
+/// intent before it left (never the code); the same `solve` sends it again with that key,
+/// so a server that acted on the first answers the same again (here the simulator dropped
+/// the first with its connection, and acts on the second).
+#[test]
+fn a_solve_killed_mid_request_is_sent_again_with_its_key_by_the_same_solve() {
+    let sim = faulty_solve(auth_sim::Fault::new().delay(Duration::from_secs(2)).times(1));
+    let scratch = Scratch::new("detach-killed-solve");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+
+    let running = solve_cli(&sim, &state, Some(BOB_CODE)).secret(BOB_CODE).spawn();
+    assert_eq!(
+        kill_after_solves(&sim, running, 1).code,
+        None,
+        "killed mid-request"
+    );
+    let (key, action) = saved_sent(&state);
+    assert_eq!(action, "code");
+    assert!(
+        !std::fs::read_to_string(&state).unwrap().contains(BOB_CODE),
+        "never the code"
+    );
+
+    let again = solve_cli(&sim, &state, Some(BOB_CODE)).secret(BOB_CODE).run();
+    again.exits(0).outcome("connected");
+    assert!(
+        again.stderr.contains("sent before and its result never saved"),
+        "{again:?}"
+    );
+    let sent: Vec<_> = solves(&sim)
+        .iter()
+        .map(|r| r.header("idempotency-key").map(str::to_owned))
+        .collect();
+    assert_eq!(
+        sent,
+        [Some(key.clone()), Some(key)],
+        "the same key twice: the answer replayed"
+    );
+    assert_eq!(sim.connected_accounts().len(), 1);
+    assert!(!state.exists(), "removed once connected");
+}

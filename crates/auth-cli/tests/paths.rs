@@ -16,7 +16,9 @@ mod common;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use auth_sim::{Account, Checkpoint, Fixture, Simulator};
+use std::time::Duration;
+
+use auth_sim::{Account, Checkpoint, Fault, Fixture, Simulator};
 use common::*;
 use serde_json::Value;
 
@@ -230,11 +232,93 @@ fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
         1,
         "the intent the message names is pending"
     );
-    assert!(!state.exists());
+    // The file holds what was saved before the connect left: its key, for the same command
+    // to send it again (the server then answers with the same intent), and no secret.
+    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    assert!(saved["connect"]["key"].is_string(), "{saved}");
+    assert!(saved.get("snapshot").is_none(), "{saved}");
+    assert!(!saved.to_string().contains(FAULTY_PW));
     // The lock file could not be removed from the read-only directory either; nothing else.
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let name = entry.unwrap().file_name();
-        assert_eq!(name, "slow.json.lock", "no temporary file is left");
+    let mut names: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["slow.json", "slow.json.lock"],
+        "no temporary file is left"
+    );
+}
+
+/// The save of a solve's result fails (the directory turned read-only while the code was
+/// at the server): the file still holds the intent and the key the code went with, saved
+/// before it left. `solve` run again with the same code sends it with that key and gets
+/// the server's first answer, replayed (connected), not a request against an intent the
+/// server no longer runs; with another code (the first was wrong), the API answers 409
+/// without acting and the code goes again under a fresh key.
+#[test]
+fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
+    for (first_code, first_exit, answered) in [(BOB_CODE, 0, "connected"), (WRONG_CODE, 4, "error")] {
+        let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)).times(1));
+        let scratch = Scratch::new("paths-unsaved-result");
+        let dir = scratch.path("dir");
+        std::fs::create_dir(&dir).unwrap();
+        let state = dir.join("faulty.json");
+        cli(&sim)
+            .password(FAULTY_PW)
+            .args([
+                "connect",
+                "--username",
+                "faulty",
+                "--detach",
+                "--json",
+                "--state-file",
+            ])
+            .args([&state])
+            .run()
+            .exits(10);
+        let mut running = solve_cli(&sim, &state, Some(first_code)).spawn();
+        running.wait_for("Sending the code");
+        let read_only = ReadOnly::new(&dir);
+        let first = running.finish();
+        let Some(read_only) = read_only else {
+            eprintln!("cannot make a directory read-only here: not asserted");
+            return;
+        };
+        drop(read_only);
+        first.exits(first_exit).outcome(answered);
+        assert!(
+            first.stderr.contains("warning"),
+            "the failed save is said: {first:?}"
+        );
+        let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let key = saved["sent"]["key"].as_str().unwrap().to_owned();
+        assert_eq!(saved["sent"]["action"], "code");
+
+        let again = solve_cli(&sim, &state, Some(BOB_CODE)).run();
+        let json = again.exits(0).outcome("connected");
+        assert_ne!(
+            json["already_connected"], true,
+            "the server's own answer: {again:?}"
+        );
+        let keys: Vec<String> = solves(&sim)
+            .iter()
+            .map(|r| r.header("idempotency-key").unwrap().to_owned())
+            .collect();
+        if first_code == BOB_CODE {
+            assert_eq!(keys, [key.clone(), key], "the same code: its answer replayed");
+        } else {
+            assert_eq!(
+                keys.len(),
+                3,
+                "the wrong code, the right one under its key (409), then a fresh key"
+            );
+            assert_eq!(keys[..2], [key.clone(), key.clone()]);
+            assert_ne!(keys[2], key);
+        }
+        assert_eq!(sim.connected_accounts().len(), 1);
+        assert!(!state.exists());
     }
 }
 

@@ -148,6 +148,8 @@ fn stty_of(tty: &str) -> String {
 #[derive(Clone, Copy, Debug)]
 enum Stop {
     CtrlC,
+    /// Ctrl-\ (SIGQUIT).
+    Quit,
     Term,
 }
 
@@ -174,6 +176,7 @@ fn stopped_at_the_password_prompt(stop: Stop) {
     );
     match stop {
         Stop::CtrlC => pty.type_in(b"\x03"),
+        Stop::Quit => pty.type_in(b"\x1c"),
         Stop::Term => {
             let pid = rustix::process::Pid::from_raw(pid.parse().unwrap()).unwrap();
             rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
@@ -182,6 +185,7 @@ fn stopped_at_the_password_prompt(stop: Stop) {
     let exit = pty.value_of("EXIT");
     let expected = match stop {
         Stop::CtrlC => "130",
+        Stop::Quit => "131",
         Stop::Term => "143",
     };
     assert_eq!(exit, expected, "died of the signal ({stop:?})");
@@ -192,6 +196,11 @@ fn stopped_at_the_password_prompt(stop: Stop) {
 #[test]
 fn ctrl_c_at_the_password_prompt_puts_the_terminal_back() {
     stopped_at_the_password_prompt(Stop::CtrlC);
+}
+
+#[test]
+fn ctrl_backslash_at_the_password_prompt_puts_the_terminal_back() {
+    stopped_at_the_password_prompt(Stop::Quit);
 }
 
 #[test]

@@ -133,6 +133,26 @@ impl Client {
         })
     }
 
+    /// [`reconnect_account`](Self::reconnect_account) with an `Idempotency-Key` the caller
+    /// chose and kept, as [`connect_with_key`](Self::connect_with_key).
+    pub fn reconnect_account_with_key<A>(
+        &self,
+        account_id: A,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<Connection, Error>> + Send + use<A>
+    where
+        A: Into<AccountId>,
+    {
+        self.start_with_key(
+            Command::Reconnect {
+                account_id: account_id.into(),
+                credentials,
+            },
+            key,
+        )
+    }
+
     /// Reads an account's status (`GET /accounts/{account_id}`): after
     /// [`Connection::Connected`] the account may still be `CONNECTING`; its sources say how
     /// it is ([`AccountStatus::status`]). A `404` is [`Error::Api`] with

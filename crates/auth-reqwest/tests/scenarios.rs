@@ -108,6 +108,20 @@ impl ClientUnderTest<Reqwest> for Client {
         block_on(Client::reconnect_account(self, account_id.into(), credentials))
     }
 
+    fn reconnect_account_with_key(
+        &self,
+        account_id: impl Into<AccountId>,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> Result<Connection<PendingIntent>, Error> {
+        block_on(Client::reconnect_account_with_key(
+            self,
+            account_id.into(),
+            credentials,
+            key,
+        ))
+    }
+
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error> {
         block_on(Client::account_status(self, account_id.into()))
     }

@@ -55,6 +55,15 @@ impl ClientUnderTest<Ureq> for Client {
         Client::reconnect_account(self, account_id, credentials)
     }
 
+    fn reconnect_account_with_key(
+        &self,
+        account_id: impl Into<AccountId>,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> Result<Connection<PendingIntent>, Error> {
+        Client::reconnect_account_with_key(self, account_id, credentials, key)
+    }
+
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error> {
         Client::account_status(self, account_id)
     }

@@ -104,6 +104,13 @@ pub trait ClientUnderTest<D: Driver>: Clone + Debug + Send + Sync {
         account_id: impl Into<AccountId>,
         credentials: Credentials,
     ) -> Result<Connection<D::Intent>, Error>;
+    /// `client.reconnect_account_with_key(account_id, credentials, key)`
+    fn reconnect_account_with_key(
+        &self,
+        account_id: impl Into<AccountId>,
+        credentials: Credentials,
+        key: IdempotencyKey,
+    ) -> Result<Connection<D::Intent>, Error>;
     /// `client.account_status(account_id)`
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error>;
     /// `client.resume(saved)`

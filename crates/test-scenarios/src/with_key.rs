@@ -42,6 +42,33 @@ pub fn connect_with_key_sends_that_key_and_the_same_key_finds_the_same_intent<D:
     assert_eq!(sent, vec![Some(key(1).as_str().to_owned()); 2]);
 }
 
+/// `reconnect_account_with_key` sends that key, and the same key again gets the server's
+/// first answer: the same account reconnected once.
+pub fn reconnect_with_key_sends_that_key_and_the_same_key_gets_the_first_answer<D: Driver>() {
+    let sim = start_sim(Fixture::demo());
+    let client = client::<D>(&sim, Style::Postpress);
+    let credentials = || Credentials::messenger("alice", "pw-a");
+    let Connection::Connected { account_id } = client.connect(credentials()).unwrap() else {
+        panic!("alice has no checkpoint");
+    };
+    let reconnect = || {
+        client
+            .reconnect_account_with_key(account_id.clone(), credentials(), key(3))
+            .unwrap()
+    };
+    for answer in [reconnect(), reconnect()] {
+        let Connection::Reconnected { account_id: again } = answer else {
+            panic!("alice reconnects at once: {answer:?}");
+        };
+        assert_eq!(again, account_id);
+    }
+    assert_eq!(
+        keys_sent_to(&sim, &format!("/accounts/{account_id}")),
+        [key(3).as_str(); 2],
+        "both with the kept key"
+    );
+}
+
 /// A solve sent with a kept key loses its answer after the server connected the account;
 /// another client resumes the intent saved before, sends the same solution with the same
 /// key, and gets the server's first answer, replayed: connected once.

@@ -359,6 +359,13 @@ impl Running {
         self
     }
 
+    /// Kills the command (`SIGKILL`: a crash, or a machine that went down) and waits for it.
+    #[track_caller]
+    pub(crate) fn kill(mut self) -> Run {
+        let _ = self.child.kill();
+        self.finish_with_stdin_open()
+    }
+
     /// Closes standard input, waits for the command to end (killing it after
     /// [`RUN_LIMIT`]), and checks that no secret appears in its output.
     #[track_caller]
