@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 
-use auth_core::{Problem, Solution, TransportErrorKind};
+use auth_core::{Fault, Problem, Solution, TransportErrorKind};
 use auth_ureq::{
     BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, IdempotencyKey,
     PendingIntent, Resend, Solved, new_idempotency_key,
@@ -92,8 +92,8 @@ impl Store {
         &mut self,
         pending: &mut PendingIntent,
         action: SentAction,
-        request: impl FnOnce(&mut PendingIntent, IdempotencyKey) -> Step<T>,
-    ) -> Result<Step<T>, Outcome> {
+        mut request: impl FnMut(&mut PendingIntent, IdempotencyKey) -> Step<Result<T, Error>>,
+    ) -> Result<Step<Result<T, Error>>, Outcome> {
         match self {
             Self::Memory => {
                 let key = new_idempotency_key().map_err(|error| Outcome::from_error(&error))?;
@@ -110,12 +110,21 @@ impl Store {
     }
 
     /// `connect --detach` ended without an intent to save (connected at once, or refused):
-    /// the unanswered connect it saved is removed.
+    /// the unanswered connect it saved is removed, and the intent the file held before put
+    /// back.
     fn forget_connect(&mut self) {
         if let Self::Detached { file, lock } = self
-            && let Err(failure) = file.commit(lock, None)
+            && let Err(failure) = file.forget_connect(lock)
         {
             warn(&failure.message);
+        }
+    }
+
+    /// `connect --detach`'s connect was answered with an intent: that intent is what the
+    /// file saves from now on.
+    fn connect_answered(&mut self) {
+        if let Self::Detached { file, .. } = self {
+            file.connect_answered();
         }
     }
 
@@ -170,20 +179,29 @@ impl Store {
 /// [`Store::send`] with a state file, under its `lock`: the key saved with the intent, the
 /// request sent, its result saved (or the file removed once the intent ended). `Err`: the
 /// key could not be saved, and nothing was sent.
+///
+/// A key kept from a request whose result was not saved may meet other input this time
+/// (another code): the API answers `409 idempotency_conflict` without acting, and the
+/// request goes once more under a fresh key, saved first like the one before.
 fn send_saved<T>(
     file: &mut StateFile,
     lock: &Lock,
     pending: &mut PendingIntent,
     action: SentAction,
-    request: impl FnOnce(&mut PendingIntent, IdempotencyKey) -> Step<T>,
-) -> Result<Step<T>, Failure> {
-    let (key, again) = file.begin_request(lock, pending.save(), action)?;
+    mut request: impl FnMut(&mut PendingIntent, IdempotencyKey) -> Step<Result<T, Error>>,
+) -> Result<Step<Result<T, Error>>, Failure> {
+    let (key, again) = file.begin_request(lock, pending.save(), action, false)?;
     if again {
         say(
             "Sending it with the Idempotency-Key of the same request, sent before and its result never saved…",
         );
     }
-    let step = request(pending, key);
+    let mut step = request(pending, key);
+    if again && matches!(&step, Step::Answered(Err(error)) if is_key_conflict(error)) {
+        say("That key went with other input: sending it under a new one…");
+        let (fresh, _) = file.begin_request(lock, pending.save(), action, true)?;
+        step = request(pending, fresh);
+    }
     let ended = matches!(step, Step::FoundConnected) || !pending.is_pending();
     if let Err(failure) = file.commit(lock, (!ended).then(|| pending.save())) {
         warn(&failure.message);
@@ -191,19 +209,16 @@ fn send_saved<T>(
     Ok(step)
 }
 
-/// Sends with `key`. A key kept from a request whose result was not saved may meet other
-/// input this time (another code): the API answers `409 idempotency_conflict` without
-/// acting, and the request goes once more under a fresh key.
-fn with_kept_key<T>(
-    key: IdempotencyKey,
-    mut send: impl FnMut(IdempotencyKey) -> Result<T, Error>,
-) -> Result<T, Error> {
-    let result = send(key);
-    let conflict = matches!(&result, Err(Error::Api(api)) if api.problem == Problem::IdempotencyConflict);
-    match new_idempotency_key() {
-        Ok(fresh) if conflict => send(fresh),
-        _ => result,
-    }
+/// The API's answer to a key that went with another request: nothing was acted on.
+fn is_key_conflict(error: &Error) -> bool {
+    matches!(error, Error::Api(api) if api.problem == Problem::IdempotencyConflict)
+}
+
+/// Whether the server may have acted on a request whose outcome is `error`: no answer came,
+/// or a 5xx or 429 after the retries, or an answer that could not be read. Its key is then
+/// kept for the same request to go with again.
+fn may_have_acted(error: &Error) -> bool {
+    matches!(error.fault(), Fault::Network | Fault::Server | Fault::Protocol)
 }
 
 /// A pending intent that could not be saved: a failure that names its account (the intent
@@ -232,20 +247,20 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     // The lock before the password leaves, the path checked again under it, and the
     // connect's key saved before it is sent (the key of an unanswered earlier one, if this
     // is the same call again).
-    let (mut store, key) = match &args.state_file {
+    let (mut store, key, again) = match &args.state_file {
         Some(path) => {
             let (mut file, lock) =
                 StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
             let (key, again) =
-                file.begin_connect(&lock, args.provider.as_str(), args.reconnect.as_deref())?;
+                file.begin_connect(&lock, args.provider.as_str(), args.reconnect.as_deref(), false)?;
             if again {
                 say(
                     "Sending the connect again with the Idempotency-Key of the unanswered one saved in the state file…",
                 );
             }
-            (Store::Detached { file, lock }, Some(key))
+            (Store::Detached { file, lock }, Some(key), again)
         }
-        None => (Store::Memory, None),
+        None => (Store::Memory, None, false),
     };
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
     let (doing, account) = match &args.reconnect {
@@ -258,14 +273,25 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         args.provider,
         client.base_url()
     ));
-    let connection = match (&args.reconnect, key) {
+    let send = |key: Option<IdempotencyKey>| match (&args.reconnect, key) {
         (Some(account_id), Some(key)) => {
-            client.reconnect_account_with_key(account_id.clone(), credentials, key)
+            client.reconnect_account_with_key(account_id.clone(), credentials.clone(), key)
         }
-        (Some(account_id), None) => client.reconnect_account(account_id.clone(), credentials),
-        (None, Some(key)) => client.connect_with_key(credentials, key),
-        (None, None) => client.connect(credentials),
+        (Some(account_id), None) => client.reconnect_account(account_id.clone(), credentials.clone()),
+        (None, Some(key)) => client.connect_with_key(credentials.clone(), key),
+        (None, None) => client.connect(credentials.clone()),
     };
+    let mut connection = send(key);
+    // A kept key met other input (the password corrected since): the API acted on nothing;
+    // the connect goes again under a fresh key, saved first.
+    if let (Err(error), Store::Detached { file, lock }) = (&connection, &mut store)
+        && is_key_conflict(error)
+        && again
+    {
+        say("That key went with other input: sending the connect under a new one…");
+        let (fresh, _) = file.begin_connect(lock, args.provider.as_str(), args.reconnect.as_deref(), true)?;
+        connection = send(Some(fresh));
+    }
     match connection {
         Ok(Connection::Connected { account_id }) => {
             store.forget_connect();
@@ -276,6 +302,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
             Ok(connected(account_id.as_str(), true, false))
         }
         Ok(Connection::Pending(pending)) => {
+            store.connect_answered();
             show_checkpoint(&pending);
             Ok(solve_checkpoints(pending, &mut answers, store))
         }
@@ -288,9 +315,9 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
             )
             .into())
         }
-        // No answer heard: the server may have acted on the connect. Its key stays in the
-        // state file for the same command to send it again.
-        Err(error @ Error::Transport(_)) => Err(match store.path() {
+        // The server may have acted on the connect: its key stays in the state file for the
+        // same command to send it again.
+        Err(error) if may_have_acted(&error) => Err(match store.path() {
             Some(path) => kept_for_the_same_command(Outcome::from_error(&error), path),
             None => Outcome::from_error(&error),
         }),
@@ -335,7 +362,7 @@ fn resend(cli: &Cli, args: &ResendArgs) -> Result<Outcome, Outcome> {
             pending.checkpoint(),
             pending.account_id()
         ));
-        let result = with_kept_key(key, |key| pending.resend_checkpoint_with_key(key));
+        let result = pending.resend_checkpoint_with_key(key);
         match &result {
             Err(error) if found_connected(pending, error) => Step::FoundConnected,
             _ => Step::Answered(result),
@@ -449,7 +476,7 @@ fn solve_checkpoints(mut pending: PendingIntent, answers: &mut Answers, mut stor
             _ => SentAction::Code,
         };
         let step = match store.send(&mut pending, action, |pending, key| {
-            solve_once(pending, answer, key, &label, saved)
+            solve_once(pending, answer.clone(), key, &label, saved)
         }) {
             Ok(step) => step,
             // Another process holds the file, or changed it: nothing was sent.
@@ -507,11 +534,11 @@ fn solve_once(
         Solution::InAppValidation => solve_in_app(pending, key),
         Solution::TryAnotherWay => {
             say(&format!("Asking for another way to solve {label}…"));
-            with_kept_key(key, |key| pending.solve_with_key(Solution::TryAnotherWay, key))
+            pending.solve_with_key(Solution::TryAnotherWay, key)
         }
         code => {
             say(&format!("Sending the code for {label}…"));
-            with_kept_key(key, |key| pending.solve_with_key(code.clone(), key))
+            pending.solve_with_key(code, key)
         }
     };
     match &result {
@@ -559,7 +586,7 @@ fn solve_in_app(pending: &mut PendingIntent, key: IdempotencyKey) -> Result<Solv
             "{label}: approve the connection on your device; waiting up to {}…",
             time_text::time_left(pending.remaining())
         ));
-        return with_kept_key(key, |key| pending.solve_with_key(Solution::InAppValidation, key));
+        return pending.solve_with_key(Solution::InAppValidation, key);
     }
     // The intent's deadline, by the client's clock, while the request holds the intent.
     let client = pending.client().clone();
@@ -568,9 +595,7 @@ fn solve_in_app(pending: &mut PendingIntent, key: IdempotencyKey) -> Result<Solv
         let (sender, receiver) = mpsc::channel();
         let solving = &mut *pending;
         scope.spawn(move || {
-            let _ = sender.send(with_kept_key(key, |key| {
-                solving.solve_with_key(Solution::InAppValidation, key)
-            }));
+            let _ = sender.send(solving.solve_with_key(Solution::InAppValidation, key));
         });
         let mut countdown = Countdown::new(label, ", approve the connection on your device…", true);
         loop {

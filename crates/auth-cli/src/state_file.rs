@@ -27,11 +27,13 @@
 //!
 //! `connect --detach` takes the lock before the password leaves and keeps it until its
 //! intent is saved. Before its connect leaves, it saves the connect's idempotency key (and
-//! provider, user, reconnected account: no secret) in the file; the intent replaces it once
-//! answered, and it saves the intent again before each solve it sends. A run that got no
-//! answer, or was killed mid-request, leaves the key: the same command run again sends the
-//! connect with it, and the server answers what it answered then (never a second login);
-//! `solve` on such a file says so. So two processes never both send for one saved state, a file whose
+//! provider, user, reconnected account: no secret) in the file, beside the intent the file
+//! held, if any; the connect's own intent replaces both once answered, and a connect
+//! answered without one (connected at once, refused) puts the earlier intent back. A run
+//! whose connect the server may have acted on without the run knowing (no answer, a 5xx or
+//! 429 after the retries, an unreadable answer), or that was killed mid-request, leaves the
+//! key: the same command run again sends the connect with it, and the server answers what
+//! it answered then (never a second login); `solve` on a file with only that key says so. So two processes never both send for one saved state, a file whose
 //! intent ended is never written again, and a file holding another intent is never
 //! overwritten or removed by a process that read an older one.
 //!
@@ -93,9 +95,11 @@ pub(crate) struct SavedIntent {
     /// The flow's state, once the connect was answered with a checkpoint.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) snapshot: Option<Snapshot>,
-    /// The connect sent and not answered yet (written before it is sent, replaced by the
-    /// intent once it is answered): `connect --detach` run again sends it again with the
-    /// same key, so a server that acted on it answers what it answered then.
+    /// The connect sent and not answered yet (written before it is sent, replaced by its
+    /// intent once answered): `connect --detach` run again sends it again with the same key,
+    /// so a server that acted on it answers what it answered then. An intent the file held
+    /// before stays beside it (`snapshot`), for `solve` and `resend`, until the connect's
+    /// own intent replaces it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) connect: Option<SavedConnect>,
     /// The request sent for the intent whose result is not saved yet (written with the
@@ -147,14 +151,17 @@ impl SavedIntent {
     /// A pending intent to save.
     #[cfg(test)]
     pub(crate) fn new(base_url: &str, username: Option<String>, snapshot: Snapshot, revision: u64) -> Self {
-        Self::with(base_url, username, Content::Intent(snapshot, None), revision)
+        Self::with(base_url, username, Some(snapshot), None, None, revision)
     }
 
-    fn with(base_url: &str, username: Option<String>, content: Content, revision: u64) -> Self {
-        let (snapshot, sent, connect) = match content {
-            Content::Intent(snapshot, sent) => (Some(snapshot), sent, None),
-            Content::Connect(connect) => (None, None, Some(connect)),
-        };
+    fn with(
+        base_url: &str,
+        username: Option<String>,
+        snapshot: Option<Snapshot>,
+        connect: Option<SavedConnect>,
+        sent: Option<SentRequest>,
+        revision: u64,
+    ) -> Self {
         Self {
             format: FORMAT.to_owned(),
             version: VERSION,
@@ -204,13 +211,6 @@ impl SavedIntent {
     }
 }
 
-/// What a write saves: a pending intent (and the request sent for it whose result is not
-/// saved yet), or a connect not answered yet.
-enum Content {
-    Intent(Snapshot, Option<SentRequest>),
-    Connect(SavedConnect),
-}
-
 /// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`].
 pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
     let mut bytes =
@@ -235,8 +235,8 @@ fn decode(bytes: &[u8]) -> Result<SavedIntent, String> {
             saved.format, saved.version
         ));
     }
-    if saved.snapshot.is_some() == saved.connect.is_some() {
-        return Err("it holds neither an intent nor an unanswered connect, or both".to_owned());
+    if saved.snapshot.is_none() && saved.connect.is_none() {
+        return Err("it holds neither an intent nor an unanswered connect".to_owned());
     }
     Ok(saved)
 }
@@ -320,9 +320,14 @@ pub(crate) struct StateFile {
     revision: u64,
     /// The last save failed: the file holds an older state of the intent.
     save_failed: Option<Failure>,
-    /// The unanswered connect `connect --detach` found there (`for_connect`).
+    /// The unanswered connect of the same call that `connect --detach` found there.
     found_connect: Option<SavedConnect>,
-    /// The request whose result the file does not hold yet, as the file holds it.
+    /// The intent the file held when `connect --detach` found it: kept beside its connect
+    /// record, and put back if that connect is answered without an intent of its own.
+    previous: Option<Snapshot>,
+    /// The unanswered connect the file holds, carried in every write until it is answered.
+    connect: Option<SavedConnect>,
+    /// The request sent whose result is not saved yet, as the file holds it.
     sent: Option<SentRequest>,
 }
 
@@ -337,6 +342,8 @@ impl StateFile {
             revision: loaded.saved.revision,
             save_failed: None,
             found_connect: None,
+            previous: None,
+            connect: loaded.saved.connect.clone(),
             sent: loaded.saved.sent,
         }
     }
@@ -348,10 +355,14 @@ impl StateFile {
         let lock = try_lock(path, None)?;
         let found = check_new(path)?;
         let revision = found.as_ref().map_or(0, |saved| saved.revision);
-        // An unanswered connect of the same user to the same API, kept by an earlier run.
-        let found_connect = found
-            .filter(|saved| saved.base_url == base_url && saved.username.as_deref() == Some(username))
-            .and_then(|saved| saved.connect);
+        let (previous, found_connect) = match found {
+            Some(saved) => {
+                // An unanswered connect of the same user to the same API, kept by an earlier run.
+                let same_call = saved.base_url == base_url && saved.username.as_deref() == Some(username);
+                (saved.snapshot, saved.connect.filter(|_| same_call))
+            }
+            None => (None, None),
+        };
         let file = Self {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
@@ -360,41 +371,63 @@ impl StateFile {
             revision,
             save_failed: None,
             found_connect,
+            previous,
+            connect: None,
             sent: None,
         };
         Ok((file, lock))
     }
 
     /// `connect --detach`, under its lock, before the password leaves: the key of the
-    /// connect, saved in the file before it is sent. The key of the unanswered connect an
-    /// earlier run left there when this is the same call (same API, user, provider and
-    /// reconnected account), so the server answers what it answered then; a new one
-    /// otherwise. `Ok(true)` with the key when it is the earlier one. Nothing is sent when
-    /// this fails.
+    /// connect, saved in the file (beside the intent it held, if any) before it is sent.
+    /// The key of the unanswered connect an earlier run left there when this is the same
+    /// call (same API, user, provider and reconnected account), so the server answers what
+    /// it answered then; a new one otherwise, or when `fresh`. `Ok(true)` with the key when
+    /// it is the earlier one. Nothing is sent when this fails.
     pub(crate) fn begin_connect(
         &mut self,
         lock: &Lock,
         provider: &str,
         reconnect: Option<&str>,
+        fresh: bool,
     ) -> Result<(IdempotencyKey, bool), Failure> {
         let earlier = self
             .found_connect
             .take()
-            .filter(|found| found.provider == provider && found.reconnect.as_deref() == reconnect);
+            .filter(|found| !fresh && found.provider == provider && found.reconnect.as_deref() == reconnect);
         let again = earlier.is_some();
         let key = match earlier {
             Some(found) => found.key,
             None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
         };
-        let connect = SavedConnect {
+        self.connect = Some(SavedConnect {
             key,
             provider: provider.to_owned(),
             reconnect: reconnect.map(str::to_owned),
-        };
-        let result = self.write_saved(lock, Content::Connect(connect));
+        });
+        let result = self.write_saved(lock, self.previous.clone(), None);
         self.save_failed = result.as_ref().err().cloned();
         result?;
         Ok((key, again))
+    }
+
+    /// The connect was answered with an intent of its own: the next write saves that
+    /// intent alone (the one the file held before is superseded).
+    pub(crate) fn connect_answered(&mut self) {
+        self.connect = None;
+        self.previous = None;
+    }
+
+    /// The connect was answered without an intent to save (connected at once, or
+    /// refused): its record is removed, and the intent the file held before put back.
+    pub(crate) fn forget_connect(&mut self, lock: &Lock) -> Result<(), Failure> {
+        self.connect = None;
+        let result = match self.previous.take() {
+            Some(previous) => self.write_saved(lock, Some(previous), None),
+            None => self.remove(lock),
+        };
+        self.save_failed = result.as_ref().err().cloned();
+        result
     }
 
     /// Before a request for the intent leaves, under `lock`: the key it goes with, saved
@@ -408,14 +441,15 @@ impl StateFile {
         lock: &Lock,
         snapshot: Snapshot,
         action: SentAction,
+        fresh: bool,
     ) -> Result<(IdempotencyKey, bool), Failure> {
-        let earlier = self.sent.filter(|sent| sent.action == action);
+        let earlier = self.sent.filter(|sent| !fresh && sent.action == action);
         let key = match earlier {
             Some(sent) => sent.key,
             None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
         };
         let sent = SentRequest { key, action };
-        let result = self.write_saved(lock, Content::Intent(snapshot, Some(sent)));
+        let result = self.write_saved(lock, Some(snapshot), Some(sent));
         self.save_failed = result.as_ref().err().cloned();
         result?;
         self.sent = Some(sent);
@@ -453,23 +487,35 @@ impl StateFile {
     /// it has ended (`None`), under `lock` (taken by [`StateFile::lock_unchanged`] or
     /// [`StateFile::for_connect`]).
     pub(crate) fn commit(&mut self, lock: &Lock, snapshot: Option<Snapshot>) -> Result<(), Failure> {
+        // The request is answered: its key is not for the next one, even if this save fails.
+        self.sent = None;
         let result = match snapshot {
-            Some(snapshot) => self.write(lock, snapshot),
+            Some(snapshot) => self.write_saved(lock, Some(snapshot), None),
+            // An unanswered connect beside the intent that ended stays.
+            None if self.connect.is_some() => self.write_saved(lock, None, None),
             None => self.remove(lock),
         };
         self.save_failed = result.as_ref().err().cloned();
         result
     }
 
-    fn write(&mut self, lock: &Lock, snapshot: Snapshot) -> Result<(), Failure> {
-        self.write_saved(lock, Content::Intent(snapshot, None))?;
-        self.sent = None;
-        Ok(())
-    }
-
-    fn write_saved(&mut self, lock: &Lock, content: Content) -> Result<(), Failure> {
+    /// Writes `snapshot`, the request `sent` for it, and the unanswered connect the file
+    /// holds (revision + 1).
+    fn write_saved(
+        &mut self,
+        lock: &Lock,
+        snapshot: Option<Snapshot>,
+        sent: Option<SentRequest>,
+    ) -> Result<(), Failure> {
         let revision = self.revision.saturating_add(1);
-        let saved = SavedIntent::with(&self.base_url, self.username.clone(), content, revision);
+        let saved = SavedIntent::with(
+            &self.base_url,
+            self.username.clone(),
+            snapshot,
+            self.connect.clone(),
+            sent,
+            revision,
+        );
         let bytes = encode(&saved)?;
         lock.write(&bytes)?;
         self.expected = Some(bytes);

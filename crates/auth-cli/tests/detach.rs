@@ -567,3 +567,111 @@ fn a_solve_killed_mid_request_is_sent_again_with_its_key_by_the_same_solve() {
     assert_eq!(sim.connected_accounts().len(), 1);
     assert!(!state.exists(), "removed once connected");
 }
+
+/// A connect answered 503 on every attempt may have been acted on (the contract: "retry
+/// with the same Idempotency-Key"): its key stays for the same command, which sends it again.
+#[test]
+fn a_detached_connect_failing_with_5xx_keeps_its_key_for_the_same_command() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().force_status(503).times(4));
+    let scratch = Scratch::new("detach-503-connect");
+    let state = scratch.path("faulty.json");
+    let first = detach_cli(&sim, &state, "faulty", FAULTY_PW).run();
+    assert_eq!(first.exits(5).outcome("error")["status"], 503);
+    let key = saved_connect_key(&state);
+    detach_cli(&sim, &state, "faulty", FAULTY_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let keys: Vec<_> = requests_to(&sim, "/accounts")
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(keys, vec![key; 5]);
+}
+
+/// `connect --detach` onto a file that holds another account's pending intent: the intent
+/// stays resumable while the new connect is unanswered (beside its key), and is put back
+/// when the connect is refused; it is replaced only by the new connect's own intent.
+#[test]
+fn a_detached_connect_over_a_pending_intent_keeps_it_until_it_has_an_intent_of_its_own() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().close_without_answer().times(4));
+    let scratch = Scratch::new("detach-over-pending");
+    let state = scratch.path("shared.json");
+    detach_cli(&sim, &state, "bob", BOB_PW).run().exits(10);
+    let bob = std::fs::read_to_string(&state).unwrap();
+
+    // Refused (a wrong password): bob's intent is put back as it was.
+    detach_cli(&sim, &state, "bob", "not-the-password")
+        .secret("not-the-password")
+        .run()
+        .exits(4);
+    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let before: serde_json::Value = serde_json::from_str(&bob).unwrap();
+    assert_eq!(after["snapshot"], before["snapshot"], "bob's intent is back");
+    assert!(after.get("connect").is_none(), "{after}");
+
+    // No answer at all: the file holds bob's intent and faulty's connect key.
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(5);
+    let both: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(both["snapshot"], before["snapshot"]);
+    let key = both["connect"]["key"].as_str().unwrap().to_owned();
+
+    // bob's intent is still solved from it, and the connect's key stays.
+    solve_cli(&sim, &state, Some(BOB_CODE))
+        .run()
+        .exits(0)
+        .outcome("connected");
+    assert_eq!(saved_connect_key(&state), key);
+
+    // The same connect again goes with that key, and its intent replaces the record.
+    detach_cli(&sim, &state, "faulty", FAULTY_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let last = requests_to(&sim, "/accounts").pop().unwrap();
+    assert_eq!(last.header("idempotency-key"), Some(key.as_str()));
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert!(
+        saved.get("connect").is_none() && saved["snapshot"].is_object(),
+        "{saved}"
+    );
+}
+
+/// The kept key of an unanswered connect meets another password (the server answered the
+/// first one, to a run that never heard it): the API answers 409 without acting, and the
+/// connect goes again under a fresh key, saved first.
+#[test]
+fn a_kept_connect_key_that_meets_another_password_goes_again_under_a_fresh_key() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().close_without_answer().times(4));
+    let scratch = Scratch::new("detach-connect-409");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(5);
+    let key = saved_connect_key(&state);
+    // What the server answered to that key meanwhile, with another password.
+    let client = auth_ureq::Client::builder()
+        .base_url(sim.base_url())
+        .api_key(API_KEY)
+        .build()
+        .unwrap();
+    let other = auth_ureq::Credentials::messenger("faulty", "typo-Pa55word!");
+    let key_value = auth_ureq::IdempotencyKey::parse(&key).unwrap();
+    assert!(
+        client.connect_with_key(other, key_value).is_err(),
+        "the wrong password is refused"
+    );
+
+    let again = detach_cli(&sim, &state, "faulty", FAULTY_PW).run();
+    again.exits(10).outcome("checkpoint_pending");
+    assert!(again.stderr.contains("under a new one"), "{again:?}");
+    let keys: Vec<_> = requests_to(&sim, "/accounts")
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        keys.len(),
+        7,
+        "four unanswered, the other password, the kept key (409), a fresh one"
+    );
+    assert!(keys[..6].iter().all(|k| *k == key));
+    assert_ne!(keys[6], key);
+}

@@ -260,7 +260,7 @@ fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
 #[test]
 fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
     for (first_code, first_exit, answered) in [(BOB_CODE, 0, "connected"), (WRONG_CODE, 4, "error")] {
-        let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)).times(1));
+        let sim = faulty_solve(Fault::new().delay(Duration::from_secs(2)).times(1));
         let scratch = Scratch::new("paths-unsaved-result");
         let dir = scratch.path("dir");
         std::fs::create_dir(&dir).unwrap();
