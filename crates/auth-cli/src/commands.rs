@@ -273,13 +273,13 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         args.provider,
         client.base_url()
     ));
-    let send = |key: Option<IdempotencyKey>| match (&args.reconnect, key) {
-        (Some(account_id), Some(key)) => {
-            client.reconnect_account_with_key(account_id.clone(), credentials.clone(), key)
-        }
-        (Some(account_id), None) => client.reconnect_account(account_id.clone(), credentials.clone()),
-        (None, Some(key)) => client.connect_with_key(credentials.clone(), key),
-        (None, None) => client.connect(credentials.clone()),
+    let key = match key {
+        Some(key) => key,
+        None => new_idempotency_key().map_err(|error| Outcome::from_error(&error))?,
+    };
+    let send = |key| match &args.reconnect {
+        Some(account_id) => client.reconnect_account_with_key(account_id.clone(), credentials.clone(), key),
+        None => client.connect_with_key(credentials.clone(), key),
     };
     let mut connection = send(key);
     // A kept key met other input (the password corrected since): the API acted on nothing;
@@ -290,7 +290,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     {
         say("That key went with other input: sending the connect under a new one…");
         let (fresh, _) = file.begin_connect(lock, args.provider.as_str(), args.reconnect.as_deref(), true)?;
-        connection = send(Some(fresh));
+        connection = send(fresh);
     }
     match connection {
         Ok(Connection::Connected { account_id }) => {
