@@ -33,9 +33,11 @@
 //! whose connect the server may have acted on without the run knowing (no answer, a 5xx or
 //! 429 after the retries, an unreadable answer), or that was killed mid-request, leaves the
 //! key: the same command run again sends the connect with it, and the server answers what
-//! it answered then (never a second login); `solve` on a file with only that key says so. So two processes never both send for one saved state, a file whose
-//! intent ended is never written again, and a file holding another intent is never
-//! overwritten or removed by a process that read an older one.
+//! it answered then (never a second login); `solve` on a file with only that key says so.
+//!
+//! So two processes never both send for one saved state, a file whose intent ended is
+//! never written again, and a file holding another intent is never overwritten or removed
+//! by a process that read an older one.
 //!
 //! **Paths.** Before anything is sent, the state path must be a regular file of this user
 //! (an empty one, or a state file), or not exist yet, and a temporary file must be creatable
@@ -52,7 +54,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use auth_core::{IdempotencyKey, Snapshot};
+use auth_core::{IdempotencyKey, Intent, Snapshot};
 use auth_ureq::new_idempotency_key;
 use serde::{Deserialize, Serialize};
 
@@ -190,24 +192,33 @@ impl SavedIntent {
         )))
     }
 
+    /// The saved intent, if the file holds one.
+    fn intent(&self) -> Option<&Intent> {
+        self.snapshot.as_ref().and_then(Snapshot::intent)
+    }
+
     /// The account of the saved intent, if it holds one.
     fn account_id(&self) -> Option<&str> {
-        self.snapshot
-            .as_ref()
-            .and_then(Snapshot::intent)
-            .map(|intent| intent.account_id.as_str())
+        self.intent().map(|intent| intent.account_id.as_str())
     }
 
     /// Whether two saved states are of the same intent (the same account, started at the
     /// same moment): one may be a later revision of the other.
     fn same_intent(&self, other: &Self) -> bool {
-        let intent = |saved: &Self| saved.snapshot.as_ref().and_then(Snapshot::intent).cloned();
-        match (intent(self), intent(other)) {
+        match (self.intent(), other.intent()) {
             (Some(mine), Some(theirs)) => {
                 mine.account_id == theirs.account_id && mine.started_at == theirs.started_at
             }
             _ => false,
         }
+    }
+}
+
+/// The key a request goes with: the one kept for it, or a new one.
+fn kept_or_new(kept: Option<IdempotencyKey>) -> Result<IdempotencyKey, Failure> {
+    match kept {
+        Some(key) => Ok(key),
+        None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string())),
     }
 }
 
@@ -396,18 +407,14 @@ impl StateFile {
             .take()
             .filter(|found| !fresh && found.provider == provider && found.reconnect.as_deref() == reconnect);
         let again = earlier.is_some();
-        let key = match earlier {
-            Some(found) => found.key,
-            None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
-        };
+        let key = kept_or_new(earlier.map(|found| found.key))?;
         self.connect = Some(SavedConnect {
             key,
             provider: provider.to_owned(),
             reconnect: reconnect.map(str::to_owned),
         });
         let result = self.write_saved(lock, self.previous.clone(), None);
-        self.save_failed = result.as_ref().err().cloned();
-        result?;
+        self.saved(result)?;
         Ok((key, again))
     }
 
@@ -426,8 +433,7 @@ impl StateFile {
             Some(previous) => self.write_saved(lock, Some(previous), None),
             None => self.remove(lock),
         };
-        self.save_failed = result.as_ref().err().cloned();
-        result
+        self.saved(result)
     }
 
     /// Before a request for the intent leaves, under `lock`: the key it goes with, saved
@@ -444,14 +450,10 @@ impl StateFile {
         fresh: bool,
     ) -> Result<(IdempotencyKey, bool), Failure> {
         let earlier = self.sent.filter(|sent| !fresh && sent.action == action);
-        let key = match earlier {
-            Some(sent) => sent.key,
-            None => new_idempotency_key().map_err(|e| Failure::state_file(e.to_string()))?,
-        };
+        let key = kept_or_new(earlier.map(|sent| sent.key))?;
         let sent = SentRequest { key, action };
         let result = self.write_saved(lock, Some(snapshot), Some(sent));
-        self.save_failed = result.as_ref().err().cloned();
-        result?;
+        self.saved(result)?;
         self.sent = Some(sent);
         Ok((key, earlier.is_some()))
     }
@@ -495,6 +497,11 @@ impl StateFile {
             None if self.connect.is_some() => self.write_saved(lock, None, None),
             None => self.remove(lock),
         };
+        self.saved(result)
+    }
+
+    /// Records how a save went ([`StateFile::save_failed`]), and passes it on.
+    fn saved(&mut self, result: Result<(), Failure>) -> Result<(), Failure> {
         self.save_failed = result.as_ref().err().cloned();
         result
     }
