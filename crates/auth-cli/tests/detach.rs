@@ -381,7 +381,7 @@ fn detach_cli(sim: &auth_sim::Simulator, state: &std::path::Path, username: &str
 
 /// The connect's key saved in `state`, checked to hold no intent and no secret.
 fn saved_connect_key(state: &std::path::Path) -> String {
-    let saved = std::fs::read_to_string(state).unwrap();
+    let saved = state_file_text(state);
     let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
     assert!(json.get("snapshot").is_none(), "{saved}");
     assert!(!saved.contains(FAULTY_PW), "no secret in the state file");
@@ -513,7 +513,7 @@ fn kill_after_solves(sim: &auth_sim::Simulator, running: Running, count: usize) 
 
 /// The request the state file holds as sent without its result: its key and action.
 fn saved_sent(state: &std::path::Path) -> (String, String) {
-    let saved = std::fs::read_to_string(state).unwrap();
+    let saved = state_file_text(state);
     let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
     assert!(json["snapshot"].is_object(), "the intent is kept: {saved}");
     (
@@ -605,14 +605,14 @@ fn a_detached_connect_over_a_pending_intent_keeps_it_until_it_has_an_intent_of_i
         .secret("not-the-password")
         .run()
         .exits(4);
-    let after: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let after: serde_json::Value = state_file_json(&state);
     let before: serde_json::Value = serde_json::from_str(&bob).unwrap();
     assert_eq!(after["snapshot"], before["snapshot"], "bob's intent is back");
     assert!(after.get("connect").is_none(), "{after}");
 
     // No answer at all: the file holds bob's intent and faulty's connect key.
     detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(5);
-    let both: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let both: serde_json::Value = state_file_json(&state);
     assert_eq!(both["snapshot"], before["snapshot"]);
     let key = both["connect"]["key"].as_str().unwrap().to_owned();
 
@@ -630,7 +630,7 @@ fn a_detached_connect_over_a_pending_intent_keeps_it_until_it_has_an_intent_of_i
         .outcome("checkpoint_pending");
     let last = requests_to(&sim, "/accounts").pop().unwrap();
     assert_eq!(last.header("idempotency-key"), Some(key.as_str()));
-    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    let saved: serde_json::Value = state_file_json(&state);
     assert!(
         saved.get("connect").is_none() && saved["snapshot"].is_object(),
         "{saved}"

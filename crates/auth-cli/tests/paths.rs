@@ -234,7 +234,7 @@ fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
     );
     // The file holds what was saved before the connect left: its key, for the same command
     // to send it again (the server then answers with the same intent), and no secret.
-    let saved: serde_json::Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved: serde_json::Value = state_file_json(&state);
     assert!(saved["connect"]["key"].is_string(), "{saved}");
     assert!(saved.get("snapshot").is_none(), "{saved}");
     assert!(!saved.to_string().contains(FAULTY_PW));
@@ -292,7 +292,7 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
             first.stderr.contains("warning"),
             "the failed save is said: {first:?}"
         );
-        let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let saved: Value = state_file_json(&state);
         let key = saved["sent"]["key"].as_str().unwrap().to_owned();
         assert_eq!(saved["sent"]["action"], "code");
 

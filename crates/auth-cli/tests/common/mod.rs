@@ -496,3 +496,8 @@ pub(crate) fn state_file_text(path: &Path) -> String {
     assert!(!text.to_lowercase().contains("password"), "{text}");
     text
 }
+
+/// The state file at `path` as JSON, checked as [`state_file_text`] checks it.
+pub(crate) fn state_file_json(path: &Path) -> Value {
+    serde_json::from_str(&state_file_text(path)).unwrap()
+}
