@@ -1,11 +1,14 @@
-//! Ctrl-C and SIGTERM at a prompt put the terminal back as it was (issue 14, finding 6).
+//! Ctrl-C, `Ctrl-\` and SIGTERM at a prompt put the terminal back (issue 14, finding 6).
 //!
-//! The command runs under a pseudo-terminal made by util-linux's `script`, in a shell that
-//! prints the terminal's name, the command's process id (`exec` keeps it), its exit status,
-//! and then `stty -a` of the same terminal. The test waits for the prompt in the output,
-//! checks with `stty -F` that echo is off while the password is asked, sends Ctrl-C (the byte
-//! 0x03, which the terminal turns into SIGINT) or SIGTERM, and reads what `stty -a` says
-//! after: echo is on again. Without `script` (or `stty`) the tests say so and pass.
+//! The command runs under a pseudo-terminal made by util-linux's `script`, in a `/bin/sh`
+//! (pinned: `script` runs `$SHELL`) that prints the terminal's name, the command's process id
+//! (`exec` keeps it), its exit status, and then `stty -a` of the same terminal. The shell
+//! traps INT, QUIT and TERM, because the terminal sends Ctrl-C and `Ctrl-\` to its whole
+//! foreground group: without the trap the shell would die with the command and report
+//! nothing. The test waits for the prompt in the output, checks with `stty -F` that echo is
+//! off while the password is asked, sends Ctrl-C (the byte 0x03), `Ctrl-\` (0x1c) or SIGTERM,
+//! and reads what `stty -a` says after: echo is on again. Without `script` (or `stty`) the
+//! tests say so and pass.
 #![cfg(unix)]
 #![allow(
     clippy::unwrap_used,
@@ -48,12 +51,15 @@ impl Pty {
             .map(|arg| format!("'{}'", arg.replace('\'', r"'\''")))
             .collect();
         let line = format!(
-            "trap 'echo TRAPPED' INT TERM; echo \"TTY=$(tty)\"; \
+            "trap 'echo TRAPPED' INT QUIT TERM; echo \"TTY=$(tty)\"; \
              sh -c 'echo PID=$$; exec \"$@\"' sh {}; echo \"EXIT=$?\"; stty -a; echo DONE",
             quoted.join(" ")
         );
         let mut command = Command::new("script");
         command.args(["-q", "-e", "-c", &line, "/dev/null"]);
+        // `script` runs the line with `$SHELL`: the same shell everywhere, whatever the
+        // caller's login shell is.
+        command.env("SHELL", "/bin/sh");
         for variable in ["POSTPRESS_API_KEY", "POSTPRESS_BASE_URL", "POSTPRESS_PASSWORD"] {
             command.env_remove(variable);
         }
