@@ -364,21 +364,6 @@ fn lost_connect_sim(fault: auth_sim::Fault) -> auth_sim::Simulator {
         .unwrap()
 }
 
-/// `connect --detach` of `username` into `state`.
-fn detach_cli(sim: &auth_sim::Simulator, state: &std::path::Path, username: &str, password: &str) -> Cli {
-    cli(sim)
-        .password(password)
-        .args([
-            "connect",
-            "--username",
-            username,
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([state])
-}
-
 /// The connect's key saved in `state`, checked to hold no intent and no secret.
 fn saved_connect_key(state: &std::path::Path) -> String {
     let saved = state_file_text(state);
@@ -498,30 +483,6 @@ fn a_detached_connect_refused_leaves_no_state_file() {
     assert!(!state.exists());
 }
 
-/// Kills `running` once the simulator has received `count` solves.
-fn kill_after_solves(sim: &auth_sim::Simulator, running: Running, count: usize) -> Run {
-    let started = std::time::Instant::now();
-    while solves(sim).len() < count {
-        assert!(
-            started.elapsed() < RUN_LIMIT,
-            "the solve never reached the simulator"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    running.kill()
-}
-
-/// The request the state file holds as sent without its result: its key and action.
-fn saved_sent(state: &std::path::Path) -> (String, String) {
-    let saved = state_file_text(state);
-    let json: serde_json::Value = serde_json::from_str(&saved).unwrap();
-    assert!(json["snapshot"].is_object(), "the intent is kept: {saved}");
-    (
-        json["sent"]["key"].as_str().unwrap().to_owned(),
-        json["sent"]["action"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// A `solve` killed while its code was at the server: the code's key was saved with the
 /// intent before it left (never the code); the same `solve` sends it again with that key,
 /// so a server that acted on the first answers the same again (here the simulator dropped
@@ -555,13 +516,9 @@ fn a_solve_killed_mid_request_is_sent_again_with_its_key_by_the_same_solve() {
         again.stderr.contains("sent before and its result never saved"),
         "{again:?}"
     );
-    let sent: Vec<_> = solves(&sim)
-        .iter()
-        .map(|r| r.header("idempotency-key").map(str::to_owned))
-        .collect();
     assert_eq!(
-        sent,
-        [Some(key.clone()), Some(key)],
+        solve_keys(&sim),
+        [key.clone(), key],
         "the same key twice: the answer replayed"
     );
     assert_eq!(sim.connected_accounts().len(), 1);

@@ -53,18 +53,7 @@ fn snapshot(dir: &Path) -> Vec<(PathBuf, String, Vec<u8>)> {
 
 /// `connect --detach` of bob to `state`.
 fn detach_to(sim: &Simulator, state: &Path) -> Run {
-    cli(sim)
-        .password(BOB_PW)
-        .args([
-            "connect",
-            "--username",
-            "bob",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([state])
-        .run()
+    detach_cli(sim, state, "bob", BOB_PW).run()
 }
 
 /// Checks a refusal: exit 2, `cli/state_file`, a message containing `says`.
@@ -265,19 +254,7 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
         let dir = scratch.path("dir");
         std::fs::create_dir(&dir).unwrap();
         let state = dir.join("faulty.json");
-        cli(&sim)
-            .password(FAULTY_PW)
-            .args([
-                "connect",
-                "--username",
-                "faulty",
-                "--detach",
-                "--json",
-                "--state-file",
-            ])
-            .args([&state])
-            .run()
-            .exits(10);
+        detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
         let mut running = solve_cli(&sim, &state, Some(first_code)).spawn();
         running.wait_for("Sending the code");
         let read_only = ReadOnly::new(&dir);
@@ -302,10 +279,7 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
             json["already_connected"], true,
             "the server's own answer: {again:?}"
         );
-        let keys: Vec<String> = solves(&sim)
-            .iter()
-            .map(|r| r.header("idempotency-key").unwrap().to_owned())
-            .collect();
+        let keys = solve_keys(&sim);
         if first_code == BOB_CODE {
             assert_eq!(keys, [key.clone(), key], "the same code: its answer replayed");
         } else {
@@ -320,6 +294,99 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
         assert_eq!(sim.connected_accounts().len(), 1);
         assert!(!state.exists());
     }
+}
+
+/// The key a 409 made fresh is saved before the request leaves: `solve` is killed while
+/// the code is at the server under that key (every solve is held 1 s), and the state file
+/// holds that key. The same `solve` run again sends the code under it, once, and connects.
+#[test]
+fn the_fresh_key_after_a_409_is_saved_before_the_code_goes_under_it() {
+    let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)));
+    let scratch = Scratch::new("paths-fresh-key");
+    let dir = scratch.path("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let state = dir.join("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    // A wrong code whose result could not be saved: its key stays in the file.
+    let mut running = solve_cli(&sim, &state, Some(WRONG_CODE)).spawn();
+    running.wait_for("Sending the code");
+    let read_only = ReadOnly::new(&dir);
+    let first = running.finish();
+    let Some(read_only) = read_only else {
+        eprintln!("cannot make a directory read-only here: not asserted");
+        return;
+    };
+    drop(read_only);
+    first.exits(4);
+    let (kept, _) = saved_sent(&state);
+
+    // The right code meets that key (409), and goes again under a fresh one: killed then.
+    let running = solve_cli(&sim, &state, Some(BOB_CODE)).spawn();
+    assert_eq!(
+        kill_after_solves(&sim, running, 3).code,
+        None,
+        "killed mid-request"
+    );
+    let keys = solve_keys(&sim);
+    assert_eq!(
+        keys[..2],
+        [kept.clone(), kept.clone()],
+        "the kept key, then the 409's"
+    );
+    let fresh = keys[2].clone();
+    assert_ne!(fresh, kept);
+    assert_eq!(
+        saved_sent(&state),
+        (fresh.clone(), "code".to_owned()),
+        "the fresh key was on disk before it left"
+    );
+
+    let again = solve_cli(&sim, &state, Some(BOB_CODE)).run();
+    again.exits(0).outcome("connected");
+    assert!(!again.stderr.contains("under a new one"), "{again:?}");
+    assert_eq!(
+        solve_keys(&sim)[3..],
+        [fresh],
+        "the code under the saved key, once"
+    );
+    assert_eq!(sim.connected_accounts().len(), 1);
+    assert!(!state.exists());
+}
+
+/// A save that fails after an answer does not leave the answered request's key behind in
+/// the process: the wrong code's result cannot be saved (the directory turned read-only
+/// while it was at the server), the directory is writable again, and the next code typed
+/// in the same `solve` goes under a fresh key, at once (no 409 round trip).
+#[test]
+fn after_a_failed_save_the_next_code_in_the_same_run_goes_under_a_fresh_key() {
+    let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)).times(1));
+    let scratch = Scratch::new("paths-next-code");
+    let dir = scratch.path("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let state = dir.join("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    let mut running = solve_cli(&sim, &state, None).spawn();
+    running.type_in(&format!("{WRONG_CODE}\n"));
+    running.wait_for("Sending the code");
+    let read_only = ReadOnly::new(&dir);
+    if read_only.is_some() {
+        running.wait_for("warning");
+    }
+    running.wait_for("Wrong code");
+    let asserted = read_only.is_some();
+    drop(read_only);
+    running.feed(&format!("{BOB_CODE}\n"));
+    let run = running.finish();
+    run.exits(0).outcome("connected");
+    if !asserted {
+        eprintln!("cannot make a directory read-only here: not asserted");
+        return;
+    }
+    let keys = solve_keys(&sim);
+    assert_eq!(keys.len(), 2, "two codes, two requests: {run:?}");
+    assert_ne!(keys[0], keys[1]);
+    assert!(!run.stderr.contains("under a new one"), "{run:?}");
+    assert_eq!(sim.connected_accounts().len(), 1);
 }
 
 /// A directory where no file can be created until dropped: mode 0500 for another user than

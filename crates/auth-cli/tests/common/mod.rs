@@ -114,6 +114,29 @@ pub(crate) fn solves(sim: &Simulator) -> Vec<LoggedRequest> {
     requests_to(sim, "/accounts/checkpoint")
 }
 
+/// The `Idempotency-Key` of each solve the simulator received, oldest first.
+pub(crate) fn solve_keys(sim: &Simulator) -> Vec<String> {
+    solves(sim)
+        .iter()
+        .map(|r| r.header("idempotency-key").unwrap().to_owned())
+        .collect()
+}
+
+/// Kills `running` once the simulator has received `count` solves (the last one is then at
+/// the server, held by a delay fault).
+#[track_caller]
+pub(crate) fn kill_after_solves(sim: &Simulator, running: Running, count: usize) -> Run {
+    let started = Instant::now();
+    while solves(sim).len() < count {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the solve never reached the simulator"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    running.kill()
+}
+
 /// One run of `postpress-auth`, about to start.
 pub(crate) struct Cli {
     command: Command,
@@ -131,6 +154,21 @@ pub(crate) const RUN_LIMIT: Duration = Duration::from_secs(60);
 /// API key is passed in `POSTPRESS_API_KEY` and the base URL with `--base-url`.
 pub(crate) fn cli(sim: &Simulator) -> Cli {
     cli_at(&sim.base_url())
+}
+
+/// `connect --detach` of `username` into `state`.
+pub(crate) fn detach_cli(sim: &Simulator, state: &Path, username: &str, password: &str) -> Cli {
+    cli(sim)
+        .password(password)
+        .args([
+            "connect",
+            "--username",
+            username,
+            "--detach",
+            "--json",
+            "--state-file",
+        ])
+        .args([state])
 }
 
 /// A run with the API key, against `base_url`.
@@ -353,8 +391,16 @@ impl Running {
 
     /// Writes `text` on the command's standard input, and closes it.
     pub(crate) fn feed(&mut self, text: &str) -> &mut Self {
-        if let Some(mut stdin) = self.stdin.take() {
+        self.type_in(text);
+        drop(self.stdin.take());
+        self
+    }
+
+    /// Writes `text` on the command's standard input, and keeps it open for more.
+    pub(crate) fn type_in(&mut self, text: &str) -> &mut Self {
+        if let Some(stdin) = self.stdin.as_mut() {
             let _ = stdin.write_all(text.as_bytes());
+            let _ = stdin.flush();
         }
         self
     }
@@ -500,4 +546,15 @@ pub(crate) fn state_file_text(path: &Path) -> String {
 /// The state file at `path` as JSON, checked as [`state_file_text`] checks it.
 pub(crate) fn state_file_json(path: &Path) -> Value {
     serde_json::from_str(&state_file_text(path)).unwrap()
+}
+
+/// The request the state file holds as sent without its result: its key and action.
+#[track_caller]
+pub(crate) fn saved_sent(state: &Path) -> (String, String) {
+    let json = state_file_json(state);
+    assert!(json["snapshot"].is_object(), "the intent is kept: {json}");
+    (
+        json["sent"]["key"].as_str().unwrap().to_owned(),
+        json["sent"]["action"].as_str().unwrap().to_owned(),
+    )
 }
