@@ -68,19 +68,7 @@ fn a_gigabyte_without_a_newline_where_a_code_is_read_sends_nothing_and_keeps_the
     let sim = simulator();
     let scratch = Scratch::new("bounds-code-flood");
     let state = scratch.path("bob.json");
-    cli(&sim)
-        .password(BOB_PW)
-        .args([
-            "connect",
-            "--username",
-            "bob",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run()
-        .exits(10);
+    detach_cli(&sim, &state, "bob", BOB_PW).run().exits(10);
     let saved = std::fs::read(&state).unwrap();
     let run = solve_cli(&sim, &state, None).stdin_flood(GIB).run();
     usage(
@@ -145,19 +133,7 @@ fn a_code_past_its_limit_is_refused_before_anything_is_sent_for_it() {
 
     let scratch = Scratch::new("bounds-code");
     let state = scratch.path("bob.json");
-    cli(&sim)
-        .password(BOB_PW)
-        .args([
-            "connect",
-            "--username",
-            "bob",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run()
-        .exits(10);
+    detach_cli(&sim, &state, "bob", BOB_PW).run().exits(10);
     let run = solve_cli(&sim, &state, None)
         .secret(&long)
         .stdin(&format!("{long}\n"))

@@ -132,19 +132,7 @@ fn a_hostile_answer_to_a_solve_keeps_the_saved_intent() {
     let sim = faulty_solve(Fault::new().force_status(503).times(4));
     let scratch = Scratch::new("hostile-solve");
     let state = scratch.path("faulty.json");
-    cli(&sim)
-        .password(FAULTY_PW)
-        .args([
-            "connect",
-            "--username",
-            "faulty",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run()
-        .exits(10);
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
     // A 503 changes nothing on the server: the intent is still alive, and kept, with the key
     // of the solve whose answers were all 503s.
     let run = solve_cli(&sim, &state, Some(BOB_CODE)).run();

@@ -186,18 +186,7 @@ fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
     let dir = scratch.path("dir");
     std::fs::create_dir(&dir).unwrap();
     let state = dir.join("slow.json");
-    let mut running = cli(&sim)
-        .password(FAULTY_PW)
-        .args([
-            "connect",
-            "--username",
-            "slow",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .spawn();
+    let mut running = detach_cli(&sim, &state, "slow", FAULTY_PW).spawn();
     running.wait_for("Connecting slow");
     let read_only = ReadOnly::new(&dir);
     let run = running.finish();
@@ -240,6 +229,30 @@ fn an_intent_that_cannot_be_saved_after_all_is_reported_with_its_account_id() {
     );
 }
 
+/// A state file alone in a directory of its own (which a test may make read-only), with
+/// the pending intent of `faulty` saved by `connect --detach`.
+fn faulty_detached_in_own_dir(sim: &Simulator, scratch: &Scratch) -> PathBuf {
+    let dir = scratch.path("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let state = dir.join("faulty.json");
+    detach_cli(sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    state
+}
+
+/// `solve` of `code` whose result cannot be saved: the state file's directory turns
+/// read-only while the simulator holds the code. The run, or `None` (said) where no
+/// directory can be made read-only here.
+fn solve_unsaved(sim: &Simulator, state: &Path, code: &str) -> Option<Run> {
+    let mut running = solve_cli(sim, state, Some(code)).spawn();
+    running.wait_for("Sending the code");
+    let read_only = ReadOnly::new(state.parent().unwrap());
+    let run = running.finish();
+    if read_only.is_none() {
+        eprintln!("cannot make a directory read-only here: not asserted");
+    }
+    read_only.map(|_| run)
+}
+
 /// The save of a solve's result fails (the directory turned read-only while the code was
 /// at the server): the file still holds the intent and the key the code went with, saved
 /// before it left. `solve` run again with the same code sends it with that key and gets
@@ -251,19 +264,10 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
     for (first_code, first_exit, answered) in [(BOB_CODE, 0, "connected"), (WRONG_CODE, 4, "error")] {
         let sim = faulty_solve(Fault::new().delay(Duration::from_secs(2)).times(1));
         let scratch = Scratch::new("paths-unsaved-result");
-        let dir = scratch.path("dir");
-        std::fs::create_dir(&dir).unwrap();
-        let state = dir.join("faulty.json");
-        detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
-        let mut running = solve_cli(&sim, &state, Some(first_code)).spawn();
-        running.wait_for("Sending the code");
-        let read_only = ReadOnly::new(&dir);
-        let first = running.finish();
-        let Some(read_only) = read_only else {
-            eprintln!("cannot make a directory read-only here: not asserted");
+        let state = faulty_detached_in_own_dir(&sim, &scratch);
+        let Some(first) = solve_unsaved(&sim, &state, first_code) else {
             return;
         };
-        drop(read_only);
         first.exits(first_exit).outcome(answered);
         assert!(
             first.stderr.contains("warning"),
@@ -303,20 +307,11 @@ fn a_result_that_could_not_be_saved_is_recovered_with_the_saved_key() {
 fn the_fresh_key_after_a_409_is_saved_before_the_code_goes_under_it() {
     let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)));
     let scratch = Scratch::new("paths-fresh-key");
-    let dir = scratch.path("dir");
-    std::fs::create_dir(&dir).unwrap();
-    let state = dir.join("faulty.json");
-    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    let state = faulty_detached_in_own_dir(&sim, &scratch);
     // A wrong code whose result could not be saved: its key stays in the file.
-    let mut running = solve_cli(&sim, &state, Some(WRONG_CODE)).spawn();
-    running.wait_for("Sending the code");
-    let read_only = ReadOnly::new(&dir);
-    let first = running.finish();
-    let Some(read_only) = read_only else {
-        eprintln!("cannot make a directory read-only here: not asserted");
+    let Some(first) = solve_unsaved(&sim, &state, WRONG_CODE) else {
         return;
     };
-    drop(read_only);
     first.exits(4);
     let (kept, _) = saved_sent(&state);
 
@@ -361,14 +356,11 @@ fn the_fresh_key_after_a_409_is_saved_before_the_code_goes_under_it() {
 fn after_a_failed_save_the_next_code_in_the_same_run_goes_under_a_fresh_key() {
     let sim = faulty_solve(Fault::new().delay(Duration::from_secs(1)).times(1));
     let scratch = Scratch::new("paths-next-code");
-    let dir = scratch.path("dir");
-    std::fs::create_dir(&dir).unwrap();
-    let state = dir.join("faulty.json");
-    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    let state = faulty_detached_in_own_dir(&sim, &scratch);
     let mut running = solve_cli(&sim, &state, None).spawn();
     running.type_in(&format!("{WRONG_CODE}\n"));
     running.wait_for("Sending the code");
-    let read_only = ReadOnly::new(&dir);
+    let read_only = ReadOnly::new(state.parent().unwrap());
     if read_only.is_some() {
         running.wait_for("warning");
     }
@@ -548,18 +540,7 @@ fn a_large_checkpoint_is_saved_compact_and_solve_reads_it_back() {
         .unwrap();
     let scratch = Scratch::new("paths-large");
     let state = scratch.path("erin.json");
-    let run = cli(&sim)
-        .password(ERIN_PW)
-        .args([
-            "connect",
-            "--username",
-            "erin",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run();
+    let run = detach_cli(&sim, &state, "erin", ERIN_PW).run();
     let pending = run.exits(10).outcome("checkpoint_pending");
     assert_eq!(pending["checkpoint"]["layout"][5999]["row"], 5999);
     let size = std::fs::metadata(&state).unwrap().len();

@@ -27,19 +27,10 @@ const SENDING_IN_APP: &str = "approve the connection on your device";
 
 /// `connect --detach` of `username`, checked to end with a pending checkpoint saved in `state`.
 fn detach(sim: &Simulator, state: &Path, username: &str, password: &str) -> Value {
-    let run = cli(sim)
-        .password(password)
-        .args([
-            "connect",
-            "--username",
-            username,
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([state])
-        .run();
-    run.exits(10).outcome("checkpoint_pending")
+    detach_cli(sim, state, username, password)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending")
 }
 
 /// The names in a directory, sorted.
@@ -196,18 +187,7 @@ fn while_one_process_sends_for_the_file_every_other_one_is_busy_and_sends_nothin
         .args([&state])
         .run();
     assert_eq!(resend.exits(6).outcome("state_conflict")["reason"], "busy");
-    let connect = cli(&sim)
-        .password(CAROL_PW)
-        .args([
-            "connect",
-            "--username",
-            "carol",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run();
+    let connect = detach_cli(&sim, &state, "carol", CAROL_PW).run();
     let busy = connect.exits(6).outcome("state_conflict");
     assert_eq!(busy["reason"], "busy", "{connect:?}");
     assert_eq!(busy["account_id"], Value::Null);

@@ -221,19 +221,7 @@ fn ctrl_c_at_the_code_prompt_leaves_the_terminal_and_the_state_file_as_they_were
     let sim = simulator();
     let scratch = Scratch::new("terminal-code");
     let state = scratch.path("bob.json");
-    cli(&sim)
-        .password(BOB_PW)
-        .args([
-            "connect",
-            "--username",
-            "bob",
-            "--detach",
-            "--json",
-            "--state-file",
-        ])
-        .args([&state])
-        .run()
-        .exits(10);
+    detach_cli(&sim, &state, "bob", BOB_PW).run().exits(10);
     let saved = std::fs::read(&state).unwrap();
     let base_url = sim.base_url();
     let args = [
