@@ -80,6 +80,28 @@ async fn sign_in(browser: &Browser, form: &InProcessForm, user: &str, password: 
     browser.click("Connect").await;
 }
 
+/// Types `code` in the code field and submits it.
+async fn submit_code(browser: &Browser, code: &str) {
+    browser.fill("Code", code).await;
+    browser.click("Submit code").await;
+}
+
+/// carol signs in and chooses the approval in the app: the page says it waits, and the
+/// simulator holds the request until the approval comes.
+async fn approving_in_the_app(browser: &Browser, form: &InProcessForm, sim: &Simulator) {
+    sign_in(browser, form, "carol", "pw-c").await;
+    browser.heading("2FA").await;
+    browser.click("Approve in the app").await;
+    let status = browser.text_of("status").await;
+    assert!(status.contains("Waiting for your approval"), "{status}");
+    eventually(
+        "the simulator holds the in-app request",
+        Duration::from_secs(20),
+        || async { sim.held_requests() == 1 },
+    )
+    .await;
+}
+
 /// The `M:SS` the timer shows, in seconds.
 async fn timer_seconds(browser: &Browser) -> u64 {
     let text = browser.text_of("timer").await;
@@ -128,8 +150,7 @@ async fn two_factor_code_connects() {
     }
     browser.by_role("textbox", "Code").await;
     browser.screenshot("checkpoint").await;
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
 
     browser.heading("Connected").await;
     let source = browser.source().await;
@@ -153,8 +174,7 @@ async fn a_wrong_code_then_the_right_one_keeps_the_same_deadline() {
 
     // 40 seconds pass (on both clocks), then a wrong code.
     form.clock.advance(&sim, Duration::from_secs(40));
-    browser.fill("Code", "000000").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "000000").await;
     let alert = browser.text_of("alert").await;
     assert!(alert.contains("code was wrong"), "{alert}");
     browser.heading("2FA").await;
@@ -167,8 +187,7 @@ async fn a_wrong_code_then_the_right_one_keeps_the_same_deadline() {
     );
     browser.screenshot("wrong-code").await;
 
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Connected").await;
     assert_eq!(support::solves(&sim).len(), 2);
     browser.close().await;
@@ -182,12 +201,10 @@ async fn a_chain_of_two_checkpoints_in_one_intent() {
     let browser = Browser::start(true).await;
     sign_in(&browser, &form, "dave", "pw-d").await;
     browser.heading("2FA").await;
-    browser.fill("Code", "111111").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "111111").await;
     browser.heading("OTP").await;
     browser.screenshot("chain-otp").await;
-    browser.fill("Code", "222222").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "222222").await;
     browser.heading("Connected").await;
     browser.close().await;
 }
@@ -198,18 +215,7 @@ async fn approval_in_the_app_is_held_by_the_server_and_the_page_moves_on() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
     let browser = Browser::start(true).await;
-    sign_in(&browser, &form, "carol", "pw-c").await;
-    browser.heading("2FA").await;
-    browser.click("Approve in the app").await;
-
-    let status = browser.text_of("status").await;
-    assert!(status.contains("Waiting for your approval"), "{status}");
-    eventually(
-        "the simulator holds the in-app request",
-        Duration::from_secs(20),
-        || async { sim.held_requests() == 1 },
-    )
-    .await;
+    approving_in_the_app(&browser, &form, &sim).await;
     browser.screenshot("waiting-in-app").await;
     // The browser sent no API request of its own: the server holds it.
     assert_eq!(support::solves(&sim).len(), 1);
@@ -266,8 +272,7 @@ async fn a_code_sent_after_the_deadline_lands_on_expired() {
 
     // Five minutes pass while the page is open; the code comes too late.
     form.clock.advance(&sim, Duration::from_secs(301));
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Expired").await;
     browser.by_role("button", "Start again").await;
     browser.screenshot("expired").await;
@@ -285,8 +290,7 @@ async fn a_code_sent_after_the_deadline_lands_on_expired() {
     sign_in(&browser, &form, "bob", "pw-b").await;
     browser.heading("2FA").await;
     sim.advance(Duration::from_secs(301));
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Expired").await;
     assert_eq!(support::solves(&sim).len(), 1, "the API said 408");
     browser.close().await;
@@ -310,8 +314,7 @@ async fn resend_code() {
         .filter(|r| r.path.ends_with("/checkpoint/resend"))
         .count();
     assert_eq!(resends, 1);
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Connected").await;
     browser.close().await;
 }
@@ -326,8 +329,7 @@ async fn try_another_way() {
     browser.heading("2FA").await;
     browser.click("Try another way").await;
     browser.heading("OTP").await;
-    browser.fill("Code", "777777").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "777777").await;
     browser.heading("Connected").await;
     browser.close().await;
 }
@@ -364,8 +366,7 @@ async fn an_unknown_checkpoint_type_with_html_in_its_fields_is_shown_as_text() {
         .unwrap();
     assert!(bold.is_empty(), "no element was made of the API's text");
     browser.screenshot("unknown-checkpoint").await;
-    browser.fill("Code", "424242").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "424242").await;
     browser.heading("Connected").await;
     browser.close().await;
 }
@@ -378,8 +379,7 @@ async fn an_api_failure_is_shown_with_its_request_id_and_the_intent_stays_pendin
     let browser = Browser::start(true).await;
     sign_in(&browser, &form, "gina", "pw-g").await;
     browser.heading("2FA").await;
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     let alert = browser.text_of("alert").await;
     let request_id = alert
         .split("Request id:")
@@ -391,8 +391,7 @@ async fn an_api_failure_is_shown_with_its_request_id_and_the_intent_stays_pendin
     browser.heading("2FA").await;
     browser.screenshot("api-error").await;
     // Still pending: the same code now goes through.
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Connected").await;
     browser.close().await;
 }
@@ -403,17 +402,7 @@ async fn a_whole_connection_with_javascript_off() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
     let browser = Browser::start(false).await;
-    sign_in(&browser, &form, "carol", "pw-c").await;
-    browser.heading("2FA").await;
-    browser.click("Approve in the app").await;
-    let status = browser.text_of("status").await;
-    assert!(status.contains("Waiting for your approval"), "{status}");
-    eventually(
-        "the simulator holds the in-app request",
-        Duration::from_secs(20),
-        || async { sim.held_requests() == 1 },
-    )
-    .await;
+    approving_in_the_app(&browser, &form, &sim).await;
     // Without JavaScript the page refreshes itself (a meta refresh) until the answer came.
     form.clock.advance(&sim, Duration::from_secs(2));
     browser.heading("Connected").await;
@@ -448,8 +437,7 @@ async fn a_second_tab_with_javascript_lands_on_a_real_page() {
 
     // This tab sends it too: it is told the code is already being checked, then its page
     // moves on by itself to where the attempt is, a real page at a GET URL.
-    browser.fill("Code", "123456").await;
-    browser.click("Submit code").await;
+    submit_code(&browser, "123456").await;
     browser.heading("Connected").await;
     let url = browser.client.current_url().await.unwrap();
     assert_eq!(url.path(), "/", "{url}");

@@ -74,6 +74,16 @@ async fn opened(form: &InProcessForm) -> Http {
     http
 }
 
+/// A browser that opened the start page and connected `username`: it is on the page that
+/// asks for the 2FA code.
+async fn at_the_code_page(form: &InProcessForm, username: &str, password: &str) -> Http {
+    let http = opened(form).await;
+    let fields = [("username", username), ("password", password)];
+    let page = http.post_and_follow(&form.url, "/connect", &fields).await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    http
+}
+
 #[tokio::test]
 async fn a_post_without_or_with_a_wrong_csrf_token_is_refused() {
     let sim = simulator();
@@ -418,15 +428,7 @@ async fn connect_attempts_are_limited_per_address_and_per_session() {
 async fn a_double_submit_sends_one_solve() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
-    let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "slow"), ("password", "pw-s")],
-        )
-        .await;
-    assert_eq!(page.heading(), "2FA");
+    let http = at_the_code_page(&form, "slow", "pw-s").await;
     let url = format!("{}/solve", form.url);
     let (first, second) = tokio::join!(http.post(&url, &[("code", "123456")]), async {
         tokio::time::sleep(Duration::from_millis(300)).await;
@@ -569,15 +571,7 @@ async fn no_secret_in_any_page_header_log_line_or_store_dump() {
 async fn a_csrf_cookie_that_expired_mid_flow_is_given_back_with_the_page() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
-    let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
-    assert_eq!(page.heading(), "2FA");
+    let http = at_the_code_page(&form, "bob", "pw-b").await;
     let token = http.cookie(CSRF_COOKIE).unwrap();
     http.jar.lock().unwrap().remove(CSRF_COOKIE);
     let page = http.get(&format!("{}/", form.url)).await;
@@ -658,15 +652,7 @@ async fn a_request_that_outlasts_its_lease_keeps_it() {
             .lease(Duration::from_secs(1))
     })
     .await;
-    let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "retried"), ("password", "pw-r")],
-        )
-        .await;
-    assert_eq!(page.heading(), "2FA");
+    let http = at_the_code_page(&form, "retried", "pw-r").await;
     let solve = {
         let http = http.clone();
         let url = format!("{}/solve", form.url);
@@ -688,15 +674,7 @@ async fn a_request_that_outlasts_its_lease_keeps_it() {
 async fn a_browser_that_goes_away_mid_solve_cancels_nothing() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
-    let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "slow"), ("password", "pw-s")],
-        )
-        .await;
-    assert_eq!(page.heading(), "2FA");
+    let http = at_the_code_page(&form, "slow", "pw-s").await;
     // The API takes 1.5 s to answer; the tab is closed after 300 ms.
     http.post_and_hang_up(
         &format!("{}/solve", form.url),
@@ -765,15 +743,7 @@ async fn a_callback_slower_than_the_lease_is_called_once() {
 async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
-    let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
-    assert_eq!(page.heading(), "2FA");
+    let http = at_the_code_page(&form, "bob", "pw-b").await;
     // An instance sent a wrong code with key K and died before it could save the answer;
     // another took its lease over and kept K for the same action ("type it again").
     let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
