@@ -17,6 +17,12 @@ use auth_sim::{
 use crate::driver::{BuilderUnderTest, ClientUnderTest, Driver, IntentUnderTest};
 use crate::support::*;
 
+/// A fixture of `erin` (password `pw-secret`) whose 2FA (code 123456) solve meets `fault`.
+fn erin_whose_solve_meets(fault: SimFault) -> Fixture {
+    let checkpoint = SimCheckpoint::new("2FA", "123456").fault(fault);
+    Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(checkpoint))
+}
+
 fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     match connection {
         Connection::Connected { account_id } => account_id.as_str().to_owned(),
@@ -414,14 +420,10 @@ pub fn solve_408_after_five_minutes_is_expired_found_by_the_server_then_a_stale_
 /// A 400 `authentication_intent_error`: the intent destroyed itself, and nothing more is sent.
 pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
     // The server's 400 for an intent that destroyed itself, typed as no malformed request is.
-    let fixture = Fixture::new().account(
-        Account::new("erin", "pw-secret").checkpoint(
-            SimCheckpoint::new("2FA", "123456").fault(
-                SimFault::new()
-                    .force_status(400)
-                    .force_type("errors/authentication_intent_error"),
-            ),
-        ),
+    let fixture = erin_whose_solve_meets(
+        SimFault::new()
+            .force_status(400)
+            .force_type("errors/authentication_intent_error"),
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
@@ -448,10 +450,7 @@ pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
 
 /// Solve, 500 `authentication_intent_error`: the intent is destroyed.
 pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
-    let fixture =
-        Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(
-            SimCheckpoint::new("2FA", "123456").fault(SimFault::new().force_status(500).times(1)),
-        ));
+    let fixture = erin_whose_solve_meets(SimFault::new().force_status(500).times(1));
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
         let client = client::<D>(&sim, style);
@@ -471,15 +470,11 @@ pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
 
 /// A 400 `invalid_parameters` is an API error that leaves the intent alive.
 pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: Driver>() {
-    let fixture = Fixture::new().account(
-        Account::new("erin", "pw-secret").checkpoint(
-            SimCheckpoint::new("2FA", "123456").fault(
-                SimFault::new()
-                    .force_status(400)
-                    .force_type("errors/invalid_parameters")
-                    .times(1),
-            ),
-        ),
+    let fixture = erin_whose_solve_meets(
+        SimFault::new()
+            .force_status(400)
+            .force_type("errors/invalid_parameters")
+            .times(1),
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());
@@ -504,14 +499,10 @@ pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: D
 
 /// Solve, 403 `account_restricted`: the account is refused and nothing more is sent.
 pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent<D: Driver>() {
-    let fixture = Fixture::new().account(
-        Account::new("erin", "pw-secret").checkpoint(
-            SimCheckpoint::new("2FA", "123456").fault(
-                SimFault::new()
-                    .force_status(403)
-                    .force_type("errors/account_restricted"),
-            ),
-        ),
+    let fixture = erin_whose_solve_meets(
+        SimFault::new()
+            .force_status(403)
+            .force_type("errors/account_restricted"),
     );
     for style in Style::ALL {
         let sim = start_sim(fixture.clone());

@@ -43,6 +43,23 @@ fn assert_one_request_sent(sim: &auth_sim::Simulator, suffix: &str, count: usize
     );
 }
 
+/// With the `faulty` fixture's fault on the first attempt of each: victim's connect and
+/// erin's solve both go through, each sent twice with one key and one body.
+fn both_go_through_on_their_second_attempt<D: Driver>(client: &D::Client, sim: &auth_sim::Simulator) {
+    assert!(matches!(
+        client.connect_messenger("victim", "pw-secret").unwrap(),
+        Connection::Connected { .. }
+    ));
+    assert_one_request_sent(sim, "/accounts", 2);
+
+    let mut intent = pending::<D>(client, "erin", "pw-secret");
+    assert!(matches!(
+        intent.solve_code_checkpoint("123456").unwrap(),
+        Solved::Connected { .. }
+    ));
+    assert_one_request_sent(sim, "/accounts/checkpoint", 2);
+}
+
 /// A delay past the request timeout is sent again with the same key and answered.
 pub fn a_delay_past_the_request_timeout_is_sent_again_with_the_same_key_and_answered<D: Driver>() {
     let sim = start_sim(faulty(SimFault::new().delay(Duration::from_secs(5)).times(1)));
@@ -51,18 +68,7 @@ pub fn a_delay_past_the_request_timeout_is_sent_again_with_the_same_key_and_answ
         .clock(ManualClock::new())
         .build()
         .unwrap();
-    assert!(matches!(
-        client.connect_messenger("victim", "pw-secret").unwrap(),
-        Connection::Connected { .. }
-    ));
-    assert_one_request_sent(&sim, "/accounts", 2);
-
-    let mut intent = pending::<D>(&client, "erin", "pw-secret");
-    assert!(matches!(
-        intent.solve_code_checkpoint("123456").unwrap(),
-        Solved::Connected { .. }
-    ));
-    assert_one_request_sent(&sim, "/accounts/checkpoint", 2);
+    both_go_through_on_their_second_attempt::<D>(&client, &sim);
 }
 
 /// Without retries a timeout is an error and the intent stays resumable.
@@ -250,18 +256,7 @@ pub fn a_connection_closed_without_an_answer_is_sent_again_with_the_same_key<D: 
     // The simulator closes the connection before it acts on the request, once.
     let sim = start_sim(faulty(SimFault::new().close_without_answer().times(1)));
     let client = client_of::<D>(&sim, Style::Unipile);
-    assert!(matches!(
-        client.connect_messenger("victim", "pw-secret").unwrap(),
-        Connection::Connected { .. }
-    ));
-    assert_one_request_sent(&sim, "/accounts", 2);
-
-    let mut intent = pending::<D>(&client, "erin", "pw-secret");
-    assert!(matches!(
-        intent.solve_code_checkpoint("123456").unwrap(),
-        Solved::Connected { .. }
-    ));
-    assert_one_request_sent(&sim, "/accounts/checkpoint", 2);
+    both_go_through_on_their_second_attempt::<D>(&client, &sim);
     // Every time: an io error after the retries, and the intent is still pending.
     let sim = start_sim(faulty(SimFault::new().close_without_answer()));
     let client = client_of::<D>(&sim, Style::Unipile);

@@ -74,12 +74,8 @@ pub fn in_app_validation_held_past_the_deadline_ends_expired<D: Driver>() {
         Account::new("slow", "pw-secret").checkpoint(SimCheckpoint::in_app("2FA", Duration::from_secs(600))),
     );
     let sim = start_sim(fixture);
-    let clock = ManualClock::new();
-    let client = builder::<D>(&sim, Style::Unipile)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let mut intent = pending::<D>(&client, "slow", "pw-secret");
+    let (_clock, _client, mut intent) =
+        pending_on_a_manual_clock::<D>(&sim, Style::Unipile, "slow", "pw-secret");
     std::thread::scope(|scope| {
         let solving = scope.spawn(move || intent.solve_in_app());
         wait_until_held(&sim, 1);
@@ -97,9 +93,7 @@ pub fn in_app_validation_held_past_the_deadline_ends_expired<D: Driver>() {
 pub fn a_solve_at_the_deadline_is_expired_at_once_and_sends_nothing<D: Driver>() {
     for style in Style::ALL {
         let sim = demo_sim();
-        let clock = ManualClock::new();
-        let client = builder::<D>(&sim, style).clock(clock.clone()).build().unwrap();
-        let mut intent = pending::<D>(&client, "bob", "pw-b");
+        let (clock, _client, mut intent) = pending_on_a_manual_clock::<D>(&sim, style, "bob", "pw-b");
         clock.advance(Duration::from_secs(300));
         assert_eq!(intent.remaining(), Duration::ZERO);
         assert!(!intent.is_pending());
@@ -199,12 +193,7 @@ pub fn a_saved_intent_resumes_in_a_new_client_and_connects<D: Driver>() {
 /// Resume refuses an intent that is no longer pending and sends nothing.
 pub fn resume_refuses_an_intent_that_is_no_longer_pending_and_sends_nothing<D: Driver>() {
     let sim = demo_sim();
-    let clock = ManualClock::new();
-    let client = builder::<D>(&sim, Style::Postpress)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let mut intent = pending::<D>(&client, "bob", "pw-b");
+    let (clock, client, mut intent) = pending_on_a_manual_clock::<D>(&sim, Style::Postpress, "bob", "pw-b");
     let pending_snapshot = intent.save();
 
     // Expired by the resuming client's clock.
@@ -351,12 +340,8 @@ pub fn a_success_that_comes_after_the_local_deadline_connects<D: Driver>() {
         Account::new("carol", "pw-c").checkpoint(SimCheckpoint::in_app("2FA", Duration::from_secs(10))),
     );
     let sim = start_sim(fixture);
-    let clock = ManualClock::new();
-    let client = builder::<D>(&sim, Style::Postpress)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let mut intent = pending::<D>(&client, "carol", "pw-c");
+    let (clock, _client, mut intent) =
+        pending_on_a_manual_clock::<D>(&sim, Style::Postpress, "carol", "pw-c");
     std::thread::scope(|scope| {
         let solving = scope.spawn(|| intent.solve_in_app());
         wait_until_held(&sim, 1);
@@ -374,12 +359,7 @@ pub fn a_success_that_comes_after_the_local_deadline_connects<D: Driver>() {
 /// `tick` expires the intent by the client's clock and sends nothing.
 pub fn tick_expires_the_intent_by_the_clients_clock_and_sends_nothing<D: Driver>() {
     let sim = demo_sim();
-    let clock = ManualClock::new();
-    let client = builder::<D>(&sim, Style::Postpress)
-        .clock(clock.clone())
-        .build()
-        .unwrap();
-    let mut intent = pending::<D>(&client, "bob", "pw-b");
+    let (clock, _client, mut intent) = pending_on_a_manual_clock::<D>(&sim, Style::Postpress, "bob", "pw-b");
     clock.advance(Duration::from_millis(299_999));
     intent.tick().unwrap();
     assert!(intent.is_pending());

@@ -96,6 +96,20 @@ pub fn pending<D: Driver>(client: &D::Client, username: &str, password: &str) ->
     }
 }
 
+/// A client of `sim` on a [`ManualClock`], and the pending intent of `username` it started:
+/// the clock is the test's to move.
+pub fn pending_on_a_manual_clock<D: Driver>(
+    sim: &Simulator,
+    style: Style,
+    username: &str,
+    password: &str,
+) -> (ManualClock, D::Client, D::Intent) {
+    let clock = ManualClock::new();
+    let client = builder::<D>(sim, style).clock(clock.clone()).build().unwrap();
+    let intent = pending::<D>(&client, username, password);
+    (clock, client, intent)
+}
+
 /// A clock that moves only when told to, or when the client waits on it for a retry: its
 /// `sleep_until` moves it to that moment at once, so no test sleeps for a retry. A blocking
 /// [`Clock`] and an [`AsyncClock`] alike.
