@@ -510,7 +510,12 @@ impl Flow {
             Err(NotDone::Retry(cause, error)) => self.retry_or_give_up(exchange, cause, error, now),
             Err(NotDone::Rekey(fresh)) => {
                 // The lost request's key went with another request (another code given
-                // after a resume): this one was not acted on; it goes under its own key.
+                // after a resume): this one was not acted on. Nothing is sent at or after
+                // the deadline: the intent expires there, the lost request unanswered.
+                if self.intent().is_some_and(|intent| intent.is_expired_at(now)) {
+                    return self.expire_instead_of_sending(exchange, now);
+                }
+                // Before it, the request goes under its own key.
                 self.exchange = Some(Exchange {
                     key: fresh,
                     fresh_key: None,
@@ -711,13 +716,10 @@ impl Flow {
                     return Output::Wait(Some(*at));
                 }
                 // Nothing is sent at or after the deadline.
-                if self.intent().is_some_and(|intent| intent.is_expired_at(now)) {
-                    if let Some(exchange) = self.exchange.take() {
-                        self.unsettled = unsettle(&exchange);
-                        self.remember(exchange);
-                    }
-                    let expired = self.expire_if_due(now);
-                    return expired.map_or(Output::Wait(None), |expired| Output::Error(expired.into()));
+                if self.intent().is_some_and(|intent| intent.is_expired_at(now))
+                    && let Some(exchange) = self.exchange.take()
+                {
+                    return self.expire_instead_of_sending(exchange, now);
                 }
                 self.send(now)
             }
@@ -756,6 +758,15 @@ impl Flow {
         self.exchange = None;
         self.unsettled = None;
         Some(expired)
+    }
+
+    /// Nothing is sent at or after the deadline: `exchange`, not sent again, is kept as
+    /// unsettled (the server may have acted on it), and the intent expires.
+    fn expire_instead_of_sending(&mut self, exchange: Exchange, now: UnixMillis) -> Output {
+        self.unsettled = unsettle(&exchange);
+        self.remember(exchange);
+        let expired = self.expire_if_due(now);
+        expired.map_or(Output::Wait(None), |expired| Output::Error(expired.into()))
     }
 
     /// Starts a logical request: with the key of the lost one it sends again, else `key`.

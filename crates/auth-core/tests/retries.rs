@@ -210,6 +210,28 @@ fn another_code_after_a_lost_one_goes_with_its_key_then_under_its_own_on_a_409()
 }
 
 #[test]
+fn a_409_answered_at_the_deadline_sends_nothing_and_the_lost_answer_is_said() {
+    let (mut harness, intent) = pending(0);
+    let deadline = intent.deadline.as_millis();
+    sent(harness.command(1_000, solve("111111")));
+    failure(harness.fail(1_100, io_failure()));
+    // Another code just before the deadline goes with the lost request's key; the 409 that
+    // says it went with another body comes at the deadline: nothing more is sent.
+    sent(harness.command(deadline - 1_000, solve("222222")));
+    let Error::IntentExpired(expired) =
+        failure(harness.answer(deadline, error(409, "errors/idempotency_conflict")))
+    else {
+        panic!("expected the intent to expire")
+    };
+    assert_eq!(expired.detected_by, Detection::Unanswered);
+    assert_eq!(harness.flow.phase(), Phase::Expired);
+    assert!(matches!(
+        failure(harness.command(deadline + 1, solve("222222"))),
+        Error::IntentExpired(_)
+    ));
+}
+
+#[test]
 fn no_retry_is_sent_at_or_after_the_deadline_and_the_lost_answer_is_said() {
     let (harness, intent) = pending(0);
     let mut harness = Harness::resumed(Flow::resume(retrying(), harness.flow.snapshot()));
