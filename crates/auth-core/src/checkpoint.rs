@@ -5,7 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::secret::{CheckpointCode, SecretString};
+use crate::secret::{CheckpointCode, SecretString, scrub};
 
 /// A checkpoint the server asks the user to solve before the account is connected.
 ///
@@ -96,6 +96,35 @@ impl Checkpoint {
             }
             Self::Other { kind, .. } => format!("solve the `{kind}` checkpoint with a code"),
         }
+    }
+}
+
+impl Checkpoint {
+    /// Takes every secret of `secrets` out of the text a server chose freely: an unknown
+    /// type's name and fields, a code source this crate does not know (a server may echo
+    /// the code just solved there). The data a checkpoint is solved with (a captcha's, a QR
+    /// code's, the contracts' ids) is kept as sent: a chance match would break the solve.
+    pub(crate) fn scrub(&mut self, secrets: &[&str]) {
+        match self {
+            Self::TwoFactor {
+                source: Some(TwoFactorSource::Other(name)),
+            } => scrub(name, secrets),
+            Self::Other { kind, fields } => {
+                scrub(kind, secrets);
+                fields.values_mut().for_each(|value| scrub_value(value, secrets));
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Scrubs every string inside a JSON value (its depth is bounded by the parser's limit).
+fn scrub_value(value: &mut Value, secrets: &[&str]) {
+    match value {
+        Value::String(text) => scrub(text, secrets),
+        Value::Array(items) => items.iter_mut().for_each(|item| scrub_value(item, secrets)),
+        Value::Object(fields) => fields.values_mut().for_each(|item| scrub_value(item, secrets)),
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
     }
 }
 

@@ -113,7 +113,7 @@ where
             Output::Send(request) => {
                 observer.sending(&request);
                 let result = transport.send(&request);
-                observer.answered(&result);
+                observer.answered(guard.0, &result);
                 result.into()
             }
             Output::Retry(retry) => {
@@ -158,7 +158,7 @@ where
             Output::Send(request) => {
                 observer.sending(&request);
                 let result = transport.send(&request).await;
-                observer.answered(&result);
+                observer.answered(guard.0, &result);
                 result.into()
             }
             Output::Retry(retry) => {

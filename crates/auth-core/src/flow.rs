@@ -333,6 +333,15 @@ impl Flow {
         }
     }
 
+    /// `text` from the answer to the request out, as a `tracing` event may show it: bounded,
+    /// and without any secret the flow holds (the API key, the request's, the earlier ones').
+    #[cfg(feature = "tracing")]
+    pub(crate) fn scrubbed(&self, text: &str) -> String {
+        let request = self.exchange.as_ref().map(|exchange| &exchange.request);
+        let secrets = secrets_of(&self.config, request, &self.earlier);
+        wire::excerpt(text.as_bytes(), secrets.as_slice())
+    }
+
     /// The request whose answer may have been lost, if any: see [`UnsettledRequest`].
     pub fn unsettled(&self) -> Option<UnsettledRequest<'_>> {
         self.unsettled.as_ref().map(|u| UnsettledRequest {
@@ -536,7 +545,7 @@ impl Flow {
         answer: &crate::Answer,
         now: UnixMillis,
     ) -> Result<Output, NotDone> {
-        let secrets = secrets_of(&self.config, &exchange.request, &self.earlier);
+        let secrets = secrets_of(&self.config, Some(&exchange.request), &self.earlier);
         let reply = match wire::read_answer(answer, secrets.as_slice(), now) {
             Ok(reply) => reply,
             Err(malformed) => return Ok(self.malformed(exchange, malformed)),
@@ -1001,10 +1010,10 @@ impl<'a> Secrets<'a> {
     }
 }
 
-fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing, earlier: &'a Earlier) -> Secrets<'a> {
+fn secrets_of<'a>(config: &'a Config, request: Option<&'a Outgoing>, earlier: &'a Earlier) -> Secrets<'a> {
     // An empty entry stands for "no secret": scrubbing skips it.
     let (first, second) = match request {
-        Outgoing::Connect { credentials, .. } => (
+        Some(Outgoing::Connect { credentials, .. }) => (
             credentials.password().expose_secret(),
             credentials
                 .options()
@@ -1013,8 +1022,8 @@ fn secrets_of<'a>(config: &'a Config, request: &'a Outgoing, earlier: &'a Earlie
                 .and_then(|proxy| proxy.password.as_ref())
                 .map_or("", ProxyPassword::expose_secret),
         ),
-        Outgoing::Solve(solution) => (solution.secret().unwrap_or(""), ""),
-        Outgoing::Resend | Outgoing::AccountStatus(_) => ("", ""),
+        Some(Outgoing::Solve(solution)) => (solution.secret().unwrap_or(""), ""),
+        Some(Outgoing::Resend | Outgoing::AccountStatus(_)) | None => ("", ""),
     };
     let known = |secret: &'a Option<SecretString>| secret.as_ref().map_or("", SecretString::expose);
     Secrets([

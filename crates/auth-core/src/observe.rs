@@ -70,12 +70,14 @@ impl Observer {
         );
     }
 
-    pub(crate) fn answered(&self, result: &Result<Answer, TransportError>) {
+    /// The answer to the request `flow` has out (before the flow reads it): its request id
+    /// as the flow would keep it, bounded and without any secret the flow holds.
+    pub(crate) fn answered(&self, flow: &Flow, result: &Result<Answer, TransportError>) {
         match result {
             Ok(answer) => tracing::debug!(
                 parent: &self.span,
                 status = answer.status,
-                request_id = answer.header("x-request-id"),
+                request_id = answer.header("x-request-id").map(|id| flow.scrubbed(id)),
                 "answered"
             ),
             Err(failure) => tracing::debug!(
@@ -149,7 +151,7 @@ impl Observer {
 
     pub(crate) fn sending(&self, _request: &Request) {}
 
-    pub(crate) fn answered(&self, _result: &Result<Answer, TransportError>) {}
+    pub(crate) fn answered(&self, _flow: &Flow, _result: &Result<Answer, TransportError>) {}
 
     pub(crate) fn output(&self, _output: &Output) {}
 }

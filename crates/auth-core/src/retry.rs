@@ -179,16 +179,23 @@ fn fnv1a(bytes: &[u8], attempt: u32) -> u64 {
     hash
 }
 
+/// The longest wait a `Retry-After` is read as (2^32 s, about 136 years): a longer one
+/// says "not within this intent's life" just as well, and this one stays exact in the
+/// whole milliseconds of a snapshot.
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(1 << 32);
+
 /// Reads a `Retry-After` value at `now`: delay-seconds (`120`) or an HTTP date
-/// (`Sun, 06 Nov 1994 08:49:37 GMT`, a moment at or before `now` being no wait). Anything
-/// else is ignored.
+/// (`Sun, 06 Nov 1994 08:49:37 GMT`, a moment at or before `now` being no wait), at most
+/// [`MAX_RETRY_AFTER`]. Anything else is ignored.
 pub(crate) fn parse_retry_after(value: &str, now: UnixMillis) -> Option<Duration> {
     let value = value.trim();
-    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
-        return Some(Duration::from_secs(value.parse::<u64>().unwrap_or(u64::MAX)));
-    }
-    let at = parse_http_date(value)?;
-    Some(UnixMillis::from_millis(at.saturating_mul(1000)).saturating_duration_since(now))
+    let wait = if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        value.parse::<u64>().map_or(MAX_RETRY_AFTER, Duration::from_secs)
+    } else {
+        let at = parse_http_date(value)?;
+        UnixMillis::from_millis(at.saturating_mul(1000)).saturating_duration_since(now)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 /// Seconds since the epoch of an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
@@ -217,7 +224,8 @@ fn parse_http_date(value: &str) -> Option<u64> {
     if parts.next()? != "GMT" || parts.next().is_some() || clock.next().is_some() {
         return None;
     }
-    if !(1..=31).contains(&day) || year < 1970 || hour > 23 || minute > 59 || second > 60 {
+    // Four digits, as an IMF-fixdate has them: the arithmetic below cannot overflow.
+    if !(1..=31).contains(&day) || !(1970..=9999).contains(&year) || hour > 23 || minute > 59 || second > 60 {
         return None;
     }
     let days = days_from_civil(year, month, day)?;
@@ -241,6 +249,27 @@ mod tests {
 
     fn key() -> IdempotencyKey {
         IdempotencyKey::from_random_bytes([9; 16])
+    }
+
+    #[test]
+    fn a_retry_after_past_reason_is_read_as_the_longest_wait_or_ignored() {
+        let now = UnixMillis::from_millis(1_000);
+        for huge in ["99999999999999999999", "18446744073709551615", "4294967297"] {
+            assert_eq!(parse_retry_after(huge, now), Some(MAX_RETRY_AFTER), "{huge}");
+        }
+        assert_eq!(
+            parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(MAX_RETRY_AFTER)
+        );
+        // A year of more than four digits is no IMF-fixdate (and no overflow).
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 999999999999 08:49:37 GMT", now),
+            None
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 18446744073709551615 08:49:37 GMT", now),
+            None
+        );
     }
 
     #[test]

@@ -243,8 +243,19 @@ fn error_body(status: u16, kind: &str, quickstart: bool, request_id: Option<&str
 }
 
 /// Bytes a broken or hostile server could send, under any status: not JSON, JSON of the
-/// wrong shape, deep nesting, huge numbers, an echo of `echo` (say, a secret).
+/// wrong shape, deep nesting, huge numbers, an echo of `echo` (say, a secret); sometimes
+/// with a header to match: a `Retry-After` far off or malformed, an `x-request-id` echoing
+/// `echo` after any padding (so that a cut may fall inside it).
 pub fn hostile_answer(echo: String) -> impl Strategy<Value = Answer> {
+    let padded = echo.clone();
+    let header = prop_oneof![
+        any::<u64>().prop_map(|seconds| ("Retry-After", seconds.to_string())),
+        Just(("Retry-After", "184467440737095516150".to_owned())),
+        (any::<u64>(), 0u8..40)
+            .prop_map(|(year, day)| ("Retry-After", format!("Sun, {day:02} Nov {year} 08:49:37 GMT"))),
+        Just(("x-request-id", echo.clone())),
+        (0usize..300).prop_map(move |pad| ("x-request-id", format!("{}{padded}", "r".repeat(pad)))),
+    ];
     let body = prop_oneof![
         Just(Vec::new()),
         Just(b"<html>502 Bad Gateway</html>".to_vec()),
@@ -259,8 +270,18 @@ pub fn hostile_answer(echo: String) -> impl Strategy<Value = Answer> {
         ),
         proptest::collection::vec(any::<u8>(), 0..200),
     ];
-    (prop_oneof![Just(200u16), Just(201), Just(202), 100u16..600], body)
-        .prop_map(|(status, body)| Answer::new(status, body))
+    (
+        prop_oneof![Just(200u16), Just(201), Just(202), 100u16..600],
+        body,
+        prop::option::of(header),
+    )
+        .prop_map(|(status, body, header)| {
+            let answer = Answer::new(status, body);
+            match header {
+                Some((name, value)) => answer.with_header(name, value),
+                None => answer,
+            }
+        })
 }
 
 /// Any input: a command with its key, an answer of the contract, a hostile answer, a

@@ -246,9 +246,10 @@ pub(crate) fn read_answer(
                 ObjectName::AccountCreated => Ok(Reply::AccountCreated(account_id()?)),
                 ObjectName::AccountReconnected => Ok(Reply::AccountReconnected(account_id()?)),
                 ObjectName::Checkpoint => {
-                    let checkpoint = body
+                    let mut checkpoint = body
                         .checkpoint
                         .ok_or_else(|| malformed("Checkpoint without a checkpoint"))?;
+                    checkpoint.scrub(secrets);
                     Ok(Reply::Checkpoint {
                         account_id: account_id()?,
                         checkpoint,
@@ -278,8 +279,10 @@ fn read_error(answer: &Answer, secrets: &[&str], now: UnixMillis) -> ApiError {
     let mut error = ApiError::bare(answer.status);
     match serde_json::from_slice::<Map<String, Value>>(&answer.body) {
         Ok(mut fields) => {
+            // The quickstart's envelope is the one without a top-level `type`: an endpoint
+            // page's error may carry an `error` object of its own beside its fields.
             let quickstart = match fields.remove("error") {
-                Some(Value::Object(inner)) => Some(inner),
+                Some(Value::Object(inner)) if !fields.contains_key("type") => Some(inner),
                 Some(other) => {
                     fields.insert("error".to_owned(), other);
                     None
@@ -320,25 +323,15 @@ fn read_error(answer: &Answer, secrets: &[&str], now: UnixMillis) -> ApiError {
         Err(_) => error.excerpt = Some(excerpt(&answer.body, secrets)),
     }
     if error.request_id.is_none() {
-        error.request_id = answer.header("x-request-id").map(|id| {
-            let mut id = bounded(id, MalformedAnswer::EXCERPT_LIMIT);
-            scrub(&mut id, secrets);
-            id
-        });
+        // Scrubbed, then cut: a cut first could leave part of a secret it split.
+        error.request_id = answer
+            .header("x-request-id")
+            .map(|id| excerpt(id.as_bytes(), secrets));
     }
     error.retry_after = answer
         .header("retry-after")
         .and_then(|value| parse_retry_after(value, now));
     error
-}
-
-/// At most `limit` bytes of a text, cut on a character boundary.
-fn bounded(text: &str, limit: usize) -> String {
-    let mut end = limit.min(text.len());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    text.get(..end).unwrap_or_default().to_owned()
 }
 
 fn malformed(answer: &Answer, reason: &str, secrets: &[&str]) -> MalformedAnswer {

@@ -62,7 +62,11 @@ fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) 
         // The server echoes every secret it has been sent so far.
         let echo = |status: u16, kind: &str, code: &str| {
             let body = serde_json::json!({"status": status, "type": kind, "title": format!("{password} {code} {api_key} {proxy_password}"), "instance": "req-echo"});
-            Answer::new(status, body.to_string()).with_header("x-request-id", "req-echo")
+            // The header echoes them too: the `answered` event shows it before the flow reads it.
+            Answer::new(status, body.to_string()).with_header(
+                "x-request-id",
+                format!("req-echo {password} {code} {api_key} {proxy_password}"),
+            )
         };
         let mut answers = vec![
             echo(401, "errors/invalid_credentials", ""),
