@@ -15,8 +15,8 @@
 //! - [`Exchange`] and [`Observer`]: what a client's `on_exchange` observer sees of every
 //!   attempt.
 //! - [`new_idempotency_key`]: 16 random bytes from the operating system per command.
-//! - [`MAX_REQUEST_TIMEOUT`], [`MIN_REQUEST_TIMEOUT`], [`clamped_timeout`] and [`excerpt`]:
-//!   how a transport bounds a request's time budget and quotes a server's text.
+//! - [`MAX_REQUEST_TIMEOUT`], [`MIN_REQUEST_TIMEOUT`], [`clamped_timeout`] and [`redirect_target`]:
+//!   how a transport bounds a request's time budget and shows where a redirect pointed.
 //!
 //! Each client re-exports what its users name (`BuildError`, `Exchange`,
 //! `new_idempotency_key`, `MAX_REQUEST_TIMEOUT`): applications depend on a client, not on
@@ -32,7 +32,7 @@ mod transport;
 pub use crate::exchange::{Exchange, Observer};
 pub use crate::idempotency_key::new_idempotency_key;
 pub use crate::settings::{BuildError, CheckedSettings, ClientSettings, Target};
-pub use crate::transport::{MAX_REQUEST_TIMEOUT, MIN_REQUEST_TIMEOUT, clamped_timeout, excerpt};
+pub use crate::transport::{MAX_REQUEST_TIMEOUT, MIN_REQUEST_TIMEOUT, clamped_timeout, redirect_target};
 
 /// What [`client_builder_setters!`] names in the crate that expands it: not an API.
 #[doc(hidden)]

@@ -1,5 +1,5 @@
-//! What both transports share: the bounds of a request's time budget, and how a text the
-//! server sent is quoted in a message.
+//! What both transports share: the bounds of a request's time budget, and how a redirect's
+//! target is shown in a message.
 
 use std::time::Duration;
 
@@ -31,9 +31,31 @@ pub fn clamped_timeout(timeout: Duration) -> Duration {
     timeout.clamp(MIN_REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT)
 }
 
-/// The start of a text the server sent (a redirect's `location`…), for a message: its first
-/// 200 characters, then `…` if it was longer.
-pub fn excerpt(text: &str) -> String {
+/// Where a redirect points, for a message: the scheme and host (with its port) of the
+/// `location`, never its path, query, fragment or user info, where a server may have put a
+/// key or a token; "a path on the same host" for a relative one. At most 200 characters.
+///
+/// ```
+/// use auth_client::redirect_target;
+/// assert_eq!(redirect_target("https://u:p@evil.example:8443/x?key=k#f"), "https://evil.example:8443");
+/// assert_eq!(redirect_target("//evil.example/x"), "//evil.example");
+/// assert_eq!(redirect_target("/v1/accounts?key=k"), "a path on the same host");
+/// ```
+pub fn redirect_target(location: &str) -> String {
+    let (scheme, rest) = match location.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => match location.strip_prefix("//") {
+            Some(rest) => ("//".to_owned(), rest),
+            None => return "a path on the same host".to_owned(),
+        },
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    cut(&format!("{scheme}{host}"))
+}
+
+/// The first 200 characters of `text`, then `…` if it was longer.
+fn cut(text: &str) -> String {
     const LIMIT: usize = 200;
     match text.char_indices().nth(LIMIT) {
         Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
@@ -61,11 +83,23 @@ mod tests {
     }
 
     #[test]
-    fn an_excerpt_is_cut_on_a_character_boundary() {
-        assert_eq!(excerpt("short"), "short");
-        let long = "é".repeat(300);
-        let cut = excerpt(&long);
-        assert!(cut.ends_with('…'));
-        assert_eq!(cut.chars().count(), 201);
+    fn a_redirect_target_is_its_origin_cut_on_a_character_boundary() {
+        assert_eq!(
+            redirect_target("http://127.0.0.1:9/v1/accounts"),
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(
+            redirect_target("https://evil.example?key=k"),
+            "https://evil.example"
+        );
+        assert_eq!(
+            redirect_target("https://k@evil.example#x"),
+            "https://evil.example"
+        );
+        assert_eq!(redirect_target("accounts?key=k"), "a path on the same host");
+        let long = format!("https://{}", "é".repeat(300));
+        let shown = redirect_target(&long);
+        assert!(shown.ends_with('…'));
+        assert_eq!(shown.chars().count(), 201);
     }
 }

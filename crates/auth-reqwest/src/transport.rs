@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Instant;
 
-use auth_client::{Exchange, Observer, clamped_timeout, excerpt};
+use auth_client::{Exchange, Observer, clamped_timeout, redirect_target};
 use auth_core::{Answer, AsyncTransport, BaseUrl, Method, Request, TransportError, TransportErrorKind};
 use bytes::Bytes;
 use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -190,7 +190,12 @@ impl ReqwestTransport {
             let location = response
                 .headers()
                 .get(header::LOCATION)
-                .map(|value| format!(" to {}", excerpt(&String::from_utf8_lossy(value.as_bytes()))))
+                .map(|value| {
+                    format!(
+                        " to {}",
+                        redirect_target(&String::from_utf8_lossy(value.as_bytes()))
+                    )
+                })
                 .unwrap_or_default();
             return Err(TransportError::new(
                 TransportErrorKind::Redirect,
@@ -228,7 +233,9 @@ impl ReqwestTransport {
         if declared.is_some_and(|length| length > self.max_answer_bytes) {
             return Err(too_large());
         }
-        let expected = declared.unwrap_or(0).min(self.max_answer_bytes);
+        // Room for what the server declared, up to 64 KiB: a larger body grows the buffer as
+        // its bytes come, so a declared length alone never allocates a raised limit.
+        let expected = declared.unwrap_or(0).min(self.max_answer_bytes).min(64 * 1024);
         let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0));
         while let Some(chunk) = response.chunk().await.map_err(|e| map_error(&e, &context()))? {
             let length = u64::try_from(body.len().saturating_add(chunk.len())).unwrap_or(u64::MAX);

@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use auth_client::{Exchange, Observer, clamped_timeout, excerpt};
+use auth_client::{Exchange, Observer, clamped_timeout, redirect_target};
 use auth_core::{Answer, BaseUrl, Method, Request, Transport, TransportError, TransportErrorKind};
 
 /// An [`auth_core::Transport`] on a blocking [`ureq::Agent`].
@@ -155,7 +155,7 @@ impl UreqTransport {
                 .headers()
                 .get("location")
                 .and_then(|value| value.to_str().ok())
-                .map(|value| format!(" to {}", excerpt(value)))
+                .map(|value| format!(" to {}", redirect_target(value)))
                 .unwrap_or_default();
             return Err(TransportError::new(
                 TransportErrorKind::Redirect,
