@@ -1,7 +1,8 @@
 //! What the driver loops tell a `tracing` subscriber (feature `tracing`): a span per command,
 //! an event per request, answer, retry, event and error. Only what is not secret: the kind
 //! of call, the provider, the account id, the checkpoint's type, the status, the request id,
-//! the attempt. Never a password, a code, an API key, a body or a header's value.
+//! the attempt. Never a password, a code, an API key, a body, a header's value or the
+//! server's free text.
 //!
 //! Without the feature every call here is empty and compiles away.
 
@@ -96,7 +97,7 @@ impl Observer {
                 at_ms = retry.at.as_millis(),
                 fault = ?retry.cause.fault(),
                 request_id = retry.cause.request_id(),
-                cause = %retry.cause,
+                cause = %Summary(&retry.cause),
                 "retrying"
             ),
             Output::Event(event) => match event {
@@ -135,10 +136,48 @@ impl Observer {
                 parent: &self.span,
                 fault = ?error.fault(),
                 request_id = error.request_id(),
-                error = %error,
+                error = %Summary(error),
                 "failed"
             ),
             Output::Send(_) | Output::Wait(_) => {}
+        }
+    }
+}
+
+/// What an event says of an error: its kind, and an API answer's status and type, never the
+/// server's free text (a `title`, a `detail`, an excerpt, a type of its own making). The
+/// flow scrubs that text of the secrets it holds, but a flow resumed in another process
+/// never held the connect's password: a server echoing it to a later request would reach
+/// the logs. The error itself, returned to the caller, keeps the text.
+#[cfg(feature = "tracing")]
+struct Summary<'a>(&'a crate::Error);
+
+#[cfg(feature = "tracing")]
+impl std::fmt::Display for Summary<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        fn answered(api: &crate::ApiError, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "the API answered {}", api.status)?;
+            match &api.kind {
+                Some(crate::ErrorType::Other(_)) => f.write_str(" (a type of its own)"),
+                Some(kind) => write!(f, " {kind}"),
+                None => Ok(()),
+            }
+        }
+        match self.0 {
+            crate::Error::Api(api) => answered(api, f),
+            crate::Error::IntentDestroyed(destroyed) => {
+                write!(
+                    f,
+                    "the authentication intent of account {} was destroyed on the server: ",
+                    destroyed.account_id
+                )?;
+                answered(&destroyed.cause, f)
+            }
+            crate::Error::Malformed(malformed) => {
+                write!(f, "malformed answer (status {})", malformed.status)
+            }
+            // The machine's and the transport's own words.
+            other => write!(f, "{other}"),
         }
     }
 }

@@ -155,3 +155,72 @@ proptest! {
         }
     }
 }
+
+/// A flow resumed in another process never held the connect's password, so it cannot take
+/// it out of a later answer's text: the events then show no free text of the server's at
+/// all (its status, type and request id only). The error returned keeps the text.
+#[test]
+fn a_resumed_flow_tells_no_free_text_of_the_server_to_a_subscriber() {
+    let (harness, _) = pending(0);
+    let snapshot = harness.flow.snapshot();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let echo = format!("login bob/{PASSWORD} refused");
+    let returned = tracing::subscriber::with_default(subscriber, || {
+        let mut flow = Flow::resume(config(), snapshot);
+        let mut answers = vec![
+            // A validation error (the intent lives on), then one that destroys the intent.
+            Answer::new(
+                400,
+                serde_json::json!({"status": 400, "type": "errors/invalid_parameters", "title": echo, "detail": echo, "instance": "req-echo"})
+                    .to_string(),
+            ),
+            Answer::new(
+                500,
+                serde_json::json!({"status": 500, "type": "errors/authentication_intent_error", "detail": echo}).to_string(),
+            ),
+        ]
+        .into_iter();
+        let mut server = |_: &Request| -> Result<Answer, TransportError> {
+            answers
+                .next()
+                .ok_or_else(|| TransportError::new(TransportErrorKind::Io, "no more"))
+        };
+        let clock = HandClock(Cell::new(1_000));
+        let first = drive(
+            &mut flow,
+            &mut server,
+            &clock,
+            Command::Solve(Solution::code("1")),
+            key(7),
+        );
+        let second = drive(
+            &mut flow,
+            &mut server,
+            &clock,
+            Command::Solve(Solution::code("2")),
+            key(8),
+        );
+        format!("{} {}", first.unwrap_err(), second.unwrap_err())
+    });
+    assert!(
+        returned.contains(PASSWORD),
+        "the caller's error keeps the text: {returned}"
+    );
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    for expected in [
+        "the API answered 400 errors/invalid_parameters",
+        "request_id=\"req-echo\"",
+        "destroyed on the server: the API answered 500",
+    ] {
+        assert!(text.contains(expected), "{expected} is missing from:\n{text}");
+    }
+    assert!(
+        !text.contains(PASSWORD),
+        "the password reached the subscriber:\n{text}"
+    );
+}
