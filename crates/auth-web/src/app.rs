@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AccountId, CheckpointCode, Credentials, Error, IdempotencyKey, Password, Phase, Resend, Solution, Solved,
-    UnixMillis,
+    AccountId, CheckpointCode, Credentials, Error, ErrorType, IdempotencyKey, Password, Phase, Problem,
+    Resend, Solution, Solved, UnixMillis,
 };
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
@@ -270,7 +270,7 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
         Stage::Start => pages::start(&frame, record.context.as_deref(), alert, info),
         Stage::Pending { snapshot } => match app.api.resume(snapshot.clone()) {
             Ok(pending) => pages::checkpoint(&frame, pending.intent(), now, alert, info),
-            Err(error) => pages::expired(&frame, &ended_message(&error)),
+            Err(error) => pages::expired(&frame, ended_message(&error)),
         },
         Stage::Connected { account_id, .. } => {
             // The app's callback, if still due, is under a lease: `take_over` above resumes
@@ -643,8 +643,7 @@ impl Work {
 /// key of its own; this form chooses its keys itself.)
 async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction) -> Result<Answer, Error> {
     let answer = work.send_once(app, sent.key).await;
-    let conflict =
-        matches!(&answer, Err(Error::Api(api)) if api.problem == auth_core::Problem::IdempotencyConflict);
+    let conflict = matches!(&answer, Err(Error::Api(api)) if api.problem == Problem::IdempotencyConflict);
     if !conflict {
         return answer;
     }
@@ -726,7 +725,7 @@ fn connected(
             if is_unanswered(&error) {
                 record.lost = Some(sent);
             }
-            record.notice = Some(notice_of(&error));
+            record.notice = Some(connect_notice(&error));
         }
     }
     record
@@ -1069,16 +1068,16 @@ fn settle(
                 record.notice = Some(if error.api_error().is_some_and(|e| e.is_wrong_code()) {
                     Notice::WrongCode
                 } else {
-                    notice_of(&error)
+                    resumed_notice(&error)
                 });
                 if is_unanswered(&error) {
                     record.lost = Some(sent);
                 }
             } else {
                 // The attempt is over (the provider refused the account): back to the start,
-                // with the API's word.
+                // with the form's word for why.
                 record.stage = Stage::Start;
-                record.notice = Some(notice_of(&error));
+                record.notice = Some(resumed_notice(&error));
                 record.expires_at = now.saturating_add(START_TTL);
             }
         }
@@ -1227,9 +1226,15 @@ fn log_error(action: &str, id: &SessionId, error: &Error) {
     );
 }
 
-/// What the page says of an error: the API's message and its request id. The core has
-/// already taken every secret of the request out of the server's words.
-fn notice_of(error: &Error) -> Notice {
+/// What the page says when a request got no answer.
+const UNANSWERED: &str = "The connection service did not answer. Try again: the same request is sent again, so nothing is done twice.";
+/// What the page says of an answer outside the contract.
+const UNEXPECTED: &str = "The connection service answered something unexpected. Try again.";
+
+/// What the page says of an error of the connect: the API's message and its request id. The
+/// connect's flow holds the password it sent, so the core has already taken it (and every
+/// other secret of the request) out of the server's words.
+fn connect_notice(error: &Error) -> Notice {
     let (message, request_id) = match error {
         Error::Api(api) => {
             let words = match (&api.title, &api.detail) {
@@ -1238,26 +1243,24 @@ fn notice_of(error: &Error) -> Notice {
                 (None, None) => format!("The connection service answered {}.", api.status),
             };
             let message = match api.problem {
-                auth_core::Problem::WrongCredentials => {
+                Problem::WrongCredentials => {
                     format!("Your username or password was refused. ({words})")
                 }
-                auth_core::Problem::ApiKey => {
+                Problem::ApiKey => {
                     format!("The form's API key was refused: tell the site's administrators. ({words})")
                 }
-                auth_core::Problem::AccountRefused => {
+                Problem::AccountRefused => {
                     format!("The provider refused this account: no code will help. ({words})")
                 }
-                auth_core::Problem::RateLimited => format!("Too many requests right now; try again in a minute. ({words})"),
+                Problem::RateLimited => {
+                    format!("Too many requests right now; try again in a minute. ({words})")
+                }
                 _ => words,
             };
             (message, api.request_id.clone())
         }
-        Error::Transport(_) => (
-            "The connection service did not answer. Try again: the same request is sent again, so nothing is done twice."
-                .to_owned(),
-            None,
-        ),
-        Error::Malformed(_) => ("The connection service answered something unexpected. Try again.".to_owned(), None),
+        Error::Transport(_) => (UNANSWERED.to_owned(), None),
+        Error::Malformed(_) => (UNEXPECTED.to_owned(), None),
         other => (other.to_string(), other.request_id().map(str::to_owned)),
     };
     Notice::Error { message, request_id }
@@ -1287,14 +1290,66 @@ fn status_of(notice: &Notice) -> Option<String> {
     }
 }
 
-fn ended_message(error: &Error) -> String {
+/// What the expired page says of a snapshot that cannot be resumed: the form's own words
+/// only, as for every error of a resumed intent (see [`resumed_notice`]).
+fn ended_message(error: &Error) -> &'static str {
     match error {
-        Error::IntentExpired(_) => {
-            "The time to connect ran out. Start again to connect your account.".to_owned()
+        Error::IntentExpired(_) => "The time to connect ran out. Start again to connect your account.",
+        Error::IntentDestroyed(_) => "This connection attempt ended. Start again to connect your account.",
+        _ => "This connection attempt cannot go on. Start again to connect your account.",
+    }
+}
+
+/// What the page says of an error of an action on a resumed intent (a code, the approval in
+/// the app, another way, a resend): the form's own words for the error's [`Problem`], the
+/// HTTP status, the error's type if the core knows it, and the request id; never the
+/// server's `title`, `detail` or a type of its own making.
+///
+/// Every request resumes the intent from its snapshot, which holds no password: the core of
+/// a solve never saw the connect's password, so it cannot take out of the answer a password
+/// the API echoes there. Only the connect ([`connect_notice`]) may show the API's words.
+fn resumed_notice(error: &Error) -> Notice {
+    let message = match error {
+        Error::Api(api) => {
+            let mut said = format!("HTTP {}", api.status);
+            if let Some(kind) = api
+                .kind
+                .as_ref()
+                .filter(|kind| !matches!(kind, ErrorType::Other(_)))
+            {
+                said.push_str(", ");
+                said.push_str(kind.as_str());
+            }
+            format!("{} ({said})", problem_words(api.problem))
         }
-        Error::IntentDestroyed(_) => {
-            "This connection attempt ended. Start again to connect your account.".to_owned()
+        Error::Transport(_) => UNANSWERED.to_owned(),
+        Error::Malformed(_) => UNEXPECTED.to_owned(),
+        Error::IntentExpired(_) | Error::IntentDestroyed(_) => problem_words(Problem::IntentEnded).to_owned(),
+        // The core's own words, with nothing of the server's in them.
+        Error::Usage(usage) => format!("The form could not send this: {usage}. Open the page again."),
+        _ => "The form could not send this. Open the page again.".to_owned(),
+    };
+    Notice::Error {
+        message,
+        request_id: error.request_id().map(str::to_owned),
+    }
+}
+
+/// The form's own words for what an error answer means.
+fn problem_words(problem: Problem) -> &'static str {
+    match problem {
+        Problem::WrongCode => "That code was wrong. Check it and enter it again.",
+        Problem::WrongCredentials => "Your username or password was refused.",
+        Problem::InvalidRequest => {
+            "The connection service refused what was sent as invalid. Check it and try again."
         }
-        other => format!("This connection attempt cannot go on ({other}). Start again."),
+        Problem::ApiKey => "The form's API key was refused: tell the site's administrators.",
+        Problem::AccountRefused => "The provider refused this account: no code will help.",
+        Problem::IdempotencyConflict => "The connection service refused to repeat a request. Try again.",
+        Problem::NotFound => "The connection service does not know this connection attempt. Start again.",
+        Problem::RateLimited => "Too many requests right now; try again in a minute.",
+        Problem::ServerFailure => "The connection service failed. Try again in a moment.",
+        Problem::IntentEnded => "This connection attempt ended. Start again to connect your account.",
+        _ => "The connection service refused this request.",
     }
 }
