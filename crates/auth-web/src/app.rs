@@ -207,17 +207,24 @@ async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Re
         None => None,
     };
     match loaded {
-        Some((id, versioned)) => show(&app, &visit, id, versioned).await,
-        None => fresh_start(&app, &visit, context.as_deref()),
+        // A link with another context than the record's is for another user of the app (or
+        // another of their accounts): it starts afresh under a new session id, and the
+        // record of the old context lives on unchanged (a request in flight finishes with
+        // its own context). A link without one shows the record.
+        Some((id, versioned)) if context.is_none() || versioned.record.context == context => {
+            show(&app, &visit, id, versioned).await
+        }
+        _ => fresh_start(&app, &visit, context.as_deref()),
     }
 }
 
-/// The start page for a browser without a record: a CSRF cookie, and a new session id.
+/// The start page for a browser without a record, or with a record of another context: a
+/// CSRF cookie, and a new session id.
 ///
 /// The id is issued here, with nothing stored yet, so that every connect this page sends
 /// (a double click, a second tab) names the same record: the first creates it, the others
 /// meet a compare-and-swap conflict and send nothing. A session cookie that named no record
-/// (forged, or stale) is replaced.
+/// (forged, or stale) or a record of another context is replaced.
 fn fresh_start(app: &App, visit: &Visit, context: Option<&str>) -> Response {
     let mut cookies = Vec::new();
     let csrf = match &visit.csrf_cookie {

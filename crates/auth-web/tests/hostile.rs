@@ -934,3 +934,80 @@ async fn an_intent_that_ended_with_the_apis_words_is_shown_in_the_forms_own() {
         page.body
     );
 }
+
+/// The context a page's form carries in its hidden field.
+fn hidden_context(page: &support::Page) -> Option<String> {
+    support::between(&page.body, "name=\"context\" value=\"", "\"")
+}
+
+/// Posts the start page's form as a browser would: the username, the password and the
+/// page's hidden context.
+async fn submit_start_page(
+    http: &Http,
+    form: &InProcessForm,
+    page: &support::Page,
+    username: &str,
+    password: &str,
+) -> support::Page {
+    let context = hidden_context(page);
+    let mut fields = vec![("username", username), ("password", password)];
+    if let Some(context) = context.as_deref() {
+        fields.push(("context", context));
+    }
+    http.post_and_follow(&form.url, "/connect", &fields).await
+}
+
+#[tokio::test]
+async fn a_link_with_another_context_starts_afresh_and_the_app_is_told_the_new_one() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = Http::new();
+    // The app sends its user A to the form, who mistypes the password.
+    let page = http.get(&format!("{}/?context=user-A", form.url)).await;
+    assert_eq!(hidden_context(&page).as_deref(), Some("user-A"));
+    let page = submit_start_page(&http, &form, &page, "bob", "wrong").await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    let session_a = http.cookie(SESSION_COOKIE).unwrap();
+    // Then its user B, in the same browser, follows the app's link for B.
+    let page = http.get(&format!("{}/?context=user-B", form.url)).await;
+    assert_eq!(hidden_context(&page).as_deref(), Some("user-B"), "{}", page.body);
+    assert!(
+        page.role("alert").is_none(),
+        "nothing of A's attempt: {}",
+        page.body
+    );
+    assert_ne!(http.cookie(SESSION_COOKIE).unwrap(), session_a, "a new session");
+    let page = submit_start_page(&http, &form, &page, "alice", "pw-a").await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    support::eventually("the app is told", Duration::from_secs(10), || async {
+        !form.connected.lock().unwrap().is_empty()
+    })
+    .await;
+    let calls = form.connected.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].1.as_deref(), Some("user-B"), "{calls:?}");
+    // A's record lives on as it was.
+    let id = auth_web::SessionId::parse(&session_a).unwrap();
+    let a = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    assert_eq!(a.record.context.as_deref(), Some("user-A"));
+    assert_eq!(a.record.connect_attempts, 1);
+}
+
+#[tokio::test]
+async fn a_link_with_another_context_after_a_connection_asks_for_the_next_account() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = Http::new();
+    let page = http.get(&format!("{}/?context=workspace-1", form.url)).await;
+    let page = submit_start_page(&http, &form, &page, "alice", "pw-a").await;
+    assert_eq!(page.heading(), "Connected");
+    // The same link, or the page without one, still says where that attempt is.
+    for link in ["/?context=workspace-1", "/"] {
+        let page = http.get(&format!("{}{link}", form.url)).await;
+        assert_eq!(page.heading(), "Connected", "{link}");
+    }
+    // The app links the same browser to connect an account for workspace 2.
+    let page = http.get(&format!("{}/?context=workspace-2", form.url)).await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    assert_eq!(hidden_context(&page).as_deref(), Some("workspace-2"));
+}
