@@ -204,9 +204,10 @@ impl FormConfig {
     }
 
     /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind one proxy that
-    /// sets them): the client's address for the rate limit is the last `X-Forwarded-For`
-    /// entry, the one that proxy appended (the entries before it are the client's to
-    /// write), and `X-Forwarded-Proto: https` means https for cookies.
+    /// sets them): the client's address for the rate limit is the last entry of the last
+    /// `X-Forwarded-For` line, the one that proxy appended (the entries and lines before it
+    /// are the client's to write), and `https` as the last `X-Forwarded-Proto` entry means
+    /// https for cookies.
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self

@@ -52,14 +52,21 @@ pub(crate) fn prefix(original: &OriginalUri, uri: &Uri) -> String {
     prefix.trim_end_matches('/').to_owned()
 }
 
-/// Whether the request came over https.
+/// Whether the request came over https: its URI says so, or the trusted proxy's
+/// `X-Forwarded-Proto` (its [last entry](last_forwarded)).
 pub(crate) fn is_https(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) -> bool {
     uri.scheme_str() == Some("https")
         || (trust_forwarded
-            && headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
+            && last_forwarded(headers, "x-forwarded-proto")
+                .is_some_and(|proto| proto.eq_ignore_ascii_case("https")))
+}
+
+/// The entry the proxy in front added to a header it appends to (`X-Forwarded-For`): the
+/// last comma-separated value of the header's last line, trimmed. Whatever comes before it
+/// (earlier entries, earlier lines) is what the client sent, and may be forged.
+fn last_forwarded<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let line = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+    line.rsplit(',').next().map(str::trim)
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, scoped to the form's path, Secure when
@@ -172,19 +179,16 @@ pub(crate) async fn read_body(body: AxumBody, max: usize) -> Option<Body> {
 }
 
 /// The client's address: `X-Forwarded-For`'s last entry from a trusted proxy (the one that
-/// proxy added; the entries before it are whatever the client sent), else the peer of the
-/// connection (when the app serves with `into_make_service_with_connect_info`).
+/// proxy added, on the header's last line; the entries and lines before it are whatever the
+/// client sent), else the peer of the connection (when the app serves with
+/// `into_make_service_with_connect_info`).
 pub(crate) fn client_ip(
     request_headers: &HeaderMap,
     peer: Option<&ConnectInfo<SocketAddr>>,
     trust_forwarded: bool,
 ) -> Option<IpAddr> {
     if trust_forwarded {
-        let forwarded = request_headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse().ok());
+        let forwarded = last_forwarded(request_headers, "x-forwarded-for").and_then(|last| last.parse().ok());
         if forwarded.is_some() {
             return forwarded;
         }

@@ -1011,3 +1011,58 @@ async fn a_link_with_another_context_after_a_connection_asks_for_the_next_accoun
     assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
     assert_eq!(hidden_context(&page).as_deref(), Some("workspace-2"));
 }
+
+/// Posts a wrong password to connect from a browser that opened the start page, with extra
+/// headers; the answer's status.
+async fn connect_with_headers(form: &InProcessForm, headers: &[(&str, &str)]) -> u16 {
+    let http = opened(form).await;
+    let body = format!(
+        "csrf={}&username=bob&password=wrong",
+        support::encode(&http.cookie(CSRF_COOKIE).unwrap())
+    );
+    let url = format!("{}/connect", form.url);
+    let content_type = Some("application/x-www-form-urlencoded");
+    http.send("POST", &url, content_type, body.into_bytes(), headers)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_per_address_limit_counts_the_line_the_proxy_appended() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.trust_forwarded_headers(true)
+            .connects_per_ip(1, Duration::from_secs(60))
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        // What HAProxy's `option forwardfor` passes on: the client's own header line first,
+        // its own line last.
+        let client_said = format!("198.51.100.{n}");
+        let headers = [
+            ("x-forwarded-for", client_said.as_str()),
+            ("x-forwarded-for", "192.0.2.1, 203.0.113.7"),
+        ];
+        statuses.push(connect_with_headers(&form, &headers).await);
+    }
+    assert_eq!(statuses, [303, 429, 429, 429], "one client, one connect a minute");
+    assert_eq!(sim.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_cookies_are_secure_by_the_proto_the_proxy_appended() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| c.trust_forwarded_headers(true)).await;
+    let page = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", form.url),
+            None,
+            Vec::new(),
+            &[("x-forwarded-proto", "http"), ("x-forwarded-proto", "https")],
+        )
+        .await;
+    let cookies = page.headers_all("set-cookie").concat();
+    assert!(cookies.contains("; Secure"), "{cookies}");
+}
