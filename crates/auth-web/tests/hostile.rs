@@ -1066,3 +1066,23 @@ async fn behind_a_proxy_cookies_are_secure_by_the_proto_the_proxy_appended() {
     let cookies = page.headers_all("set-cookie").concat();
     assert!(cookies.contains("; Secure"), "{cookies}");
 }
+
+#[tokio::test]
+async fn a_cookie_of_the_app_beyond_ascii_leaves_the_forms_own_readable() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    // The embedding app (same site, `Path=/`) keeps a cookie whose value is UTF-8, as
+    // `document.cookie = "city=Zürich"` makes browsers send.
+    http.set_cookie("city", "Zürich");
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "2FA", "the page of the record: {}", page.body);
+}
