@@ -225,7 +225,8 @@ impl FormConfig {
         self
     }
 
-    /// At most `attempts` connects per `per` from one IP address (in this instance).
+    /// At most `attempts` connects per `per` from one IP address (in this instance). An IPv6
+    /// client is counted by its /64, and an IPv4 address written as IPv6 as itself.
     pub fn connects_per_ip(mut self, attempts: u32, per: Duration) -> Self {
         self.connects_per_ip = (attempts, per);
         self

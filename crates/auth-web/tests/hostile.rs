@@ -1086,3 +1086,25 @@ async fn a_cookie_of_the_app_beyond_ascii_leaves_the_forms_own_readable() {
     let page = http.get(&format!("{}/", form.url)).await;
     assert_eq!(page.heading(), "2FA", "the page of the record: {}", page.body);
 }
+
+#[tokio::test]
+async fn behind_a_proxy_the_per_address_limit_counts_an_ipv6_network_as_one_client() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.trust_forwarded_headers(true)
+            .connects_per_ip(1, Duration::from_secs(60))
+    })
+    .await;
+    let mut statuses = Vec::new();
+    // One client's /64 holds 2^64 addresses: each of them is the same client.
+    for n in 1..=4 {
+        let address = format!("2001:db8:1:2::{n:x}");
+        statuses.push(connect_with_headers(&form, &[("x-forwarded-for", address.as_str())]).await);
+    }
+    // Another network, and an IPv4 client written as IPv6 and as itself: two more clients.
+    for address in ["2001:db8:1:3::1", "::ffff:203.0.113.9", "203.0.113.9"] {
+        statuses.push(connect_with_headers(&form, &[("x-forwarded-for", address)]).await);
+    }
+    assert_eq!(statuses, [303, 429, 429, 429, 303, 303, 429]);
+    assert_eq!(sim.requests().len(), 3);
+}

@@ -54,7 +54,7 @@ struct Args {
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (behind a proxy that sets them).
     #[arg(long)]
     trust_forwarded: bool,
-    /// Connect attempts allowed per IP address per minute.
+    /// Connect attempts allowed per IP address (an IPv6 /64 counts as one) per minute.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connects_per_minute: u32,
     /// How much to log on standard error: error, warn, info, debug or trace (no level logs a
