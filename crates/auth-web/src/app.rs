@@ -30,7 +30,8 @@ use crate::store::{Action, IntentStore, KeyedAction, Lease, Notice, Record, Stag
 const GRACE: Duration = Duration::from_secs(10 * 60);
 /// How long a record of a browser that has not got a checkpoint yet is kept.
 const START_TTL: Duration = Duration::from_secs(30 * 60);
-/// How long the cookies live in the browser.
+/// How long the cookies live in the browser, at least (a record's page sets them to live as
+/// long as the record).
 const COOKIE_TTL: Duration = Duration::from_secs(60 * 60);
 /// How often a waiting page's poll reads the record again.
 const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -268,8 +269,9 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
     };
     let record = &versioned.record;
     let frame = visit.frame(app, &record.csrf);
+    let cookies = record_cookies(visit, &id, record, now);
     if let Some(lease) = record.live_lease(now) {
-        return busy_page(app, &frame, record, lease);
+        return http::html(StatusCode::OK, busy_page(app, &frame, record, lease), &cookies);
     }
     let alert = record.notice.as_ref().and_then(alert_of);
     let info = record.notice.as_ref().and_then(status_of);
@@ -289,19 +291,26 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
             "The time to connect ran out. Start again to connect your account.",
         ),
     };
-    // The forms carry the record's CSRF token: the browser's cookie must say the same (it
-    // may have expired, or been set by another tab's start page, since).
-    let cookies = if visit.csrf_cookie.as_deref() == Some(record.csrf.as_str()) {
-        Vec::new()
-    } else {
-        vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
-    };
     http::html(StatusCode::OK, body, &cookies)
+}
+
+/// The cookies of a record's page, set again with every page: the session id, and the
+/// record's CSRF token that its forms carry (the browser's may have expired, or been set by
+/// another tab's start page, since). Both live as long as the record, and at least
+/// [`COOKIE_TTL`]: a record outlives the start page's cookies when the intent began long
+/// after the start page was opened, or is long itself, and the browser must not drop them
+/// while the intent is pending.
+fn record_cookies(visit: &Visit, id: &SessionId, record: &Record, now: UnixMillis) -> Vec<String> {
+    let lives = record.expires_at.saturating_duration_since(now).max(COOKIE_TTL);
+    vec![
+        http::cookie(SESSION_COOKIE, id.as_str(), &visit.prefix, visit.secure, lives),
+        http::cookie(CSRF_COOKIE, &record.csrf, &visit.prefix, visit.secure, lives),
+    ]
 }
 
 /// The page while a request is in flight: waiting for the approval in the app, or "already
 /// being checked". Both move on by themselves.
-fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Response {
+fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> String {
     let now = app.api.now();
     let left = match &record.stage {
         Stage::Pending { snapshot } => snapshot.intent().map(|intent| intent.remaining(now)),
@@ -321,7 +330,7 @@ fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Re
         Action::TryAnotherWay => ("Already being checked", "Another way is already being asked for."),
         Action::Notify => ("Connected", "Finishing the connection."),
     };
-    http::html(StatusCode::OK, pages::waiting(frame, heading, message, left), &[])
+    pages::waiting(frame, heading, message, left)
 }
 
 /// If the lease of the record has run out (its instance died), takes it over: an action

@@ -1108,3 +1108,49 @@ async fn behind_a_proxy_the_per_address_limit_counts_an_ipv6_network_as_one_clie
     assert_eq!(statuses, [303, 429, 429, 429, 303, 303, 429]);
     assert_eq!(sim.requests().len(), 3);
 }
+
+/// Notes when each cookie an answer sets runs out in the browser, by the form's clock.
+fn note_cookie_expiries(expiries: &mut Vec<(String, u64)>, page: &support::Page, now_ms: u64) {
+    for cookie in page.headers_all("set-cookie") {
+        let name = cookie.split('=').next().unwrap_or_default().to_owned();
+        let max_age: u64 = support::between(cookie, "Max-Age=", ";")
+            .unwrap()
+            .parse()
+            .unwrap();
+        expiries.retain(|(kept, _)| *kept != name);
+        expiries.push((name, now_ms + max_age * 1000));
+    }
+}
+
+#[tokio::test]
+async fn the_cookies_outlive_an_intent_that_starts_long_after_the_start_page_and_lasts_long() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| c.intent_ttl(Duration::from_secs(2 * 3600))).await;
+    let http = Http::new();
+    let mut expiries = Vec::new();
+    let start = http.get(&format!("{}/", form.url)).await;
+    note_cookie_expiries(&mut expiries, &start, form.clock.now().as_millis());
+    // The person fills the form in 58 minutes later, and the intent lasts two hours.
+    form.clock.advance(&sim, Duration::from_secs(58 * 60));
+    let fields = [("username", "bob"), ("password", "pw-b")];
+    let answer = http.post(&format!("{}/connect", form.url), &fields).await;
+    assert_eq!(answer.status, 303);
+    note_cookie_expiries(&mut expiries, &answer, form.clock.now().as_millis());
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let now = form.clock.now().as_millis();
+    note_cookie_expiries(&mut expiries, &page, now);
+    let left: u64 = support::between(&page.body, "data-remaining-ms=\"", "\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left > 3600 * 1000, "a two-hour intent: {left} ms left");
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        let (_, until) = expiries.iter().find(|(kept, _)| kept == name).unwrap();
+        assert!(
+            *until >= now + left,
+            "{name} runs out {} s before the intent: {expiries:?}",
+            (now + left - until) / 1000
+        );
+    }
+}
