@@ -18,7 +18,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::config::{ConnectedAccount, FormConfig};
+use crate::config::{ConnectedAccount, CookieSecurity, FormConfig};
 use crate::form::{self, Form, FormError};
 use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
 use crate::ids::{self, SessionId};
@@ -45,6 +45,7 @@ pub(crate) struct App {
     pub(crate) instance: String,
     pub(crate) per_ip: RateLimiter,
     pub(crate) warned_no_ip: std::sync::atomic::AtomicBool,
+    pub(crate) warned_plain_proxy: std::sync::atomic::AtomicBool,
 }
 
 type Shared = State<Arc<App>>;
@@ -88,6 +89,7 @@ pub fn router(config: FormConfig, store: impl IntentStore) -> Router {
         instance,
         per_ip,
         warned_no_ip: std::sync::atomic::AtomicBool::new(false),
+        warned_plain_proxy: std::sync::atomic::AtomicBool::new(false),
     });
     Router::new()
         .route("/", get(page))
@@ -125,13 +127,31 @@ impl Visit {
     fn new(app: &App, original: &OriginalUri, request: &Request) -> Self {
         let headers = request.headers();
         let https = http::is_https(request.uri(), headers, app.config.trust_forwarded);
+        let secure = http::secure_cookies(
+            app.config.cookies,
+            https,
+            http::request_host(request.uri(), headers),
+        );
+        // A proxy on the same machine (nginx's `proxy_pass http://127.0.0.1:…` sends its own
+        // `Host`) makes every request look like loopback: `Auto` then leaves out `Secure`
+        // unless the proxy's `X-Forwarded-Proto` is trusted. Said once, when a request shows
+        // a proxy's headers (a proxy that sends none cannot be seen).
+        if !secure
+            && app.config.cookies == CookieSecurity::Auto
+            && http::is_forwarded(headers)
+            && !app
+                .warned_plain_proxy
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "a proxy forwarded a request to a loopback host, and cookies go without Secure: if the site \
+                 is https, trust the proxy's X-Forwarded-Proto (--trust-forwarded, \
+                 FormConfig::trust_forwarded_headers) or make cookies always Secure"
+            );
+        }
         Self {
             prefix: http::prefix(original, request.uri()),
-            secure: http::secure_cookies(
-                app.config.cookies,
-                https,
-                http::request_host(request.uri(), headers),
-            ),
+            secure,
             csrf_cookie: form::cookie(headers, CSRF_COOKIE)
                 .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(str::to_owned),

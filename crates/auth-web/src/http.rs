@@ -61,6 +61,14 @@ pub(crate) fn is_https(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) ->
                 .is_some_and(|proto| proto.eq_ignore_ascii_case("https")))
 }
 
+/// Whether a proxy's headers came with the request (`X-Forwarded-For`, `X-Forwarded-Proto`,
+/// `Forwarded`), trusted or not.
+pub(crate) fn is_forwarded(headers: &HeaderMap) -> bool {
+    ["x-forwarded-for", "x-forwarded-proto", "forwarded"]
+        .into_iter()
+        .any(|name| headers.contains_key(name))
+}
+
 /// The entry the proxy in front added to a header it appends to (`X-Forwarded-For`): the
 /// last comma-separated value of the header's last line, trimmed. Whatever comes before it
 /// (earlier entries, earlier lines) is what the client sent, and may be forged.

@@ -1154,3 +1154,22 @@ async fn the_cookies_outlive_an_intent_that_starts_long_after_the_start_page_and
         );
     }
 }
+
+#[tokio::test]
+async fn a_proxy_on_the_same_machine_that_is_not_trusted_is_warned_of_cookies_without_secure() {
+    let (_logging, logs) = support::capture_logs();
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let url = format!("{}/", form.url);
+    // Without a proxy: plain http on loopback, as a developer runs it, and no warning.
+    let page = Http::new().get(&url).await;
+    assert!(!page.headers_all("set-cookie").concat().contains("Secure"));
+    let warned = || String::from_utf8_lossy(&logs.lock().unwrap()).contains("without Secure");
+    assert!(!warned());
+    // nginx in front on the same machine (`proxy_pass http://127.0.0.1:…`, which sends its
+    // own `Host`), serving https, and the form not told to trust it.
+    let proxied = [("x-forwarded-proto", "https"), ("x-forwarded-for", "203.0.113.7")];
+    let page = Http::new().send("GET", &url, None, Vec::new(), &proxied).await;
+    assert!(!page.headers_all("set-cookie").concat().contains("Secure"));
+    assert!(warned(), "the operator is told");
+}

@@ -52,6 +52,8 @@ struct Args {
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     secure_cookies: String,
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (behind a proxy that sets them).
+    /// Needed behind an https proxy on the same machine: its requests look like loopback,
+    /// and `--secure-cookies auto` leaves out `Secure` unless the proxy says https.
     #[arg(long)]
     trust_forwarded: bool,
     /// Connect attempts allowed per IP address (an IPv6 /64 counts as one) per minute.
