@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AccountId, CheckpointCode, Credentials, Error, IdempotencyKey, Password, Phase, Resend, Solution, Solved,
-    UnixMillis,
+    AccountId, CheckpointCode, Credentials, Error, ErrorType, IdempotencyKey, Password, Phase, Problem,
+    Resend, Solution, Solved, UnixMillis,
 };
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
@@ -18,7 +18,7 @@ use axum::http::{StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use crate::config::{ConnectedAccount, FormConfig};
+use crate::config::{ConnectedAccount, CookieSecurity, FormConfig};
 use crate::form::{self, Form, FormError};
 use crate::http::{self, CSRF_COOKIE, RateLimiter, SESSION_COOKIE};
 use crate::ids::{self, SessionId};
@@ -30,7 +30,8 @@ use crate::store::{Action, IntentStore, KeyedAction, Lease, Notice, Record, Stag
 const GRACE: Duration = Duration::from_secs(10 * 60);
 /// How long a record of a browser that has not got a checkpoint yet is kept.
 const START_TTL: Duration = Duration::from_secs(30 * 60);
-/// How long the cookies live in the browser.
+/// How long the cookies live in the browser, at least (a record's page sets them to live as
+/// long as the record).
 const COOKIE_TTL: Duration = Duration::from_secs(60 * 60);
 /// How often a waiting page's poll reads the record again.
 const POLL_EVERY: Duration = Duration::from_millis(200);
@@ -44,6 +45,7 @@ pub(crate) struct App {
     pub(crate) instance: String,
     pub(crate) per_ip: RateLimiter,
     pub(crate) warned_no_ip: std::sync::atomic::AtomicBool,
+    pub(crate) warned_plain_proxy: std::sync::atomic::AtomicBool,
 }
 
 type Shared = State<Arc<App>>;
@@ -87,6 +89,7 @@ pub fn router(config: FormConfig, store: impl IntentStore) -> Router {
         instance,
         per_ip,
         warned_no_ip: std::sync::atomic::AtomicBool::new(false),
+        warned_plain_proxy: std::sync::atomic::AtomicBool::new(false),
     });
     Router::new()
         .route("/", get(page))
@@ -124,13 +127,31 @@ impl Visit {
     fn new(app: &App, original: &OriginalUri, request: &Request) -> Self {
         let headers = request.headers();
         let https = http::is_https(request.uri(), headers, app.config.trust_forwarded);
+        let secure = http::secure_cookies(
+            app.config.cookies,
+            https,
+            http::request_host(request.uri(), headers),
+        );
+        // A proxy on the same machine (nginx's `proxy_pass http://127.0.0.1:…` sends its own
+        // `Host`) makes every request look like loopback: `Auto` then leaves out `Secure`
+        // unless the proxy's `X-Forwarded-Proto` is trusted. Said once, when a request shows
+        // a proxy's headers (a proxy that sends none cannot be seen).
+        if !secure
+            && app.config.cookies == CookieSecurity::Auto
+            && http::is_forwarded(headers)
+            && !app
+                .warned_plain_proxy
+                .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(
+                "a proxy forwarded a request to a loopback host, and cookies go without Secure: if the site \
+                 is https, trust the proxy's X-Forwarded-Proto (--trust-forwarded, \
+                 FormConfig::trust_forwarded_headers) or make cookies always Secure"
+            );
+        }
         Self {
             prefix: http::prefix(original, request.uri()),
-            secure: http::secure_cookies(
-                app.config.cookies,
-                https,
-                http::request_host(request.uri(), headers),
-            ),
+            secure,
             csrf_cookie: form::cookie(headers, CSRF_COOKIE)
                 .filter(|token| token.len() == 32 && token.bytes().all(|b| b.is_ascii_hexdigit()))
                 .map(str::to_owned),
@@ -207,17 +228,24 @@ async fn page(State(app): Shared, original: OriginalUri, request: Request) -> Re
         None => None,
     };
     match loaded {
-        Some((id, versioned)) => show(&app, &visit, id, versioned).await,
-        None => fresh_start(&app, &visit, context.as_deref()),
+        // A link with another context than the record's is for another user of the app (or
+        // another of their accounts): it starts afresh under a new session id, and the
+        // record of the old context lives on unchanged (a request in flight finishes with
+        // its own context). A link without one shows the record.
+        Some((id, versioned)) if context.is_none() || versioned.record.context == context => {
+            show(&app, &visit, id, versioned).await
+        }
+        _ => fresh_start(&app, &visit, context.as_deref()),
     }
 }
 
-/// The start page for a browser without a record: a CSRF cookie, and a new session id.
+/// The start page for a browser without a record, or with a record of another context: a
+/// CSRF cookie, and a new session id.
 ///
 /// The id is issued here, with nothing stored yet, so that every connect this page sends
 /// (a double click, a second tab) names the same record: the first creates it, the others
 /// meet a compare-and-swap conflict and send nothing. A session cookie that named no record
-/// (forged, or stale) is replaced.
+/// (forged, or stale) or a record of another context is replaced.
 fn fresh_start(app: &App, visit: &Visit, context: Option<&str>) -> Response {
     let mut cookies = Vec::new();
     let csrf = match &visit.csrf_cookie {
@@ -261,8 +289,9 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
     };
     let record = &versioned.record;
     let frame = visit.frame(app, &record.csrf);
+    let cookies = record_cookies(visit, &id, record, now);
     if let Some(lease) = record.live_lease(now) {
-        return busy_page(app, &frame, record, lease);
+        return http::html(StatusCode::OK, busy_page(app, &frame, record, lease), &cookies);
     }
     let alert = record.notice.as_ref().and_then(alert_of);
     let info = record.notice.as_ref().and_then(status_of);
@@ -270,7 +299,7 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
         Stage::Start => pages::start(&frame, record.context.as_deref(), alert, info),
         Stage::Pending { snapshot } => match app.api.resume(snapshot.clone()) {
             Ok(pending) => pages::checkpoint(&frame, pending.intent(), now, alert, info),
-            Err(error) => pages::expired(&frame, &ended_message(&error)),
+            Err(error) => pages::expired(&frame, ended_message(&error)),
         },
         Stage::Connected { account_id, .. } => {
             // The app's callback, if still due, is under a lease: `take_over` above resumes
@@ -282,19 +311,26 @@ async fn show(app: &Arc<App>, visit: &Visit, id: SessionId, versioned: Versioned
             "The time to connect ran out. Start again to connect your account.",
         ),
     };
-    // The forms carry the record's CSRF token: the browser's cookie must say the same (it
-    // may have expired, or been set by another tab's start page, since).
-    let cookies = if visit.csrf_cookie.as_deref() == Some(record.csrf.as_str()) {
-        Vec::new()
-    } else {
-        vec![visit.cookie(CSRF_COOKIE, &record.csrf)]
-    };
     http::html(StatusCode::OK, body, &cookies)
+}
+
+/// The cookies of a record's page, set again with every page: the session id, and the
+/// record's CSRF token that its forms carry (the browser's may have expired, or been set by
+/// another tab's start page, since). Both live as long as the record, and at least
+/// [`COOKIE_TTL`]: a record outlives the start page's cookies when the intent began long
+/// after the start page was opened, or is long itself, and the browser must not drop them
+/// while the intent is pending.
+fn record_cookies(visit: &Visit, id: &SessionId, record: &Record, now: UnixMillis) -> Vec<String> {
+    let lives = record.expires_at.saturating_duration_since(now).max(COOKIE_TTL);
+    vec![
+        http::cookie(SESSION_COOKIE, id.as_str(), &visit.prefix, visit.secure, lives),
+        http::cookie(CSRF_COOKIE, &record.csrf, &visit.prefix, visit.secure, lives),
+    ]
 }
 
 /// The page while a request is in flight: waiting for the approval in the app, or "already
 /// being checked". Both move on by themselves.
-fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Response {
+fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> String {
     let now = app.api.now();
     let left = match &record.stage {
         Stage::Pending { snapshot } => snapshot.intent().map(|intent| intent.remaining(now)),
@@ -314,7 +350,7 @@ fn busy_page(app: &App, frame: &Frame<'_>, record: &Record, lease: &Lease) -> Re
         Action::TryAnotherWay => ("Already being checked", "Another way is already being asked for."),
         Action::Notify => ("Connected", "Finishing the connection."),
     };
-    http::html(StatusCode::OK, pages::waiting(frame, heading, message, left), &[])
+    pages::waiting(frame, heading, message, left)
 }
 
 /// If the lease of the record has run out (its instance died), takes it over: an action
@@ -643,8 +679,7 @@ impl Work {
 /// key of its own; this form chooses its keys itself.)
 async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction) -> Result<Answer, Error> {
     let answer = work.send_once(app, sent.key).await;
-    let conflict =
-        matches!(&answer, Err(Error::Api(api)) if api.problem == auth_core::Problem::IdempotencyConflict);
+    let conflict = matches!(&answer, Err(Error::Api(api)) if api.problem == Problem::IdempotencyConflict);
     if !conflict {
         return answer;
     }
@@ -726,7 +761,7 @@ fn connected(
             if is_unanswered(&error) {
                 record.lost = Some(sent);
             }
-            record.notice = Some(notice_of(&error));
+            record.notice = Some(connect_notice(&error));
         }
     }
     record
@@ -1069,16 +1104,16 @@ fn settle(
                 record.notice = Some(if error.api_error().is_some_and(|e| e.is_wrong_code()) {
                     Notice::WrongCode
                 } else {
-                    notice_of(&error)
+                    resumed_notice(&error)
                 });
                 if is_unanswered(&error) {
                     record.lost = Some(sent);
                 }
             } else {
                 // The attempt is over (the provider refused the account): back to the start,
-                // with the API's word.
+                // with the form's word for why.
                 record.stage = Stage::Start;
-                record.notice = Some(notice_of(&error));
+                record.notice = Some(resumed_notice(&error));
                 record.expires_at = now.saturating_add(START_TTL);
             }
         }
@@ -1227,9 +1262,15 @@ fn log_error(action: &str, id: &SessionId, error: &Error) {
     );
 }
 
-/// What the page says of an error: the API's message and its request id. The core has
-/// already taken every secret of the request out of the server's words.
-fn notice_of(error: &Error) -> Notice {
+/// What the page says when a request got no answer.
+const UNANSWERED: &str = "The connection service did not answer. Try again: the same request is sent again, so nothing is done twice.";
+/// What the page says of an answer outside the contract.
+const UNEXPECTED: &str = "The connection service answered something unexpected. Try again.";
+
+/// What the page says of an error of the connect: the API's message and its request id. The
+/// connect's flow holds the password it sent, so the core has already taken it (and every
+/// other secret of the request) out of the server's words.
+fn connect_notice(error: &Error) -> Notice {
     let (message, request_id) = match error {
         Error::Api(api) => {
             let words = match (&api.title, &api.detail) {
@@ -1238,26 +1279,24 @@ fn notice_of(error: &Error) -> Notice {
                 (None, None) => format!("The connection service answered {}.", api.status),
             };
             let message = match api.problem {
-                auth_core::Problem::WrongCredentials => {
+                Problem::WrongCredentials => {
                     format!("Your username or password was refused. ({words})")
                 }
-                auth_core::Problem::ApiKey => {
+                Problem::ApiKey => {
                     format!("The form's API key was refused: tell the site's administrators. ({words})")
                 }
-                auth_core::Problem::AccountRefused => {
+                Problem::AccountRefused => {
                     format!("The provider refused this account: no code will help. ({words})")
                 }
-                auth_core::Problem::RateLimited => format!("Too many requests right now; try again in a minute. ({words})"),
+                Problem::RateLimited => {
+                    format!("Too many requests right now; try again in a minute. ({words})")
+                }
                 _ => words,
             };
             (message, api.request_id.clone())
         }
-        Error::Transport(_) => (
-            "The connection service did not answer. Try again: the same request is sent again, so nothing is done twice."
-                .to_owned(),
-            None,
-        ),
-        Error::Malformed(_) => ("The connection service answered something unexpected. Try again.".to_owned(), None),
+        Error::Transport(_) => (UNANSWERED.to_owned(), None),
+        Error::Malformed(_) => (UNEXPECTED.to_owned(), None),
         other => (other.to_string(), other.request_id().map(str::to_owned)),
     };
     Notice::Error { message, request_id }
@@ -1287,14 +1326,66 @@ fn status_of(notice: &Notice) -> Option<String> {
     }
 }
 
-fn ended_message(error: &Error) -> String {
+/// What the expired page says of a snapshot that cannot be resumed: the form's own words
+/// only, as for every error of a resumed intent (see [`resumed_notice`]).
+fn ended_message(error: &Error) -> &'static str {
     match error {
-        Error::IntentExpired(_) => {
-            "The time to connect ran out. Start again to connect your account.".to_owned()
+        Error::IntentExpired(_) => "The time to connect ran out. Start again to connect your account.",
+        Error::IntentDestroyed(_) => "This connection attempt ended. Start again to connect your account.",
+        _ => "This connection attempt cannot go on. Start again to connect your account.",
+    }
+}
+
+/// What the page says of an error of an action on a resumed intent (a code, the approval in
+/// the app, another way, a resend): the form's own words for the error's [`Problem`], the
+/// HTTP status, the error's type if the core knows it, and the request id; never the
+/// server's `title`, `detail` or a type of its own making.
+///
+/// Every request resumes the intent from its snapshot, which holds no password: the core of
+/// a solve never saw the connect's password, so it cannot take out of the answer a password
+/// the API echoes there. Only the connect ([`connect_notice`]) may show the API's words.
+fn resumed_notice(error: &Error) -> Notice {
+    let message = match error {
+        Error::Api(api) => {
+            let mut said = format!("HTTP {}", api.status);
+            if let Some(kind) = api
+                .kind
+                .as_ref()
+                .filter(|kind| !matches!(kind, ErrorType::Other(_)))
+            {
+                said.push_str(", ");
+                said.push_str(kind.as_str());
+            }
+            format!("{} ({said})", problem_words(api.problem))
         }
-        Error::IntentDestroyed(_) => {
-            "This connection attempt ended. Start again to connect your account.".to_owned()
+        Error::Transport(_) => UNANSWERED.to_owned(),
+        Error::Malformed(_) => UNEXPECTED.to_owned(),
+        Error::IntentExpired(_) | Error::IntentDestroyed(_) => problem_words(Problem::IntentEnded).to_owned(),
+        // The core's own words, with nothing of the server's in them.
+        Error::Usage(usage) => format!("The form could not send this: {usage}. Open the page again."),
+        _ => "The form could not send this. Open the page again.".to_owned(),
+    };
+    Notice::Error {
+        message,
+        request_id: error.request_id().map(str::to_owned),
+    }
+}
+
+/// The form's own words for what an error answer means.
+fn problem_words(problem: Problem) -> &'static str {
+    match problem {
+        Problem::WrongCode => "That code was wrong. Check it and enter it again.",
+        Problem::WrongCredentials => "Your username or password was refused.",
+        Problem::InvalidRequest => {
+            "The connection service refused what was sent as invalid. Check it and try again."
         }
-        other => format!("This connection attempt cannot go on ({other}). Start again."),
+        Problem::ApiKey => "The form's API key was refused: tell the site's administrators.",
+        Problem::AccountRefused => "The provider refused this account: no code will help.",
+        Problem::IdempotencyConflict => "The connection service refused to repeat a request. Try again.",
+        Problem::NotFound => "The connection service does not know this connection attempt. Start again.",
+        Problem::RateLimited => "Too many requests right now; try again in a minute.",
+        Problem::ServerFailure => "The connection service failed. Try again in a moment.",
+        Problem::IntentEnded => "This connection attempt ended. Start again to connect your account.",
+        _ => "The connection service refused this request.",
     }
 }

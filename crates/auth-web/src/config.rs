@@ -47,6 +47,11 @@ pub enum CookieSecurity {
     /// TLS sees no `https` in its URIs, so any other host is taken to be https. Only
     /// `localhost`, `*.localhost`, `127.0.0.0/8` and `[::1]` go without (browsers keep
     /// `Secure` cookies from `http://localhost` anyway).
+    ///
+    /// Behind a proxy on the same machine every request looks like loopback (nginx's
+    /// `proxy_pass http://127.0.0.1:…` sends that as the `Host`): trust the proxy's
+    /// `X-Forwarded-Proto` ([`FormConfig::trust_forwarded_headers`]) or use
+    /// [`CookieSecurity::Always`], or the cookies of an https site go without `Secure`.
     #[default]
     Auto,
     /// Always `Secure` (the form is only ever served over https).
@@ -204,9 +209,11 @@ impl FormConfig {
     }
 
     /// Trusts `X-Forwarded-For` and `X-Forwarded-Proto` (the form runs behind one proxy that
-    /// sets them): the client's address for the rate limit is the last `X-Forwarded-For`
-    /// entry, the one that proxy appended (the entries before it are the client's to
-    /// write), and `X-Forwarded-Proto: https` means https for cookies.
+    /// sets them): the client's address for the rate limit is the last entry of the last
+    /// `X-Forwarded-For` line, the one that proxy appended (the entries and lines before it
+    /// are the client's to write), and `https` as the last `X-Forwarded-Proto` entry means
+    /// https for cookies. Needed (or [`CookieSecurity::Always`]) behind an https proxy on
+    /// the same machine, whose requests look like loopback: see [`CookieSecurity::Auto`].
     pub fn trust_forwarded_headers(mut self, trust: bool) -> Self {
         self.trust_forwarded = trust;
         self
@@ -224,7 +231,8 @@ impl FormConfig {
         self
     }
 
-    /// At most `attempts` connects per `per` from one IP address (in this instance).
+    /// At most `attempts` connects per `per` from one IP address (in this instance). An IPv6
+    /// client is counted by its /64, and an IPv4 address written as IPv6 as itself.
     pub fn connects_per_ip(mut self, attempts: u32, per: Duration) -> Self {
         self.connects_per_ip = (attempts, per);
         self

@@ -137,20 +137,21 @@ fn hex_value(digit: u8) -> Option<u8> {
 }
 
 /// The value of a cookie in a `Cookie` header; `None` if absent, given twice (a planted
-/// cookie beside ours), or not ASCII.
+/// cookie beside ours), or not ASCII. The header is read as bytes: other cookies of the
+/// site (an embedding app's `city=Zürich`) may hold any bytes without hiding ours.
 pub(crate) fn cookie<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> Option<&'a str> {
     let mut found = None;
     for header in headers.get_all(axum::http::header::COOKIE) {
-        let text = header.to_str().ok()?;
-        for pair in text.split(';') {
-            let Some((key, value)) = pair.trim().split_once('=') else {
+        for pair in header.as_bytes().split(|&b| b == b';') {
+            let mut parts = pair.trim_ascii().splitn(2, |&b| b == b'=');
+            let (Some(key), Some(value)) = (parts.next(), parts.next()) else {
                 continue;
             };
-            if key == name {
-                if found.is_some() {
+            if key == name.as_bytes() {
+                if found.is_some() || !value.is_ascii() {
                     return None;
                 }
-                found = Some(value);
+                found = Some(std::str::from_utf8(value).ok()?);
             }
         }
     }
@@ -225,5 +226,24 @@ mod tests {
             "pp=y".parse().unwrap_or_else(|_| unreachable!()),
         );
         assert_eq!(cookie(&headers, "pp"), None);
+    }
+
+    #[test]
+    fn other_cookies_may_hold_any_bytes_but_ours_must_be_ascii() {
+        let header = |bytes: &[u8]| {
+            let mut headers = axum::http::HeaderMap::new();
+            let value = axum::http::HeaderValue::from_bytes(bytes).unwrap_or_else(|_| unreachable!());
+            headers.insert(axum::http::header::COOKIE, value);
+            headers
+        };
+        let headers = header("city=Zürich; pp=x; note=\u{e9}t\u{e9}".as_bytes());
+        assert_eq!(cookie(&headers, "pp"), Some("x"));
+        assert_eq!(
+            cookie(&header(b"a=\xff\xfe;pp=x"), "pp"),
+            Some("x"),
+            "not even UTF-8"
+        );
+        assert_eq!(cookie(&header("pp=Zürich".as_bytes()), "pp"), None);
+        assert_eq!(cookie(&header(b"pp=\xff"), "pp"), None);
     }
 }

@@ -2,7 +2,7 @@
 //! under, the client's address, bodies read within their limit.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
@@ -52,14 +52,29 @@ pub(crate) fn prefix(original: &OriginalUri, uri: &Uri) -> String {
     prefix.trim_end_matches('/').to_owned()
 }
 
-/// Whether the request came over https.
+/// Whether the request came over https: its URI says so, or the trusted proxy's
+/// `X-Forwarded-Proto` (its [last entry](last_forwarded)).
 pub(crate) fn is_https(uri: &Uri, headers: &HeaderMap, trust_forwarded: bool) -> bool {
     uri.scheme_str() == Some("https")
         || (trust_forwarded
-            && headers
-                .get("x-forwarded-proto")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https")))
+            && last_forwarded(headers, "x-forwarded-proto")
+                .is_some_and(|proto| proto.eq_ignore_ascii_case("https")))
+}
+
+/// Whether a proxy's headers came with the request (`X-Forwarded-For`, `X-Forwarded-Proto`,
+/// `Forwarded`), trusted or not.
+pub(crate) fn is_forwarded(headers: &HeaderMap) -> bool {
+    ["x-forwarded-for", "x-forwarded-proto", "forwarded"]
+        .into_iter()
+        .any(|name| headers.contains_key(name))
+}
+
+/// The entry the proxy in front added to a header it appends to (`X-Forwarded-For`): the
+/// last comma-separated value of the header's last line, trimmed. Whatever comes before it
+/// (earlier entries, earlier lines) is what the client sent, and may be forged.
+fn last_forwarded<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    let line = headers.get_all(name).iter().next_back()?.to_str().ok()?;
+    line.rsplit(',').next().map(str::trim)
 }
 
 /// A `Set-Cookie` value: HttpOnly, SameSite=Strict, scoped to the form's path, Secure when
@@ -172,19 +187,16 @@ pub(crate) async fn read_body(body: AxumBody, max: usize) -> Option<Body> {
 }
 
 /// The client's address: `X-Forwarded-For`'s last entry from a trusted proxy (the one that
-/// proxy added; the entries before it are whatever the client sent), else the peer of the
-/// connection (when the app serves with `into_make_service_with_connect_info`).
+/// proxy added, on the header's last line; the entries and lines before it are whatever the
+/// client sent), else the peer of the connection (when the app serves with
+/// `into_make_service_with_connect_info`).
 pub(crate) fn client_ip(
     request_headers: &HeaderMap,
     peer: Option<&ConnectInfo<SocketAddr>>,
     trust_forwarded: bool,
 ) -> Option<IpAddr> {
     if trust_forwarded {
-        let forwarded = request_headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|last| last.trim().parse().ok());
+        let forwarded = last_forwarded(request_headers, "x-forwarded-for").and_then(|last| last.parse().ok());
         if forwarded.is_some() {
             return forwarded;
         }
@@ -192,9 +204,15 @@ pub(crate) fn client_ip(
     peer.map(|ConnectInfo(addr)| addr.ip())
 }
 
-/// Connect attempts per IP address in a fixed window, in this instance's memory. Bounded:
-/// past [`RateLimiter::MAX_ADDRESSES`] addresses the expired windows are dropped, and if
-/// none has expired, the oldest half.
+/// Connect attempts per client in a fixed window, in this instance's memory: per IPv4
+/// address, and per IPv6 /64 (one client's network holds 2^64 addresses; see
+/// [`client_of`]). Bounded: past [`RateLimiter::MAX_ADDRESSES`] clients the expired windows
+/// are dropped, and if none has expired, the oldest half.
+///
+/// Dropping the oldest half resets the counts of clients over their limit too, but only
+/// once half the table's worth of other clients have made an attempt in one window: an
+/// attacker who has that many addresses or /64s already has that many times the limit,
+/// far more than the reset gives back.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     attempts: u32,
@@ -213,8 +231,10 @@ impl RateLimiter {
         }
     }
 
-    /// Counts an attempt from `ip` at `now_ms`; `false` if the address is over its limit.
+    /// Counts an attempt from `ip` at `now_ms`; `false` if its client (the address, or its
+    /// IPv6 /64) is over its limit.
     pub(crate) fn allow(&self, ip: IpAddr, now_ms: u64) -> bool {
+        let ip = client_of(ip);
         let window_ms = u64::try_from(self.window.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut windows = self.windows.lock().unwrap_or_else(PoisonError::into_inner);
         if windows.len() >= Self::MAX_ADDRESSES && !windows.contains_key(&ip) {
@@ -235,6 +255,19 @@ impl RateLimiter {
         }
         entry.1 = entry.1.saturating_add(1);
         true
+    }
+}
+
+/// The client an address is counted as: an IPv4 address itself (also when written as
+/// IPv6, `::ffff:a.b.c.d`, as a dual-stack socket shows it), an IPv6 address as its /64, the
+/// smallest network a provider gives one customer.
+fn client_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+        },
     }
 }
 
@@ -263,6 +296,25 @@ mod tests {
         assert!(!limiter.allow(a, 2));
         assert!(limiter.allow(b, 2));
         assert!(limiter.allow(a, 60_000), "a new window");
+    }
+
+    #[test]
+    fn the_rate_limit_counts_an_ipv6_64_as_one_client_and_a_mapped_ipv4_as_itself() {
+        let limiter = RateLimiter::new(1, Duration::from_secs(60));
+        let ip = |text: &str| text.parse::<IpAddr>().unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        assert!(limiter.allow(ip("2001:db8:1:2::1"), 0));
+        assert!(
+            !limiter.allow(ip("2001:db8:1:2:ffff:ffff:ffff:ffff"), 0),
+            "the same /64"
+        );
+        assert!(limiter.allow(ip("2001:db8:1:3::1"), 0), "the next /64");
+        assert!(limiter.allow(ip("::ffff:192.0.2.1"), 0));
+        assert!(!limiter.allow(ip("192.0.2.1"), 0), "the same IPv4 address");
+        assert!(
+            limiter.allow(ip("::ffff:192.0.2.2"), 0),
+            "not every IPv4 client as one /64"
+        );
+        assert_eq!(client_of(ip("2001:db8:1:2:3:4:5:6")), ip("2001:db8:1:2::"));
     }
 
     #[tokio::test]

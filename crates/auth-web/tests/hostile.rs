@@ -790,3 +790,386 @@ async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
     assert_ne!(keys[2], key.as_str(), "a fresh key");
     assert_eq!(form.connected.lock().unwrap().len(), 1);
 }
+
+/// An API that answers the connect with a 2FA checkpoint, and every later request with a
+/// refusal whose words echo `echoed`, as a careless API may echo the connect's password: the
+/// solve a `400` of a known type, the resend a `401` of a type of its own making.
+fn an_api_echoing(echoed: &str) -> axum::Router {
+    use axum::http::StatusCode;
+    use axum::routing::post;
+    let json = |status: StatusCode, body: String| (status, [("content-type", "application/json")], body);
+    let solve = format!(
+        r#"{{"status":400,"type":"errors/invalid_parameters","title":"Invalid parameters","detail":"login zoe/{echoed} rejected the code","instance":"req-solve-1"}}"#
+    );
+    let resend = format!(
+        r#"{{"status":401,"type":"errors/no_resend_for_{echoed}","title":"No resend for {echoed}","instance":"req-resend-1"}}"#
+    );
+    axum::Router::new()
+        .route(
+            "/accounts",
+            post(move || async move {
+                json(
+                    StatusCode::ACCEPTED,
+                    r#"{"object":"Checkpoint","account_id":"acc_1","checkpoint":{"type":"2FA"}}"#.to_owned(),
+                )
+            }),
+        )
+        .route(
+            "/accounts/checkpoint",
+            post(move || async move { json(StatusCode::BAD_REQUEST, solve) }),
+        )
+        .route(
+            "/accounts/checkpoint/resend",
+            post(move || async move { json(StatusCode::UNAUTHORIZED, resend) }),
+        )
+}
+
+#[tokio::test]
+async fn a_password_the_api_echoes_to_a_later_solve_or_resend_reaches_no_page_log_or_store() {
+    let (_logging, logs) = support::capture_logs();
+    let password = support::random_secret("pw-");
+    let (api_url, _api) = support::serve(an_api_echoing(&password)).await;
+    let store = Arc::new(MemoryStore::new());
+    let config = auth_web::FormConfig::new(support::API_KEY).base_url(api_url);
+    let (url, _form) = support::serve(auth_web::router(config, Arc::clone(&store))).await;
+    let http = Http::new();
+    http.get(&format!("{url}/")).await;
+    let page = http
+        .post_and_follow(&url, "/connect", &[("username", "zoe"), ("password", &password)])
+        .await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    // Each request resumes the intent from its snapshot, which holds no password: the core
+    // cannot take it out of the answer, so the form must not show the API's words.
+    let mut seen = Vec::new();
+    let mut alerts = Vec::new();
+    for (path, fields) in [("/solve", &[("code", "123456")][..]), ("/resend", &[][..])] {
+        let page = http.post_and_follow(&url, path, fields).await;
+        assert_eq!(page.heading(), "2FA", "{path}: {}", page.body);
+        alerts.push(page.role("alert").unwrap_or_default());
+        seen.push(page.body);
+        seen.push(store.dump().await.unwrap().join("\n"));
+    }
+    // The form's own log lines. (The core's `failed` event, `auth_core::observe`, logs the
+    // error with the server's words: a resumed core cannot scrub them either. That is the
+    // core's to fix, not the form's.)
+    let logged = String::from_utf8_lossy(&logs.lock().unwrap()).into_owned();
+    assert!(
+        logged.contains("auth_web"),
+        "the form's lines were captured: {logged}"
+    );
+    seen.extend(
+        logged
+            .lines()
+            .filter(|line| !line.contains("auth_core::observe: failed"))
+            .map(str::to_owned),
+    );
+    let everything = seen.join("\n");
+    assert!(
+        !everything.contains(&password),
+        "the password leaked: {everything}"
+    );
+    // What the alerts say instead: the form's own words, the status, a type the form knows
+    // (not one of the server's making) and the request id.
+    for (alert, said) in alerts.iter().zip([
+        ["400", "errors/invalid_parameters", "req-solve-1"],
+        ["401", "req-resend-1", "refused"],
+    ]) {
+        for words in said {
+            assert!(alert.contains(words), "{words} in {alert:?}");
+        }
+        assert!(!alert.contains("no_resend"), "{alert:?}");
+    }
+}
+
+#[tokio::test]
+async fn an_intent_that_ended_with_the_apis_words_is_shown_in_the_forms_own() {
+    use auth_core::{Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Solution};
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let password = support::random_secret("pw-");
+    // A snapshot of an intent the provider refused in an answer that echoes the password,
+    // to a solve of the intent resumed (as every request of the form resumes it): that core
+    // never saw the password, so its words are the server's, unscrubbed.
+    let now = form.clock.now();
+    let mut connecting = Flow::new(Config::new(support::API_KEY));
+    let connect = Command::Connect(Credentials::messenger("zoe", password.as_str()));
+    connecting.handle(
+        now,
+        Input::command(connect, IdempotencyKey::from_random_bytes([1; 16])),
+    );
+    connecting.handle(
+        now,
+        Input::Answer(Answer::new(
+            202,
+            r#"{"object":"Checkpoint","account_id":"acc_1","checkpoint":{"type":"2FA"}}"#,
+        )),
+    );
+    let mut resumed = Flow::resume(Config::new(support::API_KEY), connecting.snapshot());
+    let solve = Command::Solve(Solution::code("123456"));
+    resumed.handle(
+        now,
+        Input::command(solve, IdempotencyKey::from_random_bytes([2; 16])),
+    );
+    let refusal = format!(
+        r#"{{"status":403,"type":"errors/account_restricted","title":"Restricted","detail":"zoe/{password} is restricted"}}"#
+    );
+    resumed.handle(now, Input::Answer(Answer::new(403, refusal)));
+    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let mut record = auth_web::Record::new(
+        http.cookie(CSRF_COOKIE).unwrap(),
+        None,
+        now.saturating_add(Duration::from_secs(600)),
+    );
+    record.stage = auth_web::Stage::Pending {
+        snapshot: resumed.snapshot(),
+    };
+    form.store.create(&id, &record, now).await.unwrap();
+
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "Expired", "{}", page.body);
+    assert!(
+        !page.body.contains(&password),
+        "the password leaked: {}",
+        page.body
+    );
+}
+
+/// The context a page's form carries in its hidden field.
+fn hidden_context(page: &support::Page) -> Option<String> {
+    support::between(&page.body, "name=\"context\" value=\"", "\"")
+}
+
+/// Posts the start page's form as a browser would: the username, the password and the
+/// page's hidden context.
+async fn submit_start_page(
+    http: &Http,
+    form: &InProcessForm,
+    page: &support::Page,
+    username: &str,
+    password: &str,
+) -> support::Page {
+    let context = hidden_context(page);
+    let mut fields = vec![("username", username), ("password", password)];
+    if let Some(context) = context.as_deref() {
+        fields.push(("context", context));
+    }
+    http.post_and_follow(&form.url, "/connect", &fields).await
+}
+
+#[tokio::test]
+async fn a_link_with_another_context_starts_afresh_and_the_app_is_told_the_new_one() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = Http::new();
+    // The app sends its user A to the form, who mistypes the password.
+    let page = http.get(&format!("{}/?context=user-A", form.url)).await;
+    assert_eq!(hidden_context(&page).as_deref(), Some("user-A"));
+    let page = submit_start_page(&http, &form, &page, "bob", "wrong").await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    let session_a = http.cookie(SESSION_COOKIE).unwrap();
+    // Then its user B, in the same browser, follows the app's link for B.
+    let page = http.get(&format!("{}/?context=user-B", form.url)).await;
+    assert_eq!(hidden_context(&page).as_deref(), Some("user-B"), "{}", page.body);
+    assert!(
+        page.role("alert").is_none(),
+        "nothing of A's attempt: {}",
+        page.body
+    );
+    assert_ne!(http.cookie(SESSION_COOKIE).unwrap(), session_a, "a new session");
+    let page = submit_start_page(&http, &form, &page, "alice", "pw-a").await;
+    assert_eq!(page.heading(), "Connected", "{}", page.body);
+    support::eventually("the app is told", Duration::from_secs(10), || async {
+        !form.connected.lock().unwrap().is_empty()
+    })
+    .await;
+    let calls = form.connected.lock().unwrap().clone();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].1.as_deref(), Some("user-B"), "{calls:?}");
+    // A's record lives on as it was.
+    let id = auth_web::SessionId::parse(&session_a).unwrap();
+    let a = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    assert_eq!(a.record.context.as_deref(), Some("user-A"));
+    assert_eq!(a.record.connect_attempts, 1);
+}
+
+#[tokio::test]
+async fn a_link_with_another_context_after_a_connection_asks_for_the_next_account() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = Http::new();
+    let page = http.get(&format!("{}/?context=workspace-1", form.url)).await;
+    let page = submit_start_page(&http, &form, &page, "alice", "pw-a").await;
+    assert_eq!(page.heading(), "Connected");
+    // The same link, or the page without one, still says where that attempt is.
+    for link in ["/?context=workspace-1", "/"] {
+        let page = http.get(&format!("{}{link}", form.url)).await;
+        assert_eq!(page.heading(), "Connected", "{link}");
+    }
+    // The app links the same browser to connect an account for workspace 2.
+    let page = http.get(&format!("{}/?context=workspace-2", form.url)).await;
+    assert_eq!(page.heading(), "Connect your Messenger account", "{}", page.body);
+    assert_eq!(hidden_context(&page).as_deref(), Some("workspace-2"));
+}
+
+/// Posts a wrong password to connect from a browser that opened the start page, with extra
+/// headers; the answer's status.
+async fn connect_with_headers(form: &InProcessForm, headers: &[(&str, &str)]) -> u16 {
+    let http = opened(form).await;
+    let body = format!(
+        "csrf={}&username=bob&password=wrong",
+        support::encode(&http.cookie(CSRF_COOKIE).unwrap())
+    );
+    let url = format!("{}/connect", form.url);
+    let content_type = Some("application/x-www-form-urlencoded");
+    http.send("POST", &url, content_type, body.into_bytes(), headers)
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_per_address_limit_counts_the_line_the_proxy_appended() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.trust_forwarded_headers(true)
+            .connects_per_ip(1, Duration::from_secs(60))
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        // What HAProxy's `option forwardfor` passes on: the client's own header line first,
+        // its own line last.
+        let client_said = format!("198.51.100.{n}");
+        let headers = [
+            ("x-forwarded-for", client_said.as_str()),
+            ("x-forwarded-for", "192.0.2.1, 203.0.113.7"),
+        ];
+        statuses.push(connect_with_headers(&form, &headers).await);
+    }
+    assert_eq!(statuses, [303, 429, 429, 429], "one client, one connect a minute");
+    assert_eq!(sim.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_cookies_are_secure_by_the_proto_the_proxy_appended() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| c.trust_forwarded_headers(true)).await;
+    let page = Http::new()
+        .send(
+            "GET",
+            &format!("{}/", form.url),
+            None,
+            Vec::new(),
+            &[("x-forwarded-proto", "http"), ("x-forwarded-proto", "https")],
+        )
+        .await;
+    let cookies = page.headers_all("set-cookie").concat();
+    assert!(cookies.contains("; Secure"), "{cookies}");
+}
+
+#[tokio::test]
+async fn a_cookie_of_the_app_beyond_ascii_leaves_the_forms_own_readable() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    // The embedding app (same site, `Path=/`) keeps a cookie whose value is UTF-8, as
+    // `document.cookie = "city=Zürich"` makes browsers send.
+    http.set_cookie("city", "Zürich");
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "2FA", "the page of the record: {}", page.body);
+}
+
+#[tokio::test]
+async fn behind_a_proxy_the_per_address_limit_counts_an_ipv6_network_as_one_client() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| {
+        c.trust_forwarded_headers(true)
+            .connects_per_ip(1, Duration::from_secs(60))
+    })
+    .await;
+    let mut statuses = Vec::new();
+    // One client's /64 holds 2^64 addresses: each of them is the same client.
+    for n in 1..=4 {
+        let address = format!("2001:db8:1:2::{n:x}");
+        statuses.push(connect_with_headers(&form, &[("x-forwarded-for", address.as_str())]).await);
+    }
+    // Another network, and an IPv4 client written as IPv6 and as itself: two more clients.
+    for address in ["2001:db8:1:3::1", "::ffff:203.0.113.9", "203.0.113.9"] {
+        statuses.push(connect_with_headers(&form, &[("x-forwarded-for", address)]).await);
+    }
+    assert_eq!(statuses, [303, 429, 429, 429, 303, 303, 429]);
+    assert_eq!(sim.requests().len(), 3);
+}
+
+/// Notes when each cookie an answer sets runs out in the browser, by the form's clock.
+fn note_cookie_expiries(expiries: &mut Vec<(String, u64)>, page: &support::Page, now_ms: u64) {
+    for cookie in page.headers_all("set-cookie") {
+        let name = cookie.split('=').next().unwrap_or_default().to_owned();
+        let max_age: u64 = support::between(cookie, "Max-Age=", ";")
+            .unwrap()
+            .parse()
+            .unwrap();
+        expiries.retain(|(kept, _)| *kept != name);
+        expiries.push((name, now_ms + max_age * 1000));
+    }
+}
+
+#[tokio::test]
+async fn the_cookies_outlive_an_intent_that_starts_long_after_the_start_page_and_lasts_long() {
+    let sim = simulator();
+    let form = InProcessForm::start_with(&sim, |c| c.intent_ttl(Duration::from_secs(2 * 3600))).await;
+    let http = Http::new();
+    let mut expiries = Vec::new();
+    let start = http.get(&format!("{}/", form.url)).await;
+    note_cookie_expiries(&mut expiries, &start, form.clock.now().as_millis());
+    // The person fills the form in 58 minutes later, and the intent lasts two hours.
+    form.clock.advance(&sim, Duration::from_secs(58 * 60));
+    let fields = [("username", "bob"), ("password", "pw-b")];
+    let answer = http.post(&format!("{}/connect", form.url), &fields).await;
+    assert_eq!(answer.status, 303);
+    note_cookie_expiries(&mut expiries, &answer, form.clock.now().as_millis());
+    let page = http.get(&format!("{}/", form.url)).await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let now = form.clock.now().as_millis();
+    note_cookie_expiries(&mut expiries, &page, now);
+    let left: u64 = support::between(&page.body, "data-remaining-ms=\"", "\"")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left > 3600 * 1000, "a two-hour intent: {left} ms left");
+    for name in [SESSION_COOKIE, CSRF_COOKIE] {
+        let (_, until) = expiries.iter().find(|(kept, _)| kept == name).unwrap();
+        assert!(
+            *until >= now + left,
+            "{name} runs out {} s before the intent: {expiries:?}",
+            (now + left - until) / 1000
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_proxy_on_the_same_machine_that_is_not_trusted_is_warned_of_cookies_without_secure() {
+    let (_logging, logs) = support::capture_logs();
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let url = format!("{}/", form.url);
+    // Without a proxy: plain http on loopback, as a developer runs it, and no warning.
+    let page = Http::new().get(&url).await;
+    assert!(!page.headers_all("set-cookie").concat().contains("Secure"));
+    let warned = || String::from_utf8_lossy(&logs.lock().unwrap()).contains("without Secure");
+    assert!(!warned());
+    // nginx in front on the same machine (`proxy_pass http://127.0.0.1:…`, which sends its
+    // own `Host`), serving https, and the form not told to trust it.
+    let proxied = [("x-forwarded-proto", "https"), ("x-forwarded-for", "203.0.113.7")];
+    let page = Http::new().send("GET", &url, None, Vec::new(), &proxied).await;
+    assert!(!page.headers_all("set-cookie").concat().contains("Secure"));
+    assert!(warned(), "the operator is told");
+}

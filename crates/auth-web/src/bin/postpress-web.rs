@@ -52,9 +52,11 @@ struct Args {
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     secure_cookies: String,
     /// Trust `X-Forwarded-For` and `X-Forwarded-Proto` (behind a proxy that sets them).
+    /// Needed behind an https proxy on the same machine: its requests look like loopback,
+    /// and `--secure-cookies auto` leaves out `Secure` unless the proxy says https.
     #[arg(long)]
     trust_forwarded: bool,
-    /// Connect attempts allowed per IP address per minute.
+    /// Connect attempts allowed per IP address (an IPv6 /64 counts as one) per minute.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connects_per_minute: u32,
     /// How much to log on standard error: error, warn, info, debug or trace (no level logs a
