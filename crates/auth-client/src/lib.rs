@@ -15,6 +15,8 @@
 //! - [`Exchange`] and [`Observer`]: what a client's `on_exchange` observer sees of every
 //!   attempt.
 //! - [`new_idempotency_key`]: 16 random bytes from the operating system per command.
+//! - [`connect_again_command`]: the command of a lost connect a snapshot holds, for each
+//!   client's `connect_again`.
 //! - [`MAX_REQUEST_TIMEOUT`], [`MIN_REQUEST_TIMEOUT`], [`clamped_timeout`] and [`redirect_target`]:
 //!   how a transport bounds a request's time budget and shows where a redirect pointed.
 //!
@@ -26,11 +28,13 @@
 mod builder;
 mod exchange;
 mod idempotency_key;
+mod lost_connect;
 mod settings;
 mod transport;
 
 pub use crate::exchange::{Exchange, Observer};
 pub use crate::idempotency_key::new_idempotency_key;
+pub use crate::lost_connect::connect_again_command;
 pub use crate::settings::{BuildError, CheckedSettings, ClientSettings, Target};
 pub use crate::transport::{MAX_REQUEST_TIMEOUT, MIN_REQUEST_TIMEOUT, clamped_timeout, redirect_target};
 

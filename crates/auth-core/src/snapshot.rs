@@ -93,6 +93,46 @@ impl Snapshot {
         self.unsettled.as_ref().map(|u| u.key)
     }
 
+    /// The snapshot of a flow whose connect (a reconnect of `reconnect`, if given) was first
+    /// sent at `first_sent_at` under `key` and never answered, for a process that kept only
+    /// those (say, in a file, before the request left). Resumed, the same connect goes again
+    /// with that key, so a server that acted on it answers what it answered then (never a
+    /// second intent), and the intent it started counts its deadline from `first_sent_at`,
+    /// as the server's does.
+    ///
+    /// ```
+    /// use auth_core::{Command, Config, Credentials, Flow, IdempotencyKey, Input, Output, Snapshot, UnixMillis};
+    ///
+    /// let key = IdempotencyKey::from_random_bytes([7; 16]);
+    /// let saved = Snapshot::lost_connect(key, UnixMillis::from_millis(1_000), None);
+    /// let mut flow = Flow::resume(Config::new("secret-key"), saved);
+    /// let connect = Command::Connect(Credentials::messenger("bob", "pw-b"));
+    /// let fresh = IdempotencyKey::from_random_bytes([8; 16]);
+    /// let Output::Send(request) = flow.handle(UnixMillis::from_millis(60_000), Input::command(connect, fresh)) else {
+    ///     unreachable!()
+    /// };
+    /// assert_eq!(request.idempotency_key, Some(key), "the lost connect's key, not the fresh one");
+    /// ```
+    pub fn lost_connect(
+        key: IdempotencyKey,
+        first_sent_at: UnixMillis,
+        reconnect: Option<AccountId>,
+    ) -> Self {
+        let kind = if reconnect.is_some() {
+            RequestKind::Reconnect
+        } else {
+            RequestKind::Connect
+        };
+        let lost = Unsettled {
+            kind,
+            solution: None,
+            reconnect,
+            key,
+            first_sent_at,
+        };
+        Self::new(Stage::Idle, Some(lost), first_sent_at)
+    }
+
     /// The version of the file this was read from, when it was an older one migrated on read.
     pub fn migrated_from(&self) -> Option<u32> {
         self.migrated_from

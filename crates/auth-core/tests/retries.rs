@@ -189,6 +189,35 @@ fn retries_stop_at_the_policys_attempts_and_keep_the_request_as_lost() {
 }
 
 #[test]
+fn a_connect_kept_only_as_its_key_and_first_send_finds_the_intent_with_its_first_deadline() {
+    // A process sent the connect at 1 s, kept its key and the time in a file, and died.
+    let key = auth_core::IdempotencyKey::from_random_bytes([42; 16]);
+    let saved = Snapshot::lost_connect(key, at_ms(1_000), None);
+    let mut harness = Harness::resumed(Flow::resume(config(), saved));
+    // Another one sends it again a minute later: the same key, and the replayed 202 starts
+    // the intent when the server's did.
+    let again = sent(harness.command(61_000, connect_messenger()));
+    assert_eq!(again.idempotency_key, Some(key));
+    let Event::Checkpoint(intent) = event(harness.answer(61_100, two_factor("acc-1"))) else {
+        panic!("expected the intent")
+    };
+    assert_eq!(intent.started_at, at_ms(1_000));
+    assert_eq!(intent.deadline, at_ms(301_000));
+    // A reconnect kept so is sent again as the same reconnect.
+    let saved = Snapshot::lost_connect(key, at_ms(1_000), Some("acc-9".into()));
+    let mut harness = Harness::resumed(Flow::resume(config(), saved));
+    let credentials = Credentials::messenger("bob", PASSWORD);
+    let reconnect = Command::Reconnect {
+        account_id: "acc-9".into(),
+        credentials,
+    };
+    assert_eq!(
+        sent(harness.command(61_000, reconnect)).idempotency_key,
+        Some(key)
+    );
+}
+
+#[test]
 fn another_code_after_a_lost_one_goes_with_its_key_then_under_its_own_on_a_409() {
     let (mut harness, _) = pending(0);
     let first = sent(harness.command(1_000, solve("111111")));

@@ -153,6 +153,25 @@ impl Client {
         )
     }
 
+    /// Sends again a connect (or reconnect) whose answer was lost, as `saved` holds it
+    /// ([`Snapshot::lost_connect`] from its key and first send, kept by a process that died
+    /// mid-request), with the same `credentials`: under its `Idempotency-Key`, so the
+    /// server answers what it answered then (never a second intent), and with the intent's
+    /// deadline counted from the first send, as the server's is. A usage error, with nothing
+    /// sent, if `saved` holds no such connect.
+    pub fn connect_again(
+        &self,
+        saved: Snapshot,
+        credentials: Credentials,
+    ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
+        let client = self.clone();
+        async move {
+            let flow = Flow::resume(client.inner.config.clone(), saved);
+            let command = auth_client::connect_again_command(&flow, credentials)?;
+            client.start_on(flow, command, new_idempotency_key()?).await
+        }
+    }
+
     /// Reads an account's status (`GET /accounts/{account_id}`): after
     /// [`Connection::Connected`] the account may still be `CONNECTING`; its sources say how
     /// it is ([`AccountStatus::status`]). A `404` is [`Error::Api`] with
@@ -249,9 +268,18 @@ impl Client {
         command: Command,
         key: IdempotencyKey,
     ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
+        self.start_on(Flow::new(self.inner.config.clone()), command, key)
+    }
+
+    /// Connect or reconnect on `flow`, in a future that owns a clone of the client.
+    fn start_on(
+        &self,
+        mut flow: Flow,
+        command: Command,
+        key: IdempotencyKey,
+    ) -> impl Future<Output = Result<Connection, Error>> + Send + use<> {
         let client = self.clone();
         async move {
-            let mut flow = Flow::new(client.inner.config.clone());
             let outcome = client.drive(&mut flow, command, key).await;
             Connection::from_outcome(flow, outcome, |state| PendingIntent { client, state })
         }

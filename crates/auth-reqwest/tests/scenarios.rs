@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use auth_core::{
     AccountId, AccountStatus, Answer, Command, Connection, Credentials, Error, Event, Flow, IdempotencyKey,
-    Request, Resend, Solution, Solved, TransportError,
+    Request, Resend, Snapshot, Solution, Solved, TransportError,
 };
 use auth_reqwest::{Client, ClientBuilder, PendingIntent};
 use auth_test_scenarios::driver::{ClientUnderTest, Driver, IntentUnderTest};
@@ -120,6 +120,14 @@ impl ClientUnderTest<Reqwest> for Client {
             credentials,
             key,
         ))
+    }
+
+    fn connect_again(
+        &self,
+        saved: Snapshot,
+        credentials: Credentials,
+    ) -> Result<Connection<PendingIntent>, Error> {
+        block_on(Client::connect_again(self, saved, credentials))
     }
 
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error> {

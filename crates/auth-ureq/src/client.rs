@@ -141,6 +141,18 @@ impl Client {
         )
     }
 
+    /// Sends again a connect (or reconnect) whose answer was lost, as `saved` holds it
+    /// ([`Snapshot::lost_connect`] from its key and first send, kept by a process that died
+    /// mid-request), with the same `credentials`: under its `Idempotency-Key`, so the
+    /// server answers what it answered then (never a second intent), and with the intent's
+    /// deadline counted from the first send, as the server's is. A usage error, with nothing
+    /// sent, if `saved` holds no such connect.
+    pub fn connect_again(&self, saved: Snapshot, credentials: Credentials) -> Result<Connection, Error> {
+        let flow = Flow::resume(self.inner.config.clone(), saved);
+        let command = auth_client::connect_again_command(&flow, credentials)?;
+        self.start_on(flow, command, new_idempotency_key()?)
+    }
+
     /// Reads an account's status (`GET /accounts/{account_id}`): after
     /// [`Connection::Connected`] the account may still be `CONNECTING`; its sources say how
     /// it is ([`AccountStatus::status`]). A `404` is [`Error::Api`] with
@@ -218,7 +230,11 @@ impl Client {
 
     /// Connect or reconnect with a new flow.
     fn start_with_key(&self, command: Command, key: IdempotencyKey) -> Result<Connection, Error> {
-        let mut flow = Flow::new(self.inner.config.clone());
+        self.start_on(Flow::new(self.inner.config.clone()), command, key)
+    }
+
+    /// Connect or reconnect on `flow`.
+    fn start_on(&self, mut flow: Flow, command: Command, key: IdempotencyKey) -> Result<Connection, Error> {
         let outcome = self.drive(&mut flow, command, key);
         Connection::from_outcome(flow, outcome, |state| PendingIntent {
             client: self.clone(),

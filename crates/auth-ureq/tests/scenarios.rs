@@ -5,7 +5,7 @@
 
 use auth_core::{
     AccountId, AccountStatus, Answer, Command, Connection, Credentials, Error, Event, Flow, IdempotencyKey,
-    Request, Resend, Solution, Solved, TransportError,
+    Request, Resend, Snapshot, Solution, Solved, TransportError,
 };
 use auth_test_scenarios::driver::{ClientUnderTest, Driver, IntentUnderTest};
 use auth_ureq::{Client, ClientBuilder, PendingIntent};
@@ -62,6 +62,14 @@ impl ClientUnderTest<Ureq> for Client {
         key: IdempotencyKey,
     ) -> Result<Connection<PendingIntent>, Error> {
         Client::reconnect_account_with_key(self, account_id, credentials, key)
+    }
+
+    fn connect_again(
+        &self,
+        saved: Snapshot,
+        credentials: Credentials,
+    ) -> Result<Connection<PendingIntent>, Error> {
+        Client::connect_again(self, saved, credentials)
     }
 
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error> {

@@ -111,6 +111,12 @@ pub trait ClientUnderTest<D: Driver>: Clone + Debug + Send + Sync {
         credentials: Credentials,
         key: IdempotencyKey,
     ) -> Result<Connection<D::Intent>, Error>;
+    /// `client.connect_again(saved, credentials)`
+    fn connect_again(
+        &self,
+        saved: Snapshot,
+        credentials: Credentials,
+    ) -> Result<Connection<D::Intent>, Error>;
     /// `client.account_status(account_id)`
     fn account_status(&self, account_id: impl Into<AccountId>) -> Result<AccountStatus, Error>;
     /// `client.resume(saved)`

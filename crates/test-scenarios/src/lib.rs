@@ -158,6 +158,7 @@ macro_rules! scenarios {
         ]);
         $crate::__scenario_tests!($driver, with_key: [
             connect_with_key_sends_that_key_and_the_same_key_finds_the_same_intent,
+            connect_again_sends_the_kept_key_and_keeps_the_first_deadline,
             reconnect_with_key_sends_that_key_and_the_same_key_gets_the_first_answer,
             solve_with_key_from_a_resumed_intent_replays_a_lost_answer,
             resend_with_key_sends_that_key,

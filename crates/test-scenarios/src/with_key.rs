@@ -42,6 +42,40 @@ pub fn connect_with_key_sends_that_key_and_the_same_key_finds_the_same_intent<D:
     assert_eq!(sent, vec![Some(key(1).as_str().to_owned()); 2]);
 }
 
+/// `connect_again` sends a connect kept only as its key and first send (by a process that
+/// died mid-request) under that key: the server's first answer, the same intent, and its
+/// deadline counted from the first send, not from the send again a minute later. A
+/// snapshot that holds no lost connect is refused, nothing sent.
+pub fn connect_again_sends_the_kept_key_and_keeps_the_first_deadline<D: Driver>() {
+    let sim = start_sim(Fixture::demo());
+    let clock = ManualClock::new();
+    let client = builder::<D>(&sim, Style::Postpress)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let credentials = || Credentials::messenger("bob", "pw-b");
+    let first_sent_at = clock.now();
+    let Connection::Pending(first) = client.connect_with_key(credentials(), key(3)).unwrap() else {
+        panic!("bob has a checkpoint");
+    };
+    clock.advance(std::time::Duration::from_secs(60));
+    let lost = auth_core::Snapshot::lost_connect(key(3), first_sent_at, None);
+    let Connection::Pending(again) = client.connect_again(lost, credentials()).unwrap() else {
+        panic!("bob has a checkpoint");
+    };
+    assert_eq!(again.account_id(), first.account_id(), "the same intent");
+    assert_eq!(again.deadline(), first.deadline(), "counted from the first send");
+    assert_eq!(sim.pending_intents(), 1, "not a second intent");
+    assert_eq!(
+        keys_sent_to(&sim, "/accounts"),
+        vec![key(3).as_str().to_owned(); 2]
+    );
+
+    let refused = client.connect_again(again.save(), credentials());
+    assert!(matches!(refused, Err(auth_core::Error::Usage(_))), "{refused:?}");
+    assert_eq!(sim.requests().len(), 2, "nothing sent");
+}
+
 /// `reconnect_account_with_key` sends that key, and the same key again gets the server's
 /// first answer: the same account reconnected once.
 pub fn reconnect_with_key_sends_that_key_and_the_same_key_gets_the_first_answer<D: Driver>() {
