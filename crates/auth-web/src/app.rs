@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_core::{
-    AccountId, CheckpointCode, Credentials, Error, ErrorType, IdempotencyKey, Password, Phase, Problem,
-    Resend, Solution, Solved, UnixMillis,
+    AccountId, CheckpointCode, Credentials, Error, ErrorType, Password, Phase, Problem, Resend, Solution,
+    Solved, UnixMillis,
 };
 use auth_reqwest::{Connection, PendingIntent};
 use axum::Router;
@@ -533,13 +533,13 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
     let (id, revision, record) = match existing {
         Some((id, versioned)) => {
             let mut record = versioned.record;
-            let key = match key_for(&record, Action::Connect) {
-                Ok(key) => key,
+            let keyed = match key_for(&record, Action::Connect, now) {
+                Ok(keyed) => keyed,
                 Err(error) => {
                     return visit.unavailable(&app, &error.to_string());
                 }
             };
-            record.lease = Some(lease(&app, now, Action::Connect, key));
+            record.lease = Some(lease(&app, now, keyed));
             record.lost = None;
             record.notice = None;
             record.connect_attempts = record.connect_attempts.saturating_add(1);
@@ -563,11 +563,11 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
                     SessionId::random().inspect(|id| cookies.push(visit.cookie(SESSION_COOKIE, id.as_str())))
                 }
             };
-            let (Ok(id), Ok(key)) = (id, auth_reqwest::new_idempotency_key()) else {
+            let (Ok(id), Ok(keyed)) = (id, new_keyed(Action::Connect, now)) else {
                 return visit.unavailable(&app, "No random numbers.");
             };
             let mut record = Record::new(csrf.clone(), context, now.saturating_add(START_TTL));
-            record.lease = Some(lease(&app, now, Action::Connect, key));
+            record.lease = Some(lease(&app, now, keyed));
             record.connect_attempts = 1;
             match app.store.create(&id, &record, now).await {
                 Ok(()) => {}
@@ -626,19 +626,28 @@ async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> 
     }
 }
 
-/// The key an action is sent with: the one it was sent with before if that answer was lost
-/// (its instance died, or no answer came), so that a server that acted on it answers the
-/// same again; else a new one. The one place this is chosen; [`send`] is where a kept key
+/// The key an action is sent with, and when it was first sent: the one it was sent with
+/// before if that answer was lost (its instance died, or no answer came), so that a server
+/// that acted on it answers the same again; else a new one, sent now. The one place this is chosen; [`send`] is where a kept key
 /// that meets other input is given up.
-fn key_for(record: &Record, action: Action) -> Result<IdempotencyKey, Error> {
+fn key_for(record: &Record, action: Action, now: UnixMillis) -> Result<KeyedAction, Error> {
     let kept = record
         .lost
         .or(record.lease.as_ref().map(|lease| lease.action))
         .filter(|kept| kept.action == action);
     match kept {
-        Some(kept) => Ok(kept.key),
-        None => auth_reqwest::new_idempotency_key(),
+        Some(kept) => Ok(kept),
+        None => new_keyed(action, now),
     }
+}
+
+/// `action` under a new key, sent now.
+fn new_keyed(action: Action, now: UnixMillis) -> Result<KeyedAction, Error> {
+    Ok(KeyedAction {
+        action,
+        key: auth_reqwest::new_idempotency_key()?,
+        first_sent_at: Some(now),
+    })
 }
 
 /// What the API answered to a [`Work`].
@@ -652,14 +661,20 @@ enum Answer {
 }
 
 impl Work {
-    /// Sends the work once, with `key`.
-    async fn send_once(&mut self, app: &App, key: IdempotencyKey) -> Result<Answer, Error> {
+    /// Sends the work once, as `sent` says: with its key; a connect also from its first
+    /// send, so that the intent a replayed answer gives counts its deadline from there, as
+    /// the server's does.
+    async fn send_once(&mut self, app: &App, sent: &KeyedAction) -> Result<Answer, Error> {
+        let key = sent.key;
         match self {
-            Self::Connect(credentials) => app
-                .api
-                .connect_with_key(credentials.clone(), key)
-                .await
-                .map(Answer::Connection),
+            Self::Connect(credentials) => match sent.first_sent_at {
+                Some(first_sent_at) => {
+                    let lost = auth_core::Snapshot::lost_connect(key, first_sent_at, None);
+                    app.api.connect_again(lost, credentials.clone()).await
+                }
+                None => app.api.connect_with_key(credentials.clone(), key).await,
+            }
+            .map(Answer::Connection),
             Self::Solve(pending, solution) => pending
                 .solve_with_key(solution.clone(), key)
                 .await
@@ -676,9 +691,10 @@ impl Work {
 /// may meet other input this time (the user corrected the password, or typed another
 /// code): the API then answers `409 idempotency_conflict` without acting, and the work is
 /// sent once more under a fresh key, which `sent` then holds. (The core does the same for a
-/// key of its own; this form chooses its keys itself.)
+/// key of its own, and for a connect sent again from its first send, whose 409 it answers
+/// itself under a key of its own; this form chooses the other keys itself.)
 async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction) -> Result<Answer, Error> {
-    let answer = work.send_once(app, sent.key).await;
+    let answer = work.send_once(app, sent).await;
     let conflict = matches!(&answer, Err(Error::Api(api)) if api.problem == Problem::IdempotencyConflict);
     if !conflict {
         return answer;
@@ -687,7 +703,8 @@ async fn send(app: &App, id: &SessionId, work: &mut Work, sent: &mut KeyedAction
         Ok(fresh) => {
             tracing::info!(session = ?id, action = ?sent.action, "a kept key met other input: sent again under a fresh key");
             sent.key = fresh;
-            work.send_once(app, fresh).await
+            sent.first_sent_at = Some(app.api.now());
+            work.send_once(app, sent).await
         }
         Err(_) => answer,
     }
@@ -779,8 +796,9 @@ async fn save(
     let connected = matches!(record.stage, Stage::Connected { notified: false, .. });
     if connected {
         // The callback is called under a lease, so exactly one instance calls it.
-        match auth_reqwest::new_idempotency_key() {
-            Ok(key) => record.lease = Some(lease(app, app.api.now(), Action::Notify, key)),
+        let now = app.api.now();
+        match new_keyed(Action::Notify, now) {
+            Ok(keyed) => record.lease = Some(lease(app, now, keyed)),
             Err(error) => tracing::error!(%error, "no random numbers"),
         }
     }
@@ -892,11 +910,11 @@ async fn while_leased<F: Future>(app: &App, id: &SessionId, held: &mut Held, wor
     }
 }
 
-fn lease(app: &App, now: UnixMillis, action: Action, key: auth_core::IdempotencyKey) -> Lease {
+fn lease(app: &App, now: UnixMillis, action: KeyedAction) -> Lease {
     Lease {
         holder: app.instance.clone(),
         until: now.saturating_add(app.config.lease_length()),
-        action: KeyedAction { action, key },
+        action,
     }
 }
 
@@ -1007,14 +1025,14 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         }
     };
     let action = ask.action();
-    let key = match key_for(&versioned.record, action) {
-        Ok(key) => key,
+    let keyed = match key_for(&versioned.record, action, now) {
+        Ok(keyed) => keyed,
         Err(error) => {
             return visit.unavailable(&app, &error.to_string());
         }
     };
     let mut record = versioned.record.clone();
-    record.lease = Some(lease(&app, now, action, key));
+    record.lease = Some(lease(&app, now, keyed));
     record.lost = None;
     record.notice = None;
     let revision = match app.store.replace(&id, versioned.revision, &record).await {

@@ -193,6 +193,11 @@ pub struct KeyedAction {
     pub action: Action,
     /// Its key: the same on every send of this action.
     pub key: IdempotencyKey,
+    /// When it was first sent: the intent a connect starts counts its deadline from there,
+    /// also when the answer comes, replayed, to a later send of it. Absent from records
+    /// written before it was kept (such a connect counts from its latest send).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_sent_at: Option<UnixMillis>,
 }
 
 /// What a request in flight does.

@@ -766,6 +766,7 @@ async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
     record.lost = Some(auth_web::KeyedAction {
         action: auth_web::Action::SolveCode,
         key,
+        first_sent_at: Some(form.clock.now()),
     });
     record.notice = Some(Notice::TypeAgain);
     assert!(
@@ -789,6 +790,85 @@ async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
     assert_eq!((keys[0].as_str(), keys[1].as_str()), (key.as_str(), key.as_str()));
     assert_ne!(keys[2], key.as_str(), "a fresh key");
     assert_eq!(form.connected.lock().unwrap().len(), 1);
+}
+
+/// A connect whose answer was lost (its instance died after sending it with key K) is sent
+/// again with K when the password is typed again a minute later: the server replays the
+/// intent it started, and the page counts down from that intent's deadline, not from a fresh
+/// five minutes.
+#[tokio::test]
+async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    // A first try with a wrong password makes this browser's record.
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "wrong")],
+        )
+        .await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+
+    // Another instance sent bob's connect with K at `first`, and died before saving it.
+    let key = auth_core::IdempotencyKey::from_random_bytes([9; 16]);
+    let first = form.clock.now();
+    let client = auth_reqwest::Client::builder()
+        .base_url(sim.base_url())
+        .api_key(support::API_KEY)
+        .build()
+        .unwrap();
+    let credentials = auth_core::Credentials::messenger("bob", "pw-b");
+    let auth_reqwest::Connection::Pending(dead) = client.connect_with_key(credentials, key).await.unwrap()
+    else {
+        panic!("bob has a checkpoint")
+    };
+    let versioned = form.store.load(&id, first).await.unwrap().unwrap();
+    let mut record = versioned.record.clone();
+    record.lost = Some(auth_web::KeyedAction {
+        action: auth_web::Action::Connect,
+        key,
+        first_sent_at: Some(first),
+    });
+    record.notice = Some(Notice::TypeAgain);
+    assert!(
+        form.store
+            .replace(&id, versioned.revision, &record)
+            .await
+            .unwrap()
+    );
+
+    form.clock.advance(&sim, Duration::from_secs(60));
+    let page = http
+        .post_and_follow(
+            &form.url,
+            "/connect",
+            &[("username", "bob"), ("password", "pw-b")],
+        )
+        .await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    assert_eq!(sim.pending_intents(), 1, "the same intent, not a second login");
+    let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    let auth_web::Stage::Pending { snapshot } = &versioned.record.stage else {
+        panic!("pending")
+    };
+    let intent = snapshot.intent().unwrap();
+    assert_eq!(intent.account_id, *dead.account_id());
+    assert_eq!(intent.started_at, first, "counted from the first send");
+    let left = intent.remaining(form.clock.now());
+    assert!(
+        left <= Duration::from_secs(240),
+        "not a fresh five minutes: {left:?}"
+    );
+    let keys: Vec<String> = sim
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/accounts"))
+        .map(|r| r.header("idempotency-key").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(keys[keys.len() - 2..], [key.as_str(), key.as_str()], "{keys:?}");
 }
 
 /// An API that answers the connect with a 2FA checkpoint, and every later request with a
