@@ -6,8 +6,9 @@
 //! key), the base URL it belongs to, the username for messages, and a `revision` that every
 //! write increments. The snapshot is the core's public format: this build writes version 2,
 //! and reads the first edition's version 1 through the core's migration. The file is compact
-//! JSON, at most [`MAX_BYTES`]: a write that would be larger is refused before anything is
-//! written, so whatever is written can be read back.
+//! JSON, at most [`MAX_BYTES`]: a write that would be larger, or that would not read back
+//! (a checkpoint nested deeper than the JSON reader's limit once saved), is refused before
+//! anything is written, so whatever is written can be read back.
 //!
 //! **Two processes, one file.** Every request sent for a saved intent is sent under a lock,
 //! and its result is saved under the same lock:
@@ -222,7 +223,10 @@ fn kept_or_new(kept: Option<IdempotencyKey>) -> Result<IdempotencyKey, Failure> 
     }
 }
 
-/// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`].
+/// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`]
+/// and refused when they do not read back: the file nests the checkpoint two levels deeper
+/// than the answer it came in, so a checkpoint the client read may be past the reader's
+/// nesting limit once saved.
 pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
     let mut bytes =
         serde_json::to_vec(saved).map_err(|e| Failure::state_file(format!("cannot write the state: {e}")))?;
@@ -232,6 +236,12 @@ pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
             "the intent's state takes {} bytes, more than the {MAX_BYTES} a state file may hold \
              (its checkpoint is that large)",
             bytes.len()
+        )));
+    }
+    if let Err(error) = decode(&bytes) {
+        return Err(Failure::state_file(format!(
+            "the intent's state is not written: its state file could not be read back ({error}); \
+             its checkpoint nests too deep"
         )));
     }
     Ok(bytes)
