@@ -28,9 +28,10 @@
 //!
 //! `connect --detach` takes the lock before the password leaves and keeps it until its
 //! intent is saved. Before its connect leaves, it saves the connect's idempotency key (and
-//! provider, user, reconnected account: no secret) in the file, beside the intent the file
-//! held, if any; the connect's own intent replaces both once answered, and a connect
-//! answered without one (connected at once, refused) puts the earlier intent back. A run
+//! provider, user, reconnected account: no secret) in the file, beside what the file held,
+//! if anything (an intent, the key of a request sent for it whose result was lost, and its
+//! username, all kept as they were); the connect's own intent replaces them once answered,
+//! and a connect answered without one (connected at once, refused) puts them back. A run
 //! whose connect the server may have acted on without the run knowing (no answer, a 5xx or
 //! 429 after the retries, an unreadable answer), or that was killed mid-request, leaves the
 //! key: the same command run again sends the connect with it, and the server answers what
@@ -92,7 +93,7 @@ pub(crate) struct SavedIntent {
     /// The base URL the intent lives on, as the client normalized it: `solve` refuses to
     /// send it elsewhere.
     pub(crate) base_url: String,
-    /// The username being connected, for messages.
+    /// The username of the intent, for messages; with no intent, the unanswered connect's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) username: Option<String>,
     /// The flow's state, once the connect was answered with a checkpoint.
@@ -148,6 +149,20 @@ pub(crate) struct SavedConnect {
     /// The account reconnected, for a reconnect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reconnect: Option<String>,
+    /// The user connected. Files of earlier builds have none: there, the file's `username`
+    /// is the connect's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) username: Option<String>,
+}
+
+/// What `connect --detach` found in the file: an intent, the request sent for it whose result
+/// was not saved, and its username. Kept in the file beside the connect's record, and put
+/// back as it was if that connect is answered without an intent of its own.
+#[derive(Debug)]
+struct Previous {
+    snapshot: Snapshot,
+    sent: Option<SentRequest>,
+    username: Option<String>,
 }
 
 impl SavedIntent {
@@ -334,7 +349,11 @@ fn check_names_a_file(path: &Path) -> Result<(), Failure> {
 pub(crate) struct StateFile {
     path: PathBuf,
     base_url: String,
+    /// The username written in the file: its intent's.
     username: Option<String>,
+    /// The user `connect --detach` connects: in its connect record, and the username of its
+    /// intent once answered.
+    connect_username: Option<String>,
     /// The bytes this process read or last wrote; `None` once it removed the file.
     expected: Option<Vec<u8>>,
     /// The revision of those bytes.
@@ -343,9 +362,9 @@ pub(crate) struct StateFile {
     save_failed: Option<Failure>,
     /// The unanswered connect of the same call that `connect --detach` found there.
     found_connect: Option<SavedConnect>,
-    /// The intent the file held when `connect --detach` found it: kept beside its connect
-    /// record, and put back if that connect is answered without an intent of its own.
-    previous: Option<Snapshot>,
+    /// What the file held when `connect --detach` found it: kept beside its connect record,
+    /// and put back if that connect is answered without an intent of its own.
+    previous: Option<Previous>,
     /// The unanswered connect the file holds, carried in every write until it is answered.
     connect: Option<SavedConnect>,
     /// The request sent whose result is not saved yet, as the file holds it.
@@ -359,6 +378,7 @@ impl StateFile {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
             username: loaded.saved.username.clone(),
+            connect_username: None,
             expected: Some(loaded.bytes),
             revision: loaded.saved.revision,
             save_failed: None,
@@ -379,15 +399,31 @@ impl StateFile {
         let (previous, found_connect) = match found {
             Some(saved) => {
                 // An unanswered connect of the same user to the same API, kept by an earlier run.
-                let same_call = saved.base_url == base_url && saved.username.as_deref() == Some(username);
-                (saved.snapshot, saved.connect.filter(|_| same_call))
+                let connect_username = saved
+                    .connect
+                    .as_ref()
+                    .and_then(|connect| connect.username.as_deref())
+                    .or(saved.username.as_deref());
+                let same_call = saved.base_url == base_url && connect_username == Some(username);
+                let found_connect = saved.connect.filter(|_| same_call);
+                let previous = saved.snapshot.map(|snapshot| Previous {
+                    snapshot,
+                    sent: saved.sent,
+                    username: saved.username,
+                });
+                (previous, found_connect)
             }
             None => (None, None),
         };
+        let username = Some(username.to_owned());
         let file = Self {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
-            username: Some(username.to_owned()),
+            username: match &previous {
+                Some(previous) => previous.username.clone(),
+                None => username.clone(),
+            },
+            connect_username: username,
             expected: None,
             revision,
             save_failed: None,
@@ -400,7 +436,7 @@ impl StateFile {
     }
 
     /// `connect --detach`, under its lock, before the password leaves: the key of the
-    /// connect, saved in the file (beside the intent it held, if any) before it is sent.
+    /// connect, saved in the file (beside what it held, if anything) before it is sent.
     /// The key of the unanswered connect an earlier run left there when this is the same
     /// call (same API, user, provider and reconnected account), so the server answers what
     /// it answered then; a new one otherwise, or when `fresh`. `Ok(true)` with the key when
@@ -422,25 +458,38 @@ impl StateFile {
             key,
             provider: provider.to_owned(),
             reconnect: reconnect.map(str::to_owned),
+            username: self.connect_username.clone(),
         });
-        let result = self.write_saved(lock, self.previous.clone(), None);
+        let (snapshot, sent) = match &self.previous {
+            Some(previous) => (Some(previous.snapshot.clone()), previous.sent),
+            None => (None, None),
+        };
+        let result = self.write_saved(lock, snapshot, sent);
         self.saved(result)?;
         Ok((key, again))
     }
 
     /// The connect was answered with an intent of its own: the next write saves that
-    /// intent alone (the one the file held before is superseded).
+    /// intent alone, with the connect's username (what the file held before is superseded).
     pub(crate) fn connect_answered(&mut self) {
         self.connect = None;
         self.previous = None;
+        self.username.clone_from(&self.connect_username);
     }
 
     /// The connect was answered without an intent to save (connected at once, or
-    /// refused): its record is removed, and the intent the file held before put back.
+    /// refused): its record is removed, and what the file held before put back as it was.
     pub(crate) fn forget_connect(&mut self, lock: &Lock) -> Result<(), Failure> {
         self.connect = None;
         let result = match self.previous.take() {
-            Some(previous) => self.write_saved(lock, Some(previous), None),
+            Some(previous) => {
+                self.username = previous.username;
+                let result = self.write_saved(lock, Some(previous.snapshot), previous.sent);
+                if result.is_ok() {
+                    self.sent = previous.sent;
+                }
+                result
+            }
             None => self.remove(lock),
         };
         self.saved(result)
@@ -503,8 +552,14 @@ impl StateFile {
         self.sent = None;
         let result = match snapshot {
             Some(snapshot) => self.write_saved(lock, Some(snapshot), None),
-            // An unanswered connect beside the intent that ended stays.
-            None if self.connect.is_some() => self.write_saved(lock, None, None),
+            // An unanswered connect beside the intent that ended stays, the file's username
+            // its own again.
+            None if self.connect.is_some() => {
+                if let Some(username) = self.connect.as_ref().and_then(|connect| connect.username.clone()) {
+                    self.username = Some(username);
+                }
+                self.write_saved(lock, None, None)
+            }
             None => self.remove(lock),
         };
         self.saved(result)
@@ -1172,6 +1227,44 @@ mod tests {
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.saved.snapshot.as_ref().unwrap().migrated_from(), None);
         assert_eq!(loaded.saved.revision, 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_connect_record_of_an_earlier_build_is_read_with_the_files_username_as_its_user() {
+        let dir = scratch_dir("old-connect");
+        let path = dir.join("state.json");
+        let key = IdempotencyKey::from_random_bytes([7; 16]);
+        // As earlier builds wrote it: the connect's user in the file's `username`, beside the
+        // intent the file held, and no username in the connect record.
+        let old = serde_json::json!({
+            "format": FORMAT,
+            "version": VERSION,
+            "revision": 3,
+            "base_url": "http://127.0.0.1:1/v1",
+            "username": "carol",
+            "snapshot": pending_snapshot(),
+            "connect": {"key": key, "provider": "MESSENGER"},
+        });
+        fs::write(&path, old.to_string()).unwrap();
+        assert!(load(&path).unwrap().saved.connect.unwrap().username.is_none());
+
+        // Another user's connect gets a key of its own.
+        let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "dave").unwrap();
+        let (other, again) = file.begin_connect(&lock, "MESSENGER", None, false).unwrap();
+        assert!(!again && other != key);
+        drop((file, lock));
+
+        fs::write(&path, old.to_string()).unwrap();
+        let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "carol").unwrap();
+        assert_eq!(
+            file.begin_connect(&lock, "MESSENGER", None, false).unwrap(),
+            (key, true)
+        );
+        drop((file, lock));
+        let saved = load(&path).unwrap().saved;
+        assert_eq!(saved.connect.unwrap().username.as_deref(), Some("carol"));
+        assert!(saved.snapshot.is_some(), "the intent is kept beside it");
         let _ = fs::remove_dir_all(&dir);
     }
 
