@@ -20,7 +20,9 @@
 //!    a compare-and-swap. If another process went on with the intent, replaced it with
 //!    another one, or removed it, this process sends nothing and says so;
 //! 3. the intent is saved with the request's idempotency key and kind (revision + 1: the
-//!    key of the same kind of request the file already held without its result, if any);
+//!    key of the same kind of request the file already held without its result, if any;
+//!    while it holds one of another kind, other than a resend, nothing is sent: only that
+//!    request, sent again under its key, gets the answer the server may have acted on);
 //! 4. the request is sent, and its result saved (revision + 1) or, once the intent has
 //!    ended, the file removed; then the lock is released (the sidecar file removed while
 //!    still locked, see [`Lock`]). A process killed mid-request, or whose save of the
@@ -136,6 +138,31 @@ pub(crate) enum SentAction {
     TryAnotherWay,
     /// The checkpoint sent again.
     Resend,
+}
+
+impl SentAction {
+    /// The action, in words.
+    fn words(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::InAppValidation => "approval in the app",
+            Self::TryAnotherWay => "request for another way",
+            Self::Resend => "resend",
+        }
+    }
+
+    /// The command that sends this action again for the intent saved at `path`.
+    fn command(self, path: &Path) -> String {
+        let path = path.display();
+        match self {
+            Self::Code => format!("run `postpress-auth solve --state-file {path}` with the same code"),
+            Self::InAppValidation => format!("run `postpress-auth solve --state-file {path} --in-app`"),
+            Self::TryAnotherWay => {
+                format!("run `postpress-auth solve --state-file {path} --code TRY_ANOTHER_WAY`")
+            }
+            Self::Resend => format!("run `postpress-auth resend --state-file {path}`"),
+        }
+    }
 }
 
 /// A connect (or reconnect) sent for a state file and not answered yet: its key, and what
@@ -501,6 +528,12 @@ impl StateFile {
     /// save, sent it: a server that acted on it answers the same again), a new one
     /// otherwise. `Ok(true)` with the key when it is that earlier one. Nothing is sent when
     /// this fails, and the file is as it was.
+    ///
+    /// Another action than the one the file holds as sent is refused, unless that one was a
+    /// resend: a code, an approval or a request for another way may have moved the intent on
+    /// (a 2FA code accepted, the intent at its OTP), and only the same request under the same
+    /// key gets that answer again; a new key for it would be judged against the intent as it
+    /// is now. A resend moves nothing on: its record may be dropped.
     pub(crate) fn begin_request(
         &mut self,
         lock: &Lock,
@@ -508,6 +541,21 @@ impl StateFile {
         action: SentAction,
         fresh: bool,
     ) -> Result<(IdempotencyKey, bool), Failure> {
+        if let Some(sent) = self.sent
+            && sent.action != action
+            && sent.action != SentAction::Resend
+        {
+            return Err(Failure::state_file(format!(
+                "the answer to the {} sent last for the intent in {} was lost, and the server may \
+                 have acted on it: {} first, so that it answers again under the same \
+                 Idempotency-Key (or start over with `postpress-auth connect`). This {} would lose \
+                 that key: nothing was sent",
+                sent.action.words(),
+                self.path.display(),
+                sent.action.command(&self.path),
+                action.words()
+            )));
+        }
         let earlier = self.sent.filter(|sent| !fresh && sent.action == action);
         let key = kept_or_new(earlier.map(|sent| sent.key))?;
         let sent = SentRequest { key, action };
@@ -1265,6 +1313,52 @@ mod tests {
         let saved = load(&path).unwrap().saved;
         assert_eq!(saved.connect.unwrap().username.as_deref(), Some("carol"));
         assert!(saved.snapshot.is_some(), "the intent is kept beside it");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn another_action_than_an_unanswered_one_is_refused_unless_that_one_was_a_resend() {
+        use SentAction::{Code, InAppValidation, Resend, TryAnotherWay};
+        let dir = scratch_dir("actions");
+        let path = dir.join("state.json");
+        let base_url = "http://127.0.0.1:1/v1";
+        let actions = [Code, InAppValidation, TryAnotherWay, Resend];
+        for kept in actions {
+            for next in actions {
+                let _ = fs::remove_file(&path);
+                save_new(&path, &saved(0));
+                // A run that sent `kept`, and died before its answer.
+                let mut first = StateFile::loaded(&path, base_url, load(&path).unwrap());
+                let lock = first.lock_unchanged("a1").unwrap();
+                let (key, _) = first
+                    .begin_request(&lock, pending_snapshot(), kept, false)
+                    .unwrap();
+                drop((first, lock));
+                let before = fs::read(&path).unwrap();
+
+                let mut second = StateFile::loaded(&path, base_url, load(&path).unwrap());
+                let lock = second.lock_unchanged("a1").unwrap();
+                let result = second.begin_request(&lock, pending_snapshot(), next, false);
+                if kept == next {
+                    assert_eq!(result.unwrap(), (key, true), "{kept:?}: the kept key");
+                } else if kept == Resend {
+                    let (fresh, again) = result.unwrap();
+                    assert!(
+                        fresh != key && !again,
+                        "{next:?} after a resend: a key of its own"
+                    );
+                } else {
+                    let failure = result.unwrap_err();
+                    assert_eq!(failure.kind.as_deref(), Some("cli/state_file"));
+                    assert!(
+                        failure.message.contains(kept.words()) && failure.message.contains(next.words()),
+                        "{}",
+                        failure.message
+                    );
+                    assert_eq!(fs::read(&path).unwrap(), before, "{next:?} after {kept:?}");
+                }
+            }
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 

@@ -756,3 +756,81 @@ fn an_unanswered_connect_over_a_file_keeps_the_key_of_its_unanswered_solve_besid
     assert_eq!(last.header("idempotency-key"), Some(connect_key.as_str()));
     assert_eq!(state_file_json(&state)["username"], "bob");
 }
+
+/// While the file holds the key of a code whose answer was lost (the server accepted the
+/// 2FA code: its intent moved on to the OTP), another action is refused before anything
+/// is sent, and the file is left as it is: a `resend`, or an approval in the app, would
+/// drop that key, and the same code sent again under a fresh one would be judged as a
+/// wrong OTP. The message says to run the same `solve` first; it then goes with the key,
+/// and the server replays its answer.
+#[test]
+fn another_action_is_refused_while_the_answer_to_a_code_is_lost_and_the_same_solve_goes_first() {
+    let sim = lost_solve_sim(auth_sim::Fault::new());
+    let scratch = Scratch::new("detach-other-action");
+    let state = scratch.path("faulty.json");
+    let kept = unanswered_solve(&sim, &state);
+    let saved = std::fs::read(&state).unwrap();
+    let sent_before = sim.requests().len();
+
+    let resend = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .run();
+    let in_app = solve_cli(&sim, &state, None).args(["--in-app"]).run();
+    for refused in [&resend, &in_app] {
+        let json = refused.exits(2).outcome("error");
+        assert_eq!(json["type"], "cli/state_file", "{refused:?}");
+        let message = json["message"].as_str().unwrap();
+        let solve = format!(
+            "run `postpress-auth solve --state-file {}` with the same code first",
+            state.display()
+        );
+        assert!(message.contains(&solve), "{refused:?}");
+    }
+    assert_eq!(sim.requests().len(), sent_before, "nothing was sent");
+    assert_eq!(std::fs::read(&state).unwrap(), saved, "the file is as it was");
+
+    same_solve_goes_with(&sim, &state, &kept);
+}
+
+/// An unanswered `resend` changes nothing the intent depends on: a `solve` after it goes
+/// ahead (and its code with a key of its own).
+#[test]
+fn a_solve_goes_ahead_after_a_resend_whose_answer_was_lost() {
+    use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture};
+    let lost = Fault::new().lose_answer().times(1).on(FaultTarget::Resend);
+    let fixture = Fixture::new()
+        .account(Account::new("faulty", FAULTY_PW).checkpoint(Checkpoint::new("2FA", BOB_CODE).fault(lost)));
+    let sim = auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    let scratch = Scratch::new("detach-after-resend");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    let running = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .spawn();
+    let started = std::time::Instant::now();
+    while requests_to(&sim, "/accounts/checkpoint/resend").is_empty() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the resend never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(running.kill().code, None);
+    let (resend_key, action) = saved_sent(&state);
+    assert_eq!(action, "resend");
+
+    solve_cli(&sim, &state, Some(BOB_CODE))
+        .secret(BOB_CODE)
+        .run()
+        .exits(0)
+        .outcome("connected");
+    assert_eq!(solve_keys(&sim).len(), 1);
+    assert_ne!(solve_keys(&sim)[0], resend_key);
+}
