@@ -10,7 +10,10 @@
 //! Standard input is read on a helper thread that sends its lines over a channel, so that
 //! waiting for a line stops when the intent's time is up, with nothing sent, whether
 //! standard input is a terminal or a pipe. The time left is the caller's to tell (the
-//! intent's deadline by the client's clock): this module keeps no clock of its own.
+//! intent's deadline by the client's clock): this module keeps no clock of its own. The
+//! channel holds no line: the thread hands each line over when it is asked for, and reads
+//! the next one only then, so it is never more than one line ahead (a pipe that keeps
+//! giving lines while the command waits for an approval is not read into memory).
 //!
 //! Every input is bounded: a line of standard input ([`MAX_LINE_BYTES`]), a password
 //! ([`MAX_PASSWORD_BYTES`]), a code ([`MAX_CODE_BYTES`]); the username and an account id
@@ -21,7 +24,7 @@
 
 use std::collections::VecDeque;
 use std::io::{BufRead, IsTerminal, Read};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::time::Duration;
 
 use auth_core::{Solution, SolutionKind};
@@ -150,7 +153,8 @@ impl StdinLines {
     fn receiver(&mut self) -> Option<&Receiver<Result<String, LineError>>> {
         if !self.started {
             self.started = true;
-            let (sender, receiver) = std::sync::mpsc::channel();
+            // A rendezvous channel: each line waits on the thread until it is asked for.
+            let (sender, receiver) = std::sync::mpsc::sync_channel(0);
             let spawned = std::thread::Builder::new()
                 .name("stdin".to_owned())
                 .spawn(move || send_lines(std::io::stdin().lock(), &sender));
@@ -210,8 +214,8 @@ impl StdinLines {
 
 /// Sends the lines of `input` (without their line endings) until it ends, or until a line
 /// that cannot be used, which is sent as an error and ends the reading: nothing past a line's
-/// limit is read.
-fn send_lines(mut input: impl BufRead, lines: &Sender<Result<String, LineError>>) {
+/// limit is read. Each line is read once the one before was taken from `lines`.
+fn send_lines(mut input: impl BufRead, lines: &SyncSender<Result<String, LineError>>) {
     let limit = u64::try_from(MAX_LINE_BYTES)
         .unwrap_or(u64::MAX)
         .saturating_add(2);
@@ -415,7 +419,8 @@ mod line_tests {
     /// The lines `send_lines` sends for `input`, and how much of it it read.
     fn lines_of(input: &[u8]) -> (Vec<Result<String, LineError>>, usize) {
         let mut reader = std::io::BufReader::with_capacity(64, input);
-        let (sender, receiver) = std::sync::mpsc::channel();
+        // Room for every line of these inputs: nothing takes them before the end.
+        let (sender, receiver) = std::sync::mpsc::sync_channel(16);
         send_lines(&mut reader, &sender);
         drop(sender);
         let left = reader.fill_buf().unwrap().len() + reader.into_inner().len();

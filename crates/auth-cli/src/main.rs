@@ -92,7 +92,7 @@ fn usage_error(error: &clap::Error, args: &[OsString]) -> ExitCode {
     let message = message.join(" ");
     let outcome = Outcome::from(Failure::usage(message.trim_start_matches("error: ")));
     if args.iter().any(|arg| arg == "--json") {
-        output::stdout_line(&outcome.to_json(false));
+        output::stdout_json_line(&outcome.to_json(false));
     }
     ExitCode::from(outcome.exit().code())
 }

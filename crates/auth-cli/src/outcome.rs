@@ -343,7 +343,7 @@ impl Outcome {
     /// and on standard error for the rest. `sandbox`: the API key was a `pp_test_` one.
     pub(crate) fn emit(&self, json: bool, sandbox: bool) {
         if json {
-            output::stdout_line(&self.to_json(sandbox));
+            output::stdout_json_line(&self.to_json(sandbox));
             if let Self::Failed(_) | Self::Expired(_) | Self::Destroyed(_) | Self::Conflict(_) = self {
                 output::stderr_line(&format!("postpress-auth: {}", self.message()));
             }

@@ -6,7 +6,10 @@
 //! through [`printable`] first: a server's words (an unknown checkpoint's type, an
 //! account id, an error's title and detail) cannot carry terminal escapes (`ESC [2J`…),
 //! a carriage return that overwrites a line, or a bell. Only the countdown's own escapes,
-//! written by [`stderr_redraw`], reach the terminal as such.
+//! written by [`stderr_redraw`], reach the terminal as such. The `--json` line is the one
+//! exception to the replacing: [`stdout_json_line`] writes those characters as JSON
+//! escapes (`\u0085`), so that the JSON keeps the server's strings exactly and the
+//! terminal still sees none of them.
 //!
 //! The command never formats a secret: request bodies are shown through the core's
 //! `Body::redacted`, and the core scrubs the password, code, proxy password and API key of
@@ -60,16 +63,17 @@ pub(crate) fn redact(text: &str) -> String {
     text
 }
 
-/// The text with every control character (C0, DEL, C1: escapes, carriage returns, bells,
-/// tabs…) and every bidirectional override or isolate replaced by [`REPLACEMENT`]; with
-/// `newlines`, `\n` is kept.
+/// Whether `c` may not reach the terminal as such: a control character (C0, DEL, C1:
+/// escapes, carriage returns, bells, tabs…), or a bidirectional override or isolate, which
+/// can make a line read differently from what it holds (U+202A–U+202E, U+2066–U+2069).
+fn is_unwanted(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// The text with every control character and every bidirectional override or isolate
+/// replaced by [`REPLACEMENT`]; with `newlines`, `\n` is kept.
 pub(crate) fn printable(text: &str, newlines: bool) -> Cow<'_, str> {
-    // Control characters, and the bidirectional overrides and isolates that can make a
-    // line read differently from what it holds (U+202A–U+202E, U+2066–U+2069).
-    let unwanted = |c: char| {
-        (c.is_control() && !(newlines && c == '\n'))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
-    };
+    let unwanted = |c: char| is_unwanted(c) && !(newlines && c == '\n');
     if !text.contains(unwanted) {
         return Cow::Borrowed(text);
     }
@@ -84,6 +88,35 @@ pub(crate) fn printable(text: &str, newlines: bool) -> Cow<'_, str> {
 pub(crate) fn stdout_line(line: &str) {
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{}", printable(line, false));
+    let _ = stdout.flush();
+}
+
+/// Compact JSON text with every character [`printable`] would replace written as a JSON
+/// escape (`\u0085`, `\u202e`): the same JSON value, safe for a terminal. Compact JSON has
+/// no whitespace between its tokens and serde_json escapes C0 controls in strings itself,
+/// so such characters (DEL, C1, bidirectional overrides) stand only inside its strings,
+/// where an escape means the character; all of them are in the Basic Multilingual Plane.
+fn json_escaped(json: &str) -> Cow<'_, str> {
+    if !json.contains(is_unwanted) {
+        return Cow::Borrowed(json);
+    }
+    let mut escaped = String::with_capacity(json.len());
+    for c in json.chars() {
+        if is_unwanted(c) {
+            escaped.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            escaped.push(c);
+        }
+    }
+    Cow::Owned(escaped)
+}
+
+/// Writes the compact JSON line of `--json` on standard output, its server's strings kept
+/// exactly: what [`printable`] would replace goes as a JSON escape; a closed pipe is
+/// ignored.
+pub(crate) fn stdout_json_line(json: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{}", json_escaped(json));
     let _ = stdout.flush();
 }
 
@@ -121,6 +154,23 @@ mod tests {
         remember_secret("12");
         let text = redact("key s3cr3t-key-for-output-test, password s3cr3t, code 12");
         assert_eq!(text, "key <redacted>, password <redacted>, code 12");
+    }
+
+    #[test]
+    fn the_json_line_escapes_what_the_terminal_must_not_see_and_keeps_its_value() {
+        let value = serde_json::json!({"type": "a\u{1b}b\u{7f}c\u{85}d\u{202E}e\u{2069}f\u{FFFD}g"});
+        let json = value.to_string();
+        let escaped = json_escaped(&json);
+        assert_eq!(
+            escaped,
+            "{\"type\":\"a\\u001bb\\u007fc\\u0085d\\u202ee\\u2069f\u{FFFD}g\"}"
+        );
+        assert!(!escaped.contains(is_unwanted));
+        assert_eq!(
+            serde_json::from_str::<serde_json::Value>(&escaped).unwrap(),
+            value
+        );
+        assert!(matches!(json_escaped(r#"{"a":"b"}"#), Cow::Borrowed(_)));
     }
 
     #[test]

@@ -6,8 +6,9 @@
 //! key), the base URL it belongs to, the username for messages, and a `revision` that every
 //! write increments. The snapshot is the core's public format: this build writes version 2,
 //! and reads the first edition's version 1 through the core's migration. The file is compact
-//! JSON, at most [`MAX_BYTES`]: a write that would be larger is refused before anything is
-//! written, so whatever is written can be read back.
+//! JSON, at most [`MAX_BYTES`]: a write that would be larger, or that would not read back
+//! (a checkpoint nested deeper than the JSON reader's limit once saved), is refused before
+//! anything is written, so whatever is written can be read back.
 //!
 //! **Two processes, one file.** Every request sent for a saved intent is sent under a lock,
 //! and its result is saved under the same lock:
@@ -19,7 +20,9 @@
 //!    a compare-and-swap. If another process went on with the intent, replaced it with
 //!    another one, or removed it, this process sends nothing and says so;
 //! 3. the intent is saved with the request's idempotency key and kind (revision + 1: the
-//!    key of the same kind of request the file already held without its result, if any);
+//!    key of the same kind of request the file already held without its result, if any;
+//!    while it holds one of another kind, other than a resend, nothing is sent: only that
+//!    request, sent again under its key, gets the answer the server may have acted on);
 //! 4. the request is sent, and its result saved (revision + 1) or, once the intent has
 //!    ended, the file removed; then the lock is released (the sidecar file removed while
 //!    still locked, see [`Lock`]). A process killed mid-request, or whose save of the
@@ -27,9 +30,10 @@
 //!
 //! `connect --detach` takes the lock before the password leaves and keeps it until its
 //! intent is saved. Before its connect leaves, it saves the connect's idempotency key (and
-//! provider, user, reconnected account: no secret) in the file, beside the intent the file
-//! held, if any; the connect's own intent replaces both once answered, and a connect
-//! answered without one (connected at once, refused) puts the earlier intent back. A run
+//! provider, user, reconnected account: no secret) in the file, beside what the file held,
+//! if anything (an intent, the key of a request sent for it whose result was lost, and its
+//! username, all kept as they were); the connect's own intent replaces them once answered,
+//! and a connect answered without one (connected at once, refused) puts them back. A run
 //! whose connect the server may have acted on without the run knowing (no answer, a 5xx or
 //! 429 after the retries, an unreadable answer), or that was killed mid-request, leaves the
 //! key: the same command run again sends the connect with it, and the server answers what
@@ -91,7 +95,7 @@ pub(crate) struct SavedIntent {
     /// The base URL the intent lives on, as the client normalized it: `solve` refuses to
     /// send it elsewhere.
     pub(crate) base_url: String,
-    /// The username being connected, for messages.
+    /// The username of the intent, for messages; with no intent, the unanswered connect's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) username: Option<String>,
     /// The flow's state, once the connect was answered with a checkpoint.
@@ -136,6 +140,31 @@ pub(crate) enum SentAction {
     Resend,
 }
 
+impl SentAction {
+    /// The action, in words.
+    fn words(self) -> &'static str {
+        match self {
+            Self::Code => "code",
+            Self::InAppValidation => "approval in the app",
+            Self::TryAnotherWay => "request for another way",
+            Self::Resend => "resend",
+        }
+    }
+
+    /// The command that sends this action again for the intent saved at `path`.
+    fn command(self, path: &Path) -> String {
+        let path = path.display();
+        match self {
+            Self::Code => format!("run `postpress-auth solve --state-file {path}` with the same code"),
+            Self::InAppValidation => format!("run `postpress-auth solve --state-file {path} --in-app`"),
+            Self::TryAnotherWay => {
+                format!("run `postpress-auth solve --state-file {path} --code TRY_ANOTHER_WAY`")
+            }
+            Self::Resend => format!("run `postpress-auth resend --state-file {path}`"),
+        }
+    }
+}
+
 /// A connect (or reconnect) sent for a state file and not answered yet: its key, and what
 /// it was, so that only the same call reuses the key. No secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -147,6 +176,20 @@ pub(crate) struct SavedConnect {
     /// The account reconnected, for a reconnect.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) reconnect: Option<String>,
+    /// The user connected. Files of earlier builds have none: there, the file's `username`
+    /// is the connect's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) username: Option<String>,
+}
+
+/// What `connect --detach` found in the file: an intent, the request sent for it whose result
+/// was not saved, and its username. Kept in the file beside the connect's record, and put
+/// back as it was if that connect is answered without an intent of its own.
+#[derive(Debug)]
+struct Previous {
+    snapshot: Snapshot,
+    sent: Option<SentRequest>,
+    username: Option<String>,
 }
 
 impl SavedIntent {
@@ -222,7 +265,10 @@ fn kept_or_new(kept: Option<IdempotencyKey>) -> Result<IdempotencyKey, Failure> 
     }
 }
 
-/// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`].
+/// The bytes of `saved` as written: compact JSON and a newline, refused past [`MAX_BYTES`]
+/// and refused when they do not read back: the file nests the checkpoint two levels deeper
+/// than the answer it came in, so a checkpoint the client read may be past the reader's
+/// nesting limit once saved.
 pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
     let mut bytes =
         serde_json::to_vec(saved).map_err(|e| Failure::state_file(format!("cannot write the state: {e}")))?;
@@ -232,6 +278,12 @@ pub(crate) fn encode(saved: &SavedIntent) -> Result<Vec<u8>, Failure> {
             "the intent's state takes {} bytes, more than the {MAX_BYTES} a state file may hold \
              (its checkpoint is that large)",
             bytes.len()
+        )));
+    }
+    if let Err(error) = decode(&bytes) {
+        return Err(Failure::state_file(format!(
+            "the intent's state is not written: its state file could not be read back ({error}); \
+             its checkpoint nests too deep"
         )));
     }
     Ok(bytes)
@@ -324,7 +376,11 @@ fn check_names_a_file(path: &Path) -> Result<(), Failure> {
 pub(crate) struct StateFile {
     path: PathBuf,
     base_url: String,
+    /// The username written in the file: its intent's.
     username: Option<String>,
+    /// The user `connect --detach` connects: in its connect record, and the username of its
+    /// intent once answered.
+    connect_username: Option<String>,
     /// The bytes this process read or last wrote; `None` once it removed the file.
     expected: Option<Vec<u8>>,
     /// The revision of those bytes.
@@ -333,9 +389,9 @@ pub(crate) struct StateFile {
     save_failed: Option<Failure>,
     /// The unanswered connect of the same call that `connect --detach` found there.
     found_connect: Option<SavedConnect>,
-    /// The intent the file held when `connect --detach` found it: kept beside its connect
-    /// record, and put back if that connect is answered without an intent of its own.
-    previous: Option<Snapshot>,
+    /// What the file held when `connect --detach` found it: kept beside its connect record,
+    /// and put back if that connect is answered without an intent of its own.
+    previous: Option<Previous>,
     /// The unanswered connect the file holds, carried in every write until it is answered.
     connect: Option<SavedConnect>,
     /// The request sent whose result is not saved yet, as the file holds it.
@@ -349,6 +405,7 @@ impl StateFile {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
             username: loaded.saved.username.clone(),
+            connect_username: None,
             expected: Some(loaded.bytes),
             revision: loaded.saved.revision,
             save_failed: None,
@@ -369,15 +426,31 @@ impl StateFile {
         let (previous, found_connect) = match found {
             Some(saved) => {
                 // An unanswered connect of the same user to the same API, kept by an earlier run.
-                let same_call = saved.base_url == base_url && saved.username.as_deref() == Some(username);
-                (saved.snapshot, saved.connect.filter(|_| same_call))
+                let connect_username = saved
+                    .connect
+                    .as_ref()
+                    .and_then(|connect| connect.username.as_deref())
+                    .or(saved.username.as_deref());
+                let same_call = saved.base_url == base_url && connect_username == Some(username);
+                let found_connect = saved.connect.filter(|_| same_call);
+                let previous = saved.snapshot.map(|snapshot| Previous {
+                    snapshot,
+                    sent: saved.sent,
+                    username: saved.username,
+                });
+                (previous, found_connect)
             }
             None => (None, None),
         };
+        let username = Some(username.to_owned());
         let file = Self {
             path: path.to_owned(),
             base_url: base_url.to_owned(),
-            username: Some(username.to_owned()),
+            username: match &previous {
+                Some(previous) => previous.username.clone(),
+                None => username.clone(),
+            },
+            connect_username: username,
             expected: None,
             revision,
             save_failed: None,
@@ -390,7 +463,7 @@ impl StateFile {
     }
 
     /// `connect --detach`, under its lock, before the password leaves: the key of the
-    /// connect, saved in the file (beside the intent it held, if any) before it is sent.
+    /// connect, saved in the file (beside what it held, if anything) before it is sent.
     /// The key of the unanswered connect an earlier run left there when this is the same
     /// call (same API, user, provider and reconnected account), so the server answers what
     /// it answered then; a new one otherwise, or when `fresh`. `Ok(true)` with the key when
@@ -412,25 +485,38 @@ impl StateFile {
             key,
             provider: provider.to_owned(),
             reconnect: reconnect.map(str::to_owned),
+            username: self.connect_username.clone(),
         });
-        let result = self.write_saved(lock, self.previous.clone(), None);
+        let (snapshot, sent) = match &self.previous {
+            Some(previous) => (Some(previous.snapshot.clone()), previous.sent),
+            None => (None, None),
+        };
+        let result = self.write_saved(lock, snapshot, sent);
         self.saved(result)?;
         Ok((key, again))
     }
 
     /// The connect was answered with an intent of its own: the next write saves that
-    /// intent alone (the one the file held before is superseded).
+    /// intent alone, with the connect's username (what the file held before is superseded).
     pub(crate) fn connect_answered(&mut self) {
         self.connect = None;
         self.previous = None;
+        self.username.clone_from(&self.connect_username);
     }
 
     /// The connect was answered without an intent to save (connected at once, or
-    /// refused): its record is removed, and the intent the file held before put back.
+    /// refused): its record is removed, and what the file held before put back as it was.
     pub(crate) fn forget_connect(&mut self, lock: &Lock) -> Result<(), Failure> {
         self.connect = None;
         let result = match self.previous.take() {
-            Some(previous) => self.write_saved(lock, Some(previous), None),
+            Some(previous) => {
+                self.username = previous.username;
+                let result = self.write_saved(lock, Some(previous.snapshot), previous.sent);
+                if result.is_ok() {
+                    self.sent = previous.sent;
+                }
+                result
+            }
             None => self.remove(lock),
         };
         self.saved(result)
@@ -442,6 +528,12 @@ impl StateFile {
     /// save, sent it: a server that acted on it answers the same again), a new one
     /// otherwise. `Ok(true)` with the key when it is that earlier one. Nothing is sent when
     /// this fails, and the file is as it was.
+    ///
+    /// Another action than the one the file holds as sent is refused, unless that one was a
+    /// resend: a code, an approval or a request for another way may have moved the intent on
+    /// (a 2FA code accepted, the intent at its OTP), and only the same request under the same
+    /// key gets that answer again; a new key for it would be judged against the intent as it
+    /// is now. A resend moves nothing on: its record may be dropped.
     pub(crate) fn begin_request(
         &mut self,
         lock: &Lock,
@@ -449,6 +541,21 @@ impl StateFile {
         action: SentAction,
         fresh: bool,
     ) -> Result<(IdempotencyKey, bool), Failure> {
+        if let Some(sent) = self.sent
+            && sent.action != action
+            && sent.action != SentAction::Resend
+        {
+            return Err(Failure::state_file(format!(
+                "the answer to the {} sent last for the intent in {} was lost, and the server may \
+                 have acted on it: {} first, so that it answers again under the same \
+                 Idempotency-Key (or start over with `postpress-auth connect`). This {} would lose \
+                 that key: nothing was sent",
+                sent.action.words(),
+                self.path.display(),
+                sent.action.command(&self.path),
+                action.words()
+            )));
+        }
         let earlier = self.sent.filter(|sent| !fresh && sent.action == action);
         let key = kept_or_new(earlier.map(|sent| sent.key))?;
         let sent = SentRequest { key, action };
@@ -493,8 +600,14 @@ impl StateFile {
         self.sent = None;
         let result = match snapshot {
             Some(snapshot) => self.write_saved(lock, Some(snapshot), None),
-            // An unanswered connect beside the intent that ended stays.
-            None if self.connect.is_some() => self.write_saved(lock, None, None),
+            // An unanswered connect beside the intent that ended stays, the file's username
+            // its own again.
+            None if self.connect.is_some() => {
+                if let Some(username) = self.connect.as_ref().and_then(|connect| connect.username.clone()) {
+                    self.username = Some(username);
+                }
+                self.write_saved(lock, None, None)
+            }
             None => self.remove(lock),
         };
         self.saved(result)
@@ -1162,6 +1275,90 @@ mod tests {
         let loaded = load(&path).unwrap();
         assert_eq!(loaded.saved.snapshot.as_ref().unwrap().migrated_from(), None);
         assert_eq!(loaded.saved.revision, 1);
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_connect_record_of_an_earlier_build_is_read_with_the_files_username_as_its_user() {
+        let dir = scratch_dir("old-connect");
+        let path = dir.join("state.json");
+        let key = IdempotencyKey::from_random_bytes([7; 16]);
+        // As earlier builds wrote it: the connect's user in the file's `username`, beside the
+        // intent the file held, and no username in the connect record.
+        let old = serde_json::json!({
+            "format": FORMAT,
+            "version": VERSION,
+            "revision": 3,
+            "base_url": "http://127.0.0.1:1/v1",
+            "username": "carol",
+            "snapshot": pending_snapshot(),
+            "connect": {"key": key, "provider": "MESSENGER"},
+        });
+        fs::write(&path, old.to_string()).unwrap();
+        assert!(load(&path).unwrap().saved.connect.unwrap().username.is_none());
+
+        // Another user's connect gets a key of its own.
+        let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "dave").unwrap();
+        let (other, again) = file.begin_connect(&lock, "MESSENGER", None, false).unwrap();
+        assert!(!again && other != key);
+        drop((file, lock));
+
+        fs::write(&path, old.to_string()).unwrap();
+        let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "carol").unwrap();
+        assert_eq!(
+            file.begin_connect(&lock, "MESSENGER", None, false).unwrap(),
+            (key, true)
+        );
+        drop((file, lock));
+        let saved = load(&path).unwrap().saved;
+        assert_eq!(saved.connect.unwrap().username.as_deref(), Some("carol"));
+        assert!(saved.snapshot.is_some(), "the intent is kept beside it");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn another_action_than_an_unanswered_one_is_refused_unless_that_one_was_a_resend() {
+        use SentAction::{Code, InAppValidation, Resend, TryAnotherWay};
+        let dir = scratch_dir("actions");
+        let path = dir.join("state.json");
+        let base_url = "http://127.0.0.1:1/v1";
+        let actions = [Code, InAppValidation, TryAnotherWay, Resend];
+        for kept in actions {
+            for next in actions {
+                let _ = fs::remove_file(&path);
+                save_new(&path, &saved(0));
+                // A run that sent `kept`, and died before its answer.
+                let mut first = StateFile::loaded(&path, base_url, load(&path).unwrap());
+                let lock = first.lock_unchanged("a1").unwrap();
+                let (key, _) = first
+                    .begin_request(&lock, pending_snapshot(), kept, false)
+                    .unwrap();
+                drop((first, lock));
+                let before = fs::read(&path).unwrap();
+
+                let mut second = StateFile::loaded(&path, base_url, load(&path).unwrap());
+                let lock = second.lock_unchanged("a1").unwrap();
+                let result = second.begin_request(&lock, pending_snapshot(), next, false);
+                if kept == next {
+                    assert_eq!(result.unwrap(), (key, true), "{kept:?}: the kept key");
+                } else if kept == Resend {
+                    let (fresh, again) = result.unwrap();
+                    assert!(
+                        fresh != key && !again,
+                        "{next:?} after a resend: a key of its own"
+                    );
+                } else {
+                    let failure = result.unwrap_err();
+                    assert_eq!(failure.kind.as_deref(), Some("cli/state_file"));
+                    assert!(
+                        failure.message.contains(kept.words()) && failure.message.contains(next.words()),
+                        "{}",
+                        failure.message
+                    );
+                    assert_eq!(fs::read(&path).unwrap(), before, "{next:?} after {kept:?}");
+                }
+            }
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 

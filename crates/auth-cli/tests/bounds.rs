@@ -90,6 +90,29 @@ fn a_gigabyte_without_a_newline_where_a_code_is_read_sends_nothing_and_keeps_the
     );
 }
 
+/// Standard input is read a line at a time, as answers are wanted, never ahead: while
+/// the command waits for an approval in the app (carol's, 200 ms), a pipe that keeps
+/// giving lines (`yes | postpress-auth …`) is not read into memory. Here 64 MiB of blank
+/// lines follow the answer; the command, which needs none of them, takes at most what
+/// the pipe and its own buffers hold.
+#[test]
+fn standard_input_is_not_read_ahead_while_the_command_waits() {
+    let sim = simulator();
+    let run = cli(&sim)
+        .password(CAROL_PW)
+        .args(["connect", "--username", "carol", "--json"])
+        .stdin("in_app_validation\n")
+        .stdin_flood_lines(64 * 1024 * 1024)
+        .run();
+    run.exits(0).outcome("connected");
+    eprintln!("the command took {} bytes of the flood", run.stdin_written);
+    assert!(
+        run.stdin_written < 1024 * 1024,
+        "{} bytes of standard input taken, none of them used",
+        run.stdin_written
+    );
+}
+
 /// Finding 4: the password's own limit (1024 bytes), from a line of standard input and from
 /// the environment: nothing is sent.
 #[test]

@@ -632,3 +632,205 @@ fn a_kept_connect_key_that_meets_another_password_goes_again_under_a_fresh_key()
     assert!(keys[..6].iter().all(|k| *k == key));
     assert_ne!(keys[6], key);
 }
+
+/// A simulator with `faulty`, whose 2FA the server accepts and then loses the answer to,
+/// once (its intent then goes on to an OTP), and bob, whose connects meet `bob_fault`.
+fn lost_solve_sim(bob_fault: auth_sim::Fault) -> auth_sim::Simulator {
+    use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture};
+    let lost = Fault::new().lose_answer().times(1).on(FaultTarget::Solve);
+    let fixture = Fixture::new()
+        .account(
+            Account::new("faulty", FAULTY_PW)
+                .checkpoint(Checkpoint::new("2FA", DAVE_2FA).fault(lost))
+                .checkpoint(Checkpoint::new("OTP", DAVE_OTP)),
+        )
+        .account(
+            Account::new("bob", BOB_PW)
+                .checkpoint(Checkpoint::new("2FA", BOB_CODE))
+                .fault(bob_fault),
+        );
+    auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap()
+}
+
+/// Saves `faulty`'s intent in `state`, then runs `solve` of its 2FA code: the server accepts
+/// the code and loses its answer, and the run is killed before it sends it again. Returns
+/// the code's key, which the file keeps.
+fn unanswered_solve(sim: &auth_sim::Simulator, state: &std::path::Path) -> String {
+    detach_cli(sim, state, "faulty", FAULTY_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let running = solve_cli(sim, state, Some(DAVE_2FA)).spawn();
+    let started = std::time::Instant::now();
+    while solves(sim).is_empty() {
+        assert!(started.elapsed() < RUN_LIMIT, "the code never reached the server");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Well before its retry (a backoff of 125 ms at least).
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(running.kill().code, None);
+    assert_eq!(solves(sim).len(), 1, "killed before its retry");
+    let (key, action) = saved_sent(state);
+    assert_eq!(action, "code");
+    key
+}
+
+/// `solve` of faulty's 2FA code again, checked to go with `kept` and to be answered with
+/// what the server answered to it the first time: the OTP that follows.
+#[track_caller]
+fn same_solve_goes_with(sim: &auth_sim::Simulator, state: &std::path::Path, kept: &str) {
+    let again = solve_cli(sim, state, Some(DAVE_2FA)).run();
+    let pending = again.exits(10).outcome("checkpoint_pending");
+    assert_eq!(
+        solve_keys(sim).last().map(String::as_str),
+        Some(kept),
+        "the kept key: {again:?}"
+    );
+    assert_eq!(pending["checkpoint"]["type"], "OTP", "{again:?}");
+}
+
+/// A refused `connect --detach` onto a file whose intent holds the key of an unanswered
+/// solve puts the file back as it was: the intent, that key and the intent's username. The
+/// same `solve` then goes with the key, and the server replays its answer.
+#[test]
+fn a_refused_connect_over_a_file_puts_back_its_intent_with_the_key_of_its_unanswered_solve() {
+    let sim = lost_solve_sim(auth_sim::Fault::new());
+    let scratch = Scratch::new("detach-refused-over-sent");
+    let state = scratch.path("shared.json");
+    let kept = unanswered_solve(&sim, &state);
+    let mut before = state_file_json(&state);
+
+    detach_cli(&sim, &state, "bob", "not-bobs-password")
+        .secret("not-bobs-password")
+        .run()
+        .exits(4);
+    let mut after = state_file_json(&state);
+    for saved in [&mut before, &mut after] {
+        saved.as_object_mut().unwrap().remove("revision");
+    }
+    assert_eq!(after, before, "put back as it was");
+
+    same_solve_goes_with(&sim, &state, &kept);
+}
+
+/// An unanswered `connect --detach` onto such a file keeps, beside its own key and user,
+/// the intent with the key of its unanswered solve and its username: the same `solve` goes
+/// with that key, and once that intent has ended, the same connect with its own.
+#[test]
+fn an_unanswered_connect_over_a_file_keeps_the_key_of_its_unanswered_solve_beside_its_own() {
+    let sim = lost_solve_sim(auth_sim::Fault::new().close_without_answer().times(4));
+    let scratch = Scratch::new("detach-unanswered-over-sent");
+    let state = scratch.path("shared.json");
+    let kept = unanswered_solve(&sim, &state);
+    let before = state_file_json(&state);
+
+    detach_cli(&sim, &state, "bob", BOB_PW).run().exits(5);
+    let both = state_file_json(&state);
+    for field in ["username", "snapshot", "sent"] {
+        assert_eq!(both[field], before[field], "{field}: {both}");
+    }
+    assert_eq!(both["connect"]["username"], "bob", "{both}");
+    let connect_key = both["connect"]["key"].as_str().unwrap().to_owned();
+
+    same_solve_goes_with(&sim, &state, &kept);
+
+    // faulty's intent ends (connected): the file keeps bob's connect alone, under his name.
+    solve_cli(&sim, &state, Some(DAVE_OTP))
+        .run()
+        .exits(0)
+        .outcome("connected");
+    let alone = state_file_json(&state);
+    assert!(alone.get("snapshot").is_none(), "{alone}");
+    assert_eq!(alone["username"], "bob", "{alone}");
+    assert_eq!(alone["connect"]["key"], connect_key.as_str(), "{alone}");
+
+    detach_cli(&sim, &state, "bob", BOB_PW)
+        .run()
+        .exits(10)
+        .outcome("checkpoint_pending");
+    let last = requests_to(&sim, "/accounts").pop().unwrap();
+    assert_eq!(last.header("idempotency-key"), Some(connect_key.as_str()));
+    assert_eq!(state_file_json(&state)["username"], "bob");
+}
+
+/// While the file holds the key of a code whose answer was lost (the server accepted the
+/// 2FA code: its intent moved on to the OTP), another action is refused before anything
+/// is sent, and the file is left as it is: a `resend`, or an approval in the app, would
+/// drop that key, and the same code sent again under a fresh one would be judged as a
+/// wrong OTP. The message says to run the same `solve` first; it then goes with the key,
+/// and the server replays its answer.
+#[test]
+fn another_action_is_refused_while_the_answer_to_a_code_is_lost_and_the_same_solve_goes_first() {
+    let sim = lost_solve_sim(auth_sim::Fault::new());
+    let scratch = Scratch::new("detach-other-action");
+    let state = scratch.path("faulty.json");
+    let kept = unanswered_solve(&sim, &state);
+    let saved = std::fs::read(&state).unwrap();
+    let sent_before = sim.requests().len();
+
+    let resend = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .run();
+    let in_app = solve_cli(&sim, &state, None).args(["--in-app"]).run();
+    for refused in [&resend, &in_app] {
+        let json = refused.exits(2).outcome("error");
+        assert_eq!(json["type"], "cli/state_file", "{refused:?}");
+        let message = json["message"].as_str().unwrap();
+        let solve = format!(
+            "run `postpress-auth solve --state-file {}` with the same code first",
+            state.display()
+        );
+        assert!(message.contains(&solve), "{refused:?}");
+    }
+    assert_eq!(sim.requests().len(), sent_before, "nothing was sent");
+    assert_eq!(std::fs::read(&state).unwrap(), saved, "the file is as it was");
+
+    same_solve_goes_with(&sim, &state, &kept);
+}
+
+/// An unanswered `resend` changes nothing the intent depends on: a `solve` after it goes
+/// ahead (and its code with a key of its own).
+#[test]
+fn a_solve_goes_ahead_after_a_resend_whose_answer_was_lost() {
+    use auth_sim::{Account, Checkpoint, Fault, FaultTarget, Fixture};
+    let lost = Fault::new().lose_answer().times(1).on(FaultTarget::Resend);
+    let fixture = Fixture::new()
+        .account(Account::new("faulty", FAULTY_PW).checkpoint(Checkpoint::new("2FA", BOB_CODE).fault(lost)));
+    let sim = auth_sim::Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    let scratch = Scratch::new("detach-after-resend");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(10);
+    let running = cli(&sim)
+        .args(["resend", "--json", "--state-file"])
+        .args([&state])
+        .spawn();
+    let started = std::time::Instant::now();
+    while requests_to(&sim, "/accounts/checkpoint/resend").is_empty() {
+        assert!(
+            started.elapsed() < RUN_LIMIT,
+            "the resend never reached the server"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    std::thread::sleep(Duration::from_millis(20));
+    assert_eq!(running.kill().code, None);
+    let (resend_key, action) = saved_sent(&state);
+    assert_eq!(action, "resend");
+
+    solve_cli(&sim, &state, Some(BOB_CODE))
+        .secret(BOB_CODE)
+        .run()
+        .exits(0)
+        .outcome("connected");
+    assert_eq!(solve_keys(&sim).len(), 1);
+    assert_ne!(solve_keys(&sim)[0], resend_key);
+}

@@ -215,6 +215,39 @@ fn a_servers_control_characters_never_reach_the_terminal() {
     }
 }
 
+/// `--json` keeps the server's strings as it sent them: DEL, C1 controls and bidi overrides
+/// go as JSON escapes (`\u0085`), not replaced, so a script reads the checkpoint type the
+/// server sent and the state file holds; none of them reaches the terminal as such.
+#[test]
+fn json_output_keeps_the_servers_strings_as_sent_escaped() {
+    let kind = "FACE\u{7f}SCAN\u{85}\u{202E}\u{2066}";
+    let fixture =
+        Fixture::new().account(Account::new("erin", ERIN_PW).checkpoint(Checkpoint::new(kind, ERIN_CODE)));
+    let sim = Simulator::builder()
+        .api_key(API_KEY)
+        .fixture(fixture)
+        .start()
+        .unwrap();
+    let scratch = Scratch::new("failures-json-strings");
+    let state = scratch.path("erin.json");
+    let run = detach_cli(&sim, &state, "erin", ERIN_PW).run();
+    let json = run.exits(10).outcome("checkpoint_pending");
+    assert_eq!(json["checkpoint"]["type"], kind, "{run:?}");
+    assert_eq!(
+        state_file_json(&state)["snapshot"]["intent"]["checkpoint"]["type"],
+        kind
+    );
+    assert!(
+        run.stdout.contains(r"FACE\u007fSCAN\u0085\u202e\u2066"),
+        "{run:?}"
+    );
+    assert!(
+        !run.stdout
+            .contains(['\u{7f}', '\u{85}', '\u{202E}', '\u{2066}', '\u{FFFD}']),
+        "{run:?}"
+    );
+}
+
 #[test]
 fn plain_http_to_another_host_is_refused_before_anything_is_sent() {
     let run = cli_at("http://api.example.com/v1")

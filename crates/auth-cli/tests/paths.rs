@@ -555,3 +555,59 @@ fn a_large_checkpoint_is_saved_compact_and_solve_reads_it_back() {
     run.exits(0).outcome("connected");
     assert!(!state.exists());
 }
+
+/// What `connect --detach` says is saved, `solve` reads back, however deep the checkpoint's
+/// fields nest: the state file nests the checkpoint two levels deeper than the answer did
+/// (`snapshot.intent.checkpoint`), so a checkpoint the client accepts may be too deep for
+/// the JSON reader's limit once saved. Such a state is not written: exit 2, with the intent's
+/// `account_id`, as for a state too large.
+#[test]
+fn a_state_too_deep_to_read_back_is_not_written_and_every_state_written_is_read_back() {
+    let (mut saved, mut unsavable) = (0, 0);
+    for depth in 118..128 {
+        let mut nested = Value::Array(vec![]);
+        for _ in 1..depth {
+            nested = Value::Array(vec![nested]);
+        }
+        let checkpoint = Checkpoint::new("FACE_SCAN", ERIN_CODE).extra("layout", nested);
+        let sim = Simulator::builder()
+            .api_key(API_KEY)
+            .fixture(Fixture::new().account(Account::new("erin", ERIN_PW).checkpoint(checkpoint)))
+            .start()
+            .unwrap();
+        let scratch = Scratch::new("paths-deep");
+        let state = scratch.path("erin.json");
+        let detached = detach_cli(&sim, &state, "erin", ERIN_PW).run();
+        match detached.code {
+            Some(10) => {
+                saved += 1;
+                let run = cli(&sim)
+                    .args(["solve", "--json", "--code", ERIN_CODE, "--state-file"])
+                    .args([&state])
+                    .run();
+                assert_eq!(
+                    run.code,
+                    Some(0),
+                    "depth {depth}: `connect --detach` said saved (exit 10), `solve` cannot read it: {run:?}"
+                );
+            }
+            Some(2) => {
+                unsavable += 1;
+                let json = detached.outcome("error");
+                assert_eq!(json["type"], "cli/state_file", "{detached:?}");
+                assert!(json["account_id"].is_string(), "{detached:?}");
+                let message = json["message"].as_str().unwrap();
+                assert!(message.contains("could not be read back"), "{detached:?}");
+                assert!(state_file_json(&state).get("snapshot").is_none(), "not saved");
+            }
+            // The client refused the answer itself: nothing claimed saved.
+            _ => {
+                detached.exits(5).outcome("error");
+            }
+        }
+    }
+    assert!(
+        saved > 0 && unsavable > 0,
+        "saved {saved}, not written {unsavable}"
+    );
+}

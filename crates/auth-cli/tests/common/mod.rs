@@ -141,7 +141,8 @@ pub(crate) fn kill_after_solves(sim: &Simulator, running: Running, count: usize)
 pub(crate) struct Cli {
     command: Command,
     stdin: Option<Vec<u8>>,
-    flood: Option<u64>,
+    /// How many bytes to write after the text, and what to write them with.
+    flood: Option<(u64, Vec<u8>)>,
     keep_stdin_open: bool,
     secrets: Vec<String>,
 }
@@ -266,7 +267,16 @@ impl Cli {
     /// [`Cli::stdin`] if any, until written or until the command closes its end; the run
     /// says how many were written ([`Run::stdin_written`]).
     pub(crate) fn stdin_flood(mut self, bytes: u64) -> Self {
-        self.flood = Some(bytes);
+        self.flood = Some((bytes, vec![b'x'; 64 * 1024]));
+        self
+    }
+
+    /// As [`Cli::stdin_flood`], in blank lines of 4096 bytes (4095 spaces and a newline):
+    /// lines within the limit, each skipped where an answer is read.
+    pub(crate) fn stdin_flood_lines(mut self, bytes: u64) -> Self {
+        let mut line = vec![b' '; 4095];
+        line.push(b'\n');
+        self.flood = Some((bytes, line));
         self
     }
 
@@ -286,7 +296,7 @@ impl Cli {
     pub(crate) fn run(self) -> Run {
         let keep_open = self.keep_stdin_open;
         let text = self.stdin.clone().unwrap_or_default();
-        let flood = self.flood.unwrap_or(0);
+        let (flood, chunk) = self.flood.clone().unwrap_or_default();
         let mut running = self.spawn();
         let stdin = running.stdin.take();
         if keep_open {
@@ -304,7 +314,6 @@ impl Cli {
                 return written;
             }
             written += text.len() as u64;
-            let chunk = vec![b'x'; 64 * 1024];
             while written < flood && pipe.write_all(&chunk).is_ok() {
                 written += chunk.len() as u64;
             }
