@@ -1,22 +1,25 @@
 //! Sending again a connect whose answer was lost, from a snapshot that holds it.
 
-use auth_core::{Command, Credentials, Error, Flow, RequestKind, UsageError};
+use auth_core::{Command, Credentials, Error, Flow, IdempotencyKey, RequestKind, UsageError};
 
 /// The command that sends again the connect (or reconnect) `flow` holds as unsettled, with
-/// `credentials`: both clients' `connect_again`. A usage error, with nothing sent, if the
-/// flow holds no such connect.
-pub fn connect_again_command(flow: &Flow, credentials: Credentials) -> Result<Command, Error> {
-    match flow.unsettled() {
-        Some(lost) if lost.kind == RequestKind::Connect => Ok(Command::Connect(credentials)),
-        Some(lost) if lost.kind == RequestKind::Reconnect => match lost.reconnect {
-            Some(account_id) => Ok(Command::Reconnect {
-                account_id: account_id.clone(),
-                credentials,
-            }),
-            None => Err(no_lost_connect()),
+/// `credentials`, and that connect's own key to give it, so that a 409 comes back to the
+/// caller, who chooses its keys: both clients' `connect_again`. A usage error, with nothing
+/// sent, if the flow holds no such connect.
+pub fn connect_again_command(
+    flow: &Flow,
+    credentials: Credentials,
+) -> Result<(Command, IdempotencyKey), Error> {
+    let lost = flow.unsettled().ok_or_else(no_lost_connect)?;
+    let command = match (lost.kind, lost.reconnect) {
+        (RequestKind::Connect, _) => Command::Connect(credentials),
+        (RequestKind::Reconnect, Some(account_id)) => Command::Reconnect {
+            account_id: account_id.clone(),
+            credentials,
         },
-        _ => Err(no_lost_connect()),
-    }
+        _ => return Err(no_lost_connect()),
+    };
+    Ok((command, lost.key))
 }
 
 fn no_lost_connect() -> Error {
@@ -39,11 +42,11 @@ mod tests {
         let at = UnixMillis::from_millis(5);
         let credentials = || Credentials::messenger("bob", "pw");
         let connect = connect_again_command(&flow(Snapshot::lost_connect(key, at, None)), credentials());
-        assert!(matches!(connect, Ok(Command::Connect(_))));
+        assert!(matches!(connect, Ok((Command::Connect(_), lost)) if lost == key));
         let lost = Snapshot::lost_connect(key, at, Some("acc-1".into()));
         let reconnect = connect_again_command(&flow(lost), credentials());
         assert!(
-            matches!(reconnect, Ok(Command::Reconnect { account_id, .. }) if account_id.as_str() == "acc-1")
+            matches!(reconnect, Ok((Command::Reconnect { account_id, .. }, _)) if account_id.as_str() == "acc-1")
         );
         let idle = Flow::new(Config::new("key"));
         assert!(matches!(

@@ -779,9 +779,13 @@ impl Flow {
     }
 
     /// Starts a logical request: with the key of the lost one it sends again, else `key`.
+    /// A 409 to the lost one's key is answered under `key`, unless `key` is that same key: a
+    /// caller that gives it chooses its keys itself, and gets the 409.
     fn start(&mut self, request: Outgoing, key: IdempotencyKey, now: UnixMillis) -> Output {
         let (key, fresh_key, first_sent_at) = match self.unsettled.take() {
-            Some(lost) if lost.is_retried_by(&request) => (lost.key, Some(key), lost.first_sent_at),
+            Some(lost) if lost.is_retried_by(&request) => {
+                (lost.key, (key != lost.key).then_some(key), lost.first_sent_at)
+            }
             _ => (key, None, now),
         };
         self.exchange = Some(Exchange {

@@ -218,6 +218,29 @@ fn a_connect_kept_only_as_its_key_and_first_send_finds_the_intent_with_its_first
 }
 
 #[test]
+fn a_lost_request_sent_again_under_its_own_key_gets_the_409_itself() {
+    // A caller that keeps its keys itself gives the lost connect's key with the command: a
+    // 409 (the key went with another password) is its to answer, with a key it saves first.
+    let key = auth_core::IdempotencyKey::from_random_bytes([42; 16]);
+    let saved = Snapshot::lost_connect(key, at_ms(1_000), None);
+    let mut flow = Flow::resume(config(), saved);
+    let connect = auth_core::Input::command(connect_messenger(), key);
+    let Output::Send(request) = flow.handle(at_ms(61_000), connect) else {
+        panic!("expected the connect")
+    };
+    assert_eq!(request.idempotency_key, Some(key));
+    let output = flow.handle(
+        at_ms(61_100),
+        auth_core::Input::Answer(error(409, "errors/idempotency_conflict")),
+    );
+    let Error::Api(conflict) = failure(output) else {
+        panic!("expected the 409")
+    };
+    assert_eq!(conflict.problem, Problem::IdempotencyConflict);
+    assert_eq!(flow.phase(), Phase::Idle, "nothing more sent");
+}
+
+#[test]
 fn another_code_after_a_lost_one_goes_with_its_key_then_under_its_own_on_a_409() {
     let (mut harness, _) = pending(0);
     let first = sent(harness.command(1_000, solve("111111")));

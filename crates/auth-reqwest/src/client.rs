@@ -157,8 +157,11 @@ impl Client {
     /// ([`Snapshot::lost_connect`] from its key and first send, kept by a process that died
     /// mid-request), with the same `credentials`: under its `Idempotency-Key`, so the
     /// server answers what it answered then (never a second intent), and with the intent's
-    /// deadline counted from the first send, as the server's is. A usage error, with nothing
-    /// sent, if `saved` holds no such connect.
+    /// deadline counted from the first send, as the server's is. A `409` (the key went with
+    /// other credentials, which the server acted on) is returned as [`Error::Api`] with
+    /// [`Problem::IdempotencyConflict`](auth_core::Problem::IdempotencyConflict), nothing
+    /// more sent: the caller, who keeps its keys, chooses the next one. A usage error, with
+    /// nothing sent, if `saved` holds no such connect.
     pub fn connect_again(
         &self,
         saved: Snapshot,
@@ -167,8 +170,8 @@ impl Client {
         let client = self.clone();
         async move {
             let flow = Flow::resume(client.inner.config.clone(), saved);
-            let command = auth_client::connect_again_command(&flow, credentials)?;
-            client.start_on(flow, command, new_idempotency_key()?).await
+            let (command, key) = auth_client::connect_again_command(&flow, credentials)?;
+            client.start_on(flow, command, key).await
         }
     }
 

@@ -145,12 +145,15 @@ impl Client {
     /// ([`Snapshot::lost_connect`] from its key and first send, kept by a process that died
     /// mid-request), with the same `credentials`: under its `Idempotency-Key`, so the
     /// server answers what it answered then (never a second intent), and with the intent's
-    /// deadline counted from the first send, as the server's is. A usage error, with nothing
-    /// sent, if `saved` holds no such connect.
+    /// deadline counted from the first send, as the server's is. A `409` (the key went with
+    /// other credentials, which the server acted on) is returned as [`Error::Api`] with
+    /// [`Problem::IdempotencyConflict`](auth_core::Problem::IdempotencyConflict), nothing
+    /// more sent: the caller, who keeps its keys, chooses the next one. A usage error, with
+    /// nothing sent, if `saved` holds no such connect.
     pub fn connect_again(&self, saved: Snapshot, credentials: Credentials) -> Result<Connection, Error> {
         let flow = Flow::resume(self.inner.config.clone(), saved);
-        let command = auth_client::connect_again_command(&flow, credentials)?;
-        self.start_on(flow, command, new_idempotency_key()?)
+        let (command, key) = auth_client::connect_again_command(&flow, credentials)?;
+        self.start_on(flow, command, key)
     }
 
     /// Reads an account's status (`GET /accounts/{account_id}`): after

@@ -45,7 +45,7 @@ pub fn connect_with_key_sends_that_key_and_the_same_key_finds_the_same_intent<D:
 /// `connect_again` sends a connect kept only as its key and first send (by a process that
 /// died mid-request) under that key: the server's first answer, the same intent, and its
 /// deadline counted from the first send, not from the send again a minute later. A
-/// snapshot that holds no lost connect is refused, nothing sent.
+/// snapshot that holds no lost connect is refused, nothing sent; a 409 is the caller's.
 pub fn connect_again_sends_the_kept_key_and_keeps_the_first_deadline<D: Driver>() {
     let sim = start_sim(Fixture::demo());
     let clock = ManualClock::new();
@@ -74,6 +74,15 @@ pub fn connect_again_sends_the_kept_key_and_keeps_the_first_deadline<D: Driver>(
     let refused = client.connect_again(again.save(), credentials());
     assert!(matches!(refused, Err(auth_core::Error::Usage(_))), "{refused:?}");
     assert_eq!(sim.requests().len(), 2, "nothing sent");
+
+    // Other credentials under the kept key: the 409 is the caller's, who keeps its keys.
+    let lost = auth_core::Snapshot::lost_connect(key(3), first_sent_at, None);
+    let conflict = client.connect_again(lost, Credentials::messenger("bob", "pw-other"));
+    let Err(auth_core::Error::Api(api)) = conflict else {
+        panic!("expected the 409: {conflict:?}");
+    };
+    assert_eq!(api.problem, auth_core::Problem::IdempotencyConflict);
+    assert_eq!(sim.requests().len(), 3, "nothing more sent");
 }
 
 /// `reconnect_account_with_key` sends that key, and the same key again gets the server's
