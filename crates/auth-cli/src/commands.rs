@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::mpsc::{self, RecvTimeoutError};
 
-use auth_core::{Fault, Problem, Solution, TransportErrorKind};
+use auth_core::{AccountId, Fault, Problem, Snapshot, Solution, TransportErrorKind};
 use auth_ureq::{
     BuildError, Client, ClientBuilder, Connection, Credentials, Error, Exchange, IdempotencyKey,
     PendingIntent, Resend, Solved, new_idempotency_key,
@@ -251,16 +251,21 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         Some(path) => {
             let (mut file, lock) =
                 StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
-            let (key, again) =
-                file.begin_connect(&lock, args.provider.as_str(), args.reconnect.as_deref(), false)?;
-            if again {
+            let (key, again) = file.begin_connect(
+                &lock,
+                args.provider.as_str(),
+                args.reconnect.as_deref(),
+                false,
+                client.now(),
+            )?;
+            if again.is_some() {
                 say(
                     "Sending the connect again with the Idempotency-Key of the unanswered one saved in the state file…",
                 );
             }
             (Store::Detached { file, lock }, Some(key), again)
         }
-        None => (Store::Memory, None, false),
+        None => (Store::Memory, None, None),
     };
     let credentials = Credentials::new(args.provider, args.username.clone(), password);
     let (doing, account) = match &args.reconnect {
@@ -281,15 +286,32 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         Some(account_id) => client.reconnect_account_with_key(account_id.clone(), credentials.clone(), key),
         None => client.connect_with_key(credentials.clone(), key),
     };
-    let mut connection = send(key);
+    let mut connection = match again {
+        // The unanswered connect of an earlier run: its key, and the intent the server
+        // started then counts its deadline from that first send.
+        Some(first_sent_at) => {
+            let reconnect = args.reconnect.clone().map(AccountId::new);
+            client.connect_again(
+                Snapshot::lost_connect(key, first_sent_at, reconnect),
+                credentials.clone(),
+            )
+        }
+        None => send(key),
+    };
     // A kept key met other input (the password corrected since): the API acted on nothing;
     // the connect goes again under a fresh key, saved first.
     if let (Err(error), Store::Detached { file, lock }) = (&connection, &mut store)
         && is_key_conflict(error)
-        && again
+        && again.is_some()
     {
         say("That key went with other input: sending the connect under a new one…");
-        let (fresh, _) = file.begin_connect(lock, args.provider.as_str(), args.reconnect.as_deref(), true)?;
+        let (fresh, _) = file.begin_connect(
+            lock,
+            args.provider.as_str(),
+            args.reconnect.as_deref(),
+            true,
+            client.now(),
+        )?;
         connection = send(fresh);
     }
     match connection {

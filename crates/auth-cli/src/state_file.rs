@@ -58,7 +58,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use auth_core::{IdempotencyKey, Intent, Snapshot};
+use auth_core::{IdempotencyKey, Intent, Snapshot, UnixMillis};
 use auth_ureq::new_idempotency_key;
 use serde::{Deserialize, Serialize};
 
@@ -180,6 +180,11 @@ pub(crate) struct SavedConnect {
     /// is the connect's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) username: Option<String>,
+    /// When it was first sent, by the client's clock: sent again, the intent the server
+    /// started then counts its deadline from there. Files of earlier builds have none
+    /// (the intent then counts from the send again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) first_sent_at: Option<UnixMillis>,
 }
 
 /// What `connect --detach` found in the file: an intent, the request sent for it whose result
@@ -466,26 +471,33 @@ impl StateFile {
     /// connect, saved in the file (beside what it held, if anything) before it is sent.
     /// The key of the unanswered connect an earlier run left there when this is the same
     /// call (same API, user, provider and reconnected account), so the server answers what
-    /// it answered then; a new one otherwise, or when `fresh`. `Ok(true)` with the key when
-    /// it is the earlier one. Nothing is sent when this fails.
+    /// it answered then; a new one otherwise, or when `fresh`, first sent `now`. With the key,
+    /// when it is the earlier one, the time it was first sent (`now` if the file does not
+    /// say). Nothing is sent when this fails.
     pub(crate) fn begin_connect(
         &mut self,
         lock: &Lock,
         provider: &str,
         reconnect: Option<&str>,
         fresh: bool,
-    ) -> Result<(IdempotencyKey, bool), Failure> {
+        now: UnixMillis,
+    ) -> Result<(IdempotencyKey, Option<UnixMillis>), Failure> {
         let earlier = self
             .found_connect
             .take()
             .filter(|found| !fresh && found.provider == provider && found.reconnect.as_deref() == reconnect);
-        let again = earlier.is_some();
+        let first_sent_at = match &earlier {
+            Some(found) => found.first_sent_at,
+            None => Some(now),
+        };
+        let again = earlier.as_ref().map(|found| found.first_sent_at.unwrap_or(now));
         let key = kept_or_new(earlier.map(|found| found.key))?;
         self.connect = Some(SavedConnect {
             key,
             provider: provider.to_owned(),
             reconnect: reconnect.map(str::to_owned),
             username: self.connect_username.clone(),
+            first_sent_at,
         });
         let (snapshot, sent) = match &self.previous {
             Some(previous) => (Some(previous.snapshot.clone()), previous.sent),
@@ -1299,15 +1311,17 @@ mod tests {
 
         // Another user's connect gets a key of its own.
         let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "dave").unwrap();
-        let (other, again) = file.begin_connect(&lock, "MESSENGER", None, false).unwrap();
-        assert!(!again && other != key);
+        let now = UnixMillis::from_millis(5_000);
+        let (other, again) = file.begin_connect(&lock, "MESSENGER", None, false, now).unwrap();
+        assert!(again.is_none() && other != key);
         drop((file, lock));
 
         fs::write(&path, old.to_string()).unwrap();
         let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "carol").unwrap();
         assert_eq!(
-            file.begin_connect(&lock, "MESSENGER", None, false).unwrap(),
-            (key, true)
+            file.begin_connect(&lock, "MESSENGER", None, false, now).unwrap(),
+            (key, Some(now)),
+            "an earlier build's connect: sent again from now"
         );
         drop((file, lock));
         let saved = load(&path).unwrap().saved;

@@ -546,6 +546,31 @@ fn a_detached_connect_failing_with_5xx_keeps_its_key_for_the_same_command() {
     assert_eq!(keys, vec![key; 5]);
 }
 
+/// The intent a connect sent again starts counts its deadline from the connect's first send,
+/// saved with its key, not from the send again: the safe deadline (the contract counts it
+/// "from the moment the request was sent"), which never shows time the server's intent may
+/// not have. The first run answers 503 on every attempt (about 1.75 s of backoff after its
+/// first send), so a deadline counted from the second run would be later than the end of
+/// the first run plus the intent's life.
+#[test]
+fn a_connect_sent_again_counts_its_intent_from_its_first_send() {
+    let sim = lost_connect_sim(auth_sim::Fault::new().force_status(503).times(4));
+    let scratch = Scratch::new("detach-first-send");
+    let state = scratch.path("faulty.json");
+    detach_cli(&sim, &state, "faulty", FAULTY_PW).run().exits(5);
+    let first_run_ended = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let saved: serde_json::Value = state_file_json(&state);
+    let first_sent_at = saved["connect"]["first_sent_at"].as_u64().unwrap();
+    let again = detach_cli(&sim, &state, "faulty", FAULTY_PW).run();
+    let json = again.exits(10).outcome("checkpoint_pending");
+    let expires_at = json["expires_at_ms"].as_u64().unwrap();
+    assert_eq!(expires_at, first_sent_at + 300_000, "{json}");
+    let counted_from_the_second_run = u64::try_from(first_run_ended.as_millis()).unwrap() + 300_000;
+    assert!(expires_at < counted_from_the_second_run, "{json}");
+}
+
 /// `connect --detach` onto a file that holds another account's pending intent: the intent
 /// stays resumable while the new connect is unanswered (beside its key), and is put back
 /// when the connect is refused; it is replaced only by the new connect's own intent.
