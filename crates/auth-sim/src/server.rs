@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::error_types as kinds;
 use crate::fixture::Fault;
 use crate::idempotency::{Begin, Claim, Records, Stored};
+use crate::ids::AccountId;
 use crate::log::{LoggedRequest, RequestLog};
 use crate::rate_limit::Buckets;
 use crate::reply::{ErrorEnvelope, RenderContext, Reply, render};
@@ -408,33 +409,57 @@ async fn act(
 }
 
 /// Applies the operation, holding the request (without blocking anything) while an in-app
-/// validation is pending.
+/// validation is pending. A held request is judged at the moment it was due, not at the
+/// clock's reading when it wakes: one `advance` far past an approval still sees the
+/// approval (and an approval due after the deadline still sees the deadline first).
 async fn run(shared: &Shared, operation: &Operation) -> Reply {
+    let mut now = shared.clock.now_ms();
     let mut resume = None;
-    let mut held_guard: Option<Held<'_>> = None;
+    let mut held: Option<Held<'_>> = None;
     loop {
-        let now = shared.clock.now_ms();
-        let decision = crate::lock(&shared.state).handle(operation, now, resume);
+        let decision = {
+            let mut state = crate::lock(&shared.state);
+            let decision = state.handle(operation, now, resume);
+            // Registered under the same lock as the decision, so that no sweep comes between.
+            if let Decision::Hold { intent, .. } = decision
+                && held.is_none()
+            {
+                held = Some(Held::register(shared, &mut state, intent));
+            }
+            decision
+        };
         match decision {
             Decision::Reply(reply) => return reply,
-            Decision::Hold { until_ms, resume: at } => {
-                if held_guard.is_none() {
-                    shared.held.fetch_add(1, Ordering::SeqCst);
-                    held_guard = Some(Held(&shared.held));
-                }
+            Decision::Hold {
+                until_ms, resume: at, ..
+            } => {
                 shared.clock.sleep_until(until_ms).await;
+                now = shared.clock.now_ms().min(until_ms);
                 resume = Some(at);
             }
         }
     }
 }
 
-/// Counts a held request until it is answered or dropped (connection closed, shutdown).
-struct Held<'a>(&'a AtomicUsize);
+/// A request held on an intent: counted in [`Shared::held`], and keeping its intent from
+/// being forgotten, until it is answered or dropped (connection closed, shutdown).
+struct Held<'a> {
+    shared: &'a Shared,
+    intent: AccountId,
+}
+
+impl<'a> Held<'a> {
+    fn register(shared: &'a Shared, state: &mut State, intent: AccountId) -> Held<'a> {
+        state.hold(intent);
+        shared.held.fetch_add(1, Ordering::SeqCst);
+        Held { shared, intent }
+    }
+}
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        crate::lock(&self.shared.state).release(self.intent);
+        self.shared.held.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
