@@ -154,6 +154,7 @@ pub struct SimulatorBuilder {
     max_pending_intents: usize,
     max_connected_accounts: usize,
     request_log_capacity: usize,
+    request_log_max_bytes: usize,
     trace_requests: bool,
 }
 
@@ -175,6 +176,7 @@ impl Default for SimulatorBuilder {
             max_pending_intents: 100_000,
             max_connected_accounts: 100_000,
             request_log_capacity: 10_000,
+            request_log_max_bytes: 64 * 1024 * 1024,
             trace_requests: false,
         }
     }
@@ -304,9 +306,21 @@ impl SimulatorBuilder {
         self
     }
 
-    /// At most this many requests are kept in the log (default 10 000; 0: no log).
+    /// At most this many requests are kept in the log (default 10 000; 0: no log); past
+    /// it the oldest are dropped first.
     pub fn request_log_capacity(mut self, capacity: usize) -> Self {
         self.request_log_capacity = capacity;
+        self
+    }
+
+    /// At most about this many bytes are kept in the log (default 64 MiB; 0: no log),
+    /// counting each request's headers, body, method, path and query, and the strings
+    /// holding them; past it the oldest requests are dropped first. Requests are logged
+    /// before their API key is checked, so this bounds what any client can pin there
+    /// (a request over HTTP/1.1 may carry some 400 KB of headers and a 64 KiB body). A
+    /// request larger than the whole budget is not logged.
+    pub fn request_log_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.request_log_max_bytes = max_bytes;
         self
     }
 
@@ -343,7 +357,7 @@ impl SimulatorBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(self.fixture, limits)),
             clock: Clock::new(self.manual_clock),
-            log: RequestLog::new(self.request_log_capacity),
+            log: RequestLog::new(self.request_log_capacity, self.request_log_max_bytes),
             connections: AtomicU64::new(0),
             held: AtomicUsize::new(0),
             keys,
@@ -467,7 +481,8 @@ impl Simulator {
         Duration::from_millis(self.shared.clock.now_ms())
     }
 
-    /// Every request received so far (oldest first, up to the log's capacity).
+    /// Every request received so far (oldest first, within the log's capacity and byte
+    /// budget: [`SimulatorBuilder::request_log_capacity`], [`SimulatorBuilder::request_log_max_bytes`]).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.log.snapshot()
     }
