@@ -151,6 +151,7 @@ pub struct SimulatorBuilder {
     forget_after: Duration,
     max_connections: usize,
     max_streams_per_connection: u32,
+    header_read_timeout: Duration,
     max_pending_intents: usize,
     max_connected_accounts: usize,
     request_log_capacity: usize,
@@ -173,6 +174,7 @@ impl Default for SimulatorBuilder {
             forget_after: Duration::from_secs(600),
             max_connections: 10_000,
             max_streams_per_connection: 256,
+            header_read_timeout: Duration::from_secs(30),
             max_pending_intents: 100_000,
             max_connected_accounts: 100_000,
             request_log_capacity: 10_000,
@@ -293,6 +295,18 @@ impl SimulatorBuilder {
         self
     }
 
+    /// How long a client has to send a request's head (default 30 s): from connecting to
+    /// its first request, whatever the protocol, and on an HTTP/1.1 keep-alive connection
+    /// from the end of one answer to the end of the next request's head. Past it the
+    /// connection is closed, so that silent or half-sent connections cannot hold the
+    /// [`SimulatorBuilder::max_connections`] places forever. An HTTP/2 connection is
+    /// pinged after that long without a frame, and closed if the ping is not answered
+    /// within as long. A request held for an in-app approval is not cut by it.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
+        self
+    }
+
     /// At most this many intents are kept (default 100 000); past it, connect answers 429.
     pub fn max_pending_intents(mut self, max: usize) -> Self {
         self.max_pending_intents = max;
@@ -337,6 +351,11 @@ impl SimulatorBuilder {
         if self.ttl.is_zero() {
             return Err(StartError::Config("the intent TTL must be positive".to_owned()));
         }
+        if self.header_read_timeout.is_zero() {
+            return Err(StartError::Config(
+                "the header read timeout must be positive".to_owned(),
+            ));
+        }
         if let Some(limit) = &self.rate_limit {
             limit.check().map_err(StartError::Config)?;
         }
@@ -373,6 +392,7 @@ impl SimulatorBuilder {
         let connection_limits = server::ConnectionLimits {
             max_connections: self.max_connections,
             max_streams: self.max_streams_per_connection,
+            header_read_timeout: self.header_read_timeout,
         };
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -571,6 +591,12 @@ mod tests {
         let bad = Fixture::new().account(Account::new("", "pw"));
         let refused = Simulator::builder().fixture(bad).start();
         assert!(matches!(refused, Err(StartError::Fixture(_))));
+    }
+
+    #[test]
+    fn a_zero_header_read_timeout_does_not_start() {
+        let zero = Simulator::builder().header_read_timeout(Duration::ZERO).start();
+        assert!(matches!(zero, Err(StartError::Config(_))));
     }
 
     #[test]

@@ -14,10 +14,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, oneshot};
 
 use crate::api_keys::ApiKeys;
 use crate::body::SimBody;
@@ -89,13 +89,17 @@ impl Shared {
 #[error("connection closed by the simulator")]
 pub(crate) struct Abort;
 
-/// How many connections, and requests on one HTTP/2 connection, are served at once.
+/// How many connections, and requests on one HTTP/2 connection, are served at once, and
+/// how long a connection may stay silent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnectionLimits {
     /// Connections served at once; more wait in the kernel's backlog.
     pub(crate) max_connections: usize,
     /// Requests in flight on one HTTP/2 connection (its `SETTINGS_MAX_CONCURRENT_STREAMS`).
     pub(crate) max_streams: u32,
+    /// How long a client has to send a request's head (see
+    /// [`crate::SimulatorBuilder::header_read_timeout`]).
+    pub(crate) header_read_timeout: Duration,
 }
 
 /// Accepts connections until `shutdown` fires (or its sender is dropped). Each connection
@@ -119,11 +123,19 @@ pub(crate) async fn serve(
         });
     }
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let timeout = limits.header_read_timeout;
     let mut protocols = auto::Builder::new(TokioExecutor::new());
-    protocols.http1().keep_alive(true);
+    protocols
+        .http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
     protocols
         .http2()
-        .max_concurrent_streams(limits.max_streams.max(1));
+        .max_concurrent_streams(limits.max_streams.max(1))
+        .timer(TokioTimer::new())
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout);
     let protocols = Arc::new(protocols);
     loop {
         // At the connection cap, wait for a connection to end: new ones queue in the
@@ -153,8 +165,26 @@ pub(crate) async fn serve(
         let shared = Arc::clone(&shared);
         let protocols = Arc::clone(&protocols);
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), connection, request));
-            let _ = protocols.serve_connection(TokioIo::new(stream), service).await;
+            let first_request = Arc::new(Notify::new());
+            let arrived = Arc::clone(&first_request);
+            let service = service_fn(move |request| {
+                arrived.notify_one();
+                handle(Arc::clone(&shared), connection, request)
+            });
+            let serving = protocols.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(serving);
+            // hyper times out a request head over HTTP/1.1, but not a connection that has
+            // not yet said which protocol it speaks (nothing, or part of the HTTP/2
+            // preface) nor an HTTP/2 connection that sends no request: give each
+            // connection the same time for its first request.
+            tokio::select! {
+                _ = serving.as_mut() => {}
+                first = tokio::time::timeout(timeout, first_request.notified()) => {
+                    if first.is_ok() {
+                        let _ = serving.await;
+                    }
+                }
+            }
             drop(permit);
         });
     }

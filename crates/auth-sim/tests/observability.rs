@@ -234,6 +234,84 @@ fn the_connection_cap_queues_new_connections_instead_of_growing() {
     assert_eq!(sim.connections_accepted(), 2);
 }
 
+/// Reads until the server closes the connection; `false` if it is still open after 10 s.
+fn closed_by_the_server(stream: &mut TcpStream) -> bool {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut ignored = Vec::new();
+    match stream.read_to_end(&mut ignored) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn connections_that_send_no_request_head_in_time_are_closed_and_free_their_place() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .max_connections(4)
+        .header_read_timeout(Duration::from_millis(200))
+        .manual_clock()
+        .start()
+        .unwrap();
+    let starts: [&[u8]; 4] = [
+        b"",                                 // nothing at all
+        b"POST /v1/acc",                     // half a request line
+        b"PRI * HTTP/2.0\r\n",               // half the HTTP/2 preface
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", // the preface, then no request
+    ];
+    let mut silent: Vec<TcpStream> = starts
+        .iter()
+        .map(|start| {
+            let mut stream = TcpStream::connect(sim.addr()).unwrap();
+            stream.write_all(start).unwrap();
+            stream
+        })
+        .collect();
+    wait_until("the four connections to be accepted", || {
+        sim.connections_accepted() == 4
+    });
+    // A fifth client waits for a place, and gets one once the silent ones are closed.
+    let mut client = TcpStream::connect(sim.addr()).unwrap();
+    write!(
+        client,
+        "GET /v1/accounts/x HTTP/1.1\r\nhost: sim\r\nx-api-key: {KEY}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    for (stream, start) in silent.iter_mut().zip(starts) {
+        assert!(
+            closed_by_the_server(stream),
+            "still open after sending {:?}",
+            String::from_utf8_lossy(start)
+        );
+    }
+}
+
+#[test]
+fn the_header_read_timeout_does_not_cut_a_request_held_for_an_in_app_approval() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .header_read_timeout(Duration::from_millis(100))
+        .manual_clock()
+        .start()
+        .unwrap();
+    let client = Client::new(&sim, Style::Postpress);
+    let id = client.connect("carol", "pw-c").account_id();
+    let held = {
+        let client = Client::new(&sim, Style::Postpress);
+        let id = id.clone();
+        std::thread::spawn(move || client.solve(&id, "in_app_validation"))
+    };
+    wait_until("the solve to be held", || sim.held_requests() == 1);
+    // Several timeouts' worth of real time while the request is held.
+    std::thread::sleep(Duration::from_millis(500));
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(held.join().unwrap().status, 201);
+}
+
 #[test]
 fn dropping_the_simulator_stops_it() {
     let sim = demo_sim();
