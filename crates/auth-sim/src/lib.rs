@@ -281,6 +281,7 @@ impl SimulatorBuilder {
     }
 
     /// At most this many connections are served at once (default 10 000); more wait.
+    /// `usize::MAX` (or anything above tokio's `Semaphore::MAX_PERMITS`) is no cap.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
         self

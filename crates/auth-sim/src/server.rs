@@ -122,7 +122,10 @@ pub(crate) async fn serve(
             }
         });
     }
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // A semaphore holds at most MAX_PERMITS (usize::MAX >> 3): more is no cap in practice.
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let timeout = limits.header_read_timeout;
     let mut protocols = auto::Builder::new(TokioExecutor::new());
     protocols

@@ -234,6 +234,18 @@ fn the_connection_cap_queues_new_connections_instead_of_growing() {
     assert_eq!(sim.connections_accepted(), 2);
 }
 
+#[test]
+fn a_connection_cap_of_usize_max_serves_as_no_cap() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .max_connections(usize::MAX)
+        .manual_clock()
+        .start()
+        .unwrap();
+    let answer = Client::new(&sim, Style::Postpress).get("/accounts/x");
+    answer.assert_error(404, "errors/resource_not_found");
+}
+
 /// Reads until the server closes the connection; `false` if it is still open after 10 s.
 fn closed_by_the_server(stream: &mut TcpStream) -> bool {
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
