@@ -14,7 +14,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasher, Hasher};
+use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use bytes::Bytes;
@@ -111,25 +111,18 @@ impl Records {
         }
     }
 
-    /// The record key of an `Idempotency-Key` sent with an API key.
+    /// The record key of an `Idempotency-Key` sent with an API key. Both are hashed with
+    /// their lengths (as a tuple of slices), so that no two pairs share a key because
+    /// their bytes run together the same way.
     pub(crate) fn key(&self, api_key: &[u8], idempotency_key: &[u8]) -> RecordKey {
-        let hash = |state: &RandomState| {
-            let mut h = state.build_hasher();
-            h.write(api_key);
-            h.write_u8(0xff);
-            h.write(idempotency_key);
-            h.finish()
-        };
-        (hash(&self.key_a), hash(&self.key_b))
+        let pair = (api_key, idempotency_key);
+        (self.key_a.hash_one(pair), self.key_b.hash_one(pair))
     }
 
-    /// The fingerprint of a request: which endpoint (whatever the path style) and its body.
+    /// The fingerprint of a request: which endpoint (whatever the path style) and its body,
+    /// hashed with their lengths.
     pub(crate) fn fingerprint(&self, endpoint: &[u8], body: &[u8]) -> u64 {
-        let mut h = self.fingerprints.build_hasher();
-        h.write(endpoint);
-        h.write_u8(0xff);
-        h.write(body);
-        h.finish()
+        self.fingerprints.hash_one((endpoint, body))
     }
 
     /// Notified whenever a claim ends: a waiting retry asks [`Records::begin`] again.
@@ -322,6 +315,17 @@ mod tests {
         assert_ne!(elsewhere, key);
         assert!(matches!(records.begin(elsewhere, other, 10), Begin::Run(_)));
         assert_eq!(records.len(), 1);
+    }
+
+    #[test]
+    fn record_keys_tell_where_the_api_key_ends() {
+        let records = Records::new(1000, 10);
+        assert_ne!(records.key(b"key\xff", b"x"), records.key(b"key", b"\xffx"));
+        assert_ne!(records.key(b"ab", b"c"), records.key(b"a", b"bc"));
+        assert_ne!(
+            records.fingerprint(b"POST /accounts", b"\xff{}"),
+            records.fingerprint(b"POST /accounts\xff", b"{}")
+        );
     }
 
     #[test]

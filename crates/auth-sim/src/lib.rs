@@ -151,9 +151,11 @@ pub struct SimulatorBuilder {
     forget_after: Duration,
     max_connections: usize,
     max_streams_per_connection: u32,
+    header_read_timeout: Duration,
     max_pending_intents: usize,
     max_connected_accounts: usize,
     request_log_capacity: usize,
+    request_log_max_bytes: usize,
     trace_requests: bool,
 }
 
@@ -172,9 +174,11 @@ impl Default for SimulatorBuilder {
             forget_after: Duration::from_secs(600),
             max_connections: 10_000,
             max_streams_per_connection: 256,
+            header_read_timeout: Duration::from_secs(30),
             max_pending_intents: 100_000,
             max_connected_accounts: 100_000,
             request_log_capacity: 10_000,
+            request_log_max_bytes: 64 * 1024 * 1024,
             trace_requests: false,
         }
     }
@@ -277,6 +281,7 @@ impl SimulatorBuilder {
     }
 
     /// At most this many connections are served at once (default 10 000); more wait.
+    /// `usize::MAX` (or anything above tokio's `Semaphore::MAX_PERMITS`) is no cap.
     pub fn max_connections(mut self, max: usize) -> Self {
         self.max_connections = max;
         self
@@ -288,6 +293,18 @@ impl SimulatorBuilder {
     /// connections carry one request at a time whatever this says.
     pub fn max_streams_per_connection(mut self, max: u32) -> Self {
         self.max_streams_per_connection = max;
+        self
+    }
+
+    /// How long a client has to send a request's head (default 30 s): from connecting to
+    /// its first request, whatever the protocol, and on an HTTP/1.1 keep-alive connection
+    /// from the end of one answer to the end of the next request's head. Past it the
+    /// connection is closed, so that silent or half-sent connections cannot hold the
+    /// [`SimulatorBuilder::max_connections`] places forever. An HTTP/2 connection is
+    /// pinged after that long without a frame, and closed if the ping is not answered
+    /// within as long. A request held for an in-app approval is not cut by it.
+    pub fn header_read_timeout(mut self, timeout: Duration) -> Self {
+        self.header_read_timeout = timeout;
         self
     }
 
@@ -304,9 +321,21 @@ impl SimulatorBuilder {
         self
     }
 
-    /// At most this many requests are kept in the log (default 10 000; 0: no log).
+    /// At most this many requests are kept in the log (default 10 000; 0: no log); past
+    /// it the oldest are dropped first.
     pub fn request_log_capacity(mut self, capacity: usize) -> Self {
         self.request_log_capacity = capacity;
+        self
+    }
+
+    /// At most about this many bytes are kept in the log (default 64 MiB; 0: no log),
+    /// counting each request's headers, body, method, path and query, and the strings
+    /// holding them; past it the oldest requests are dropped first. Requests are logged
+    /// before their API key is checked, so this bounds what any client can pin there
+    /// (a request over HTTP/1.1 may carry some 400 KB of headers and a 64 KiB body). A
+    /// request larger than the whole budget is not logged.
+    pub fn request_log_max_bytes(mut self, max_bytes: usize) -> Self {
+        self.request_log_max_bytes = max_bytes;
         self
     }
 
@@ -322,6 +351,11 @@ impl SimulatorBuilder {
         self.fixture.validate()?;
         if self.ttl.is_zero() {
             return Err(StartError::Config("the intent TTL must be positive".to_owned()));
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err(StartError::Config(
+                "the header read timeout must be positive".to_owned(),
+            ));
         }
         if let Some(limit) = &self.rate_limit {
             limit.check().map_err(StartError::Config)?;
@@ -343,7 +377,7 @@ impl SimulatorBuilder {
         let shared = Arc::new(Shared {
             state: Mutex::new(State::new(self.fixture, limits)),
             clock: Clock::new(self.manual_clock),
-            log: RequestLog::new(self.request_log_capacity),
+            log: RequestLog::new(self.request_log_capacity, self.request_log_max_bytes),
             connections: AtomicU64::new(0),
             held: AtomicUsize::new(0),
             keys,
@@ -359,6 +393,7 @@ impl SimulatorBuilder {
         let connection_limits = server::ConnectionLimits {
             max_connections: self.max_connections,
             max_streams: self.max_streams_per_connection,
+            header_read_timeout: self.header_read_timeout,
         };
         let serving = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -467,7 +502,8 @@ impl Simulator {
         Duration::from_millis(self.shared.clock.now_ms())
     }
 
-    /// Every request received so far (oldest first, up to the log's capacity).
+    /// Every request received so far (oldest first, within the log's capacity and byte
+    /// budget: [`SimulatorBuilder::request_log_capacity`], [`SimulatorBuilder::request_log_max_bytes`]).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.shared.log.snapshot()
     }
@@ -556,6 +592,12 @@ mod tests {
         let bad = Fixture::new().account(Account::new("", "pw"));
         let refused = Simulator::builder().fixture(bad).start();
         assert!(matches!(refused, Err(StartError::Fixture(_))));
+    }
+
+    #[test]
+    fn a_zero_header_read_timeout_does_not_start() {
+        let zero = Simulator::builder().header_read_timeout(Duration::ZERO).start();
+        assert!(matches!(zero, Err(StartError::Config(_))));
     }
 
     #[test]

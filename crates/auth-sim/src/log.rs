@@ -70,36 +70,115 @@ impl fmt::Debug for LoggedRequest {
     }
 }
 
-/// A bounded log: past its capacity the oldest entries are dropped.
+/// A bounded log: past its capacity (a count of requests) or its byte budget, the oldest
+/// entries are dropped first. A request larger than the whole budget is not kept.
 pub(crate) struct RequestLog {
     capacity: usize,
-    entries: Mutex<VecDeque<LoggedRequest>>,
+    max_bytes: usize,
+    entries: Mutex<Entries>,
+}
+
+struct Entries {
+    requests: VecDeque<LoggedRequest>,
+    /// The sum of the requests' [`LoggedRequest::footprint`].
+    bytes: usize,
+}
+
+impl LoggedRequest {
+    /// About the memory this entry holds: its strings and body, each header's two
+    /// strings, and the entry itself. What the byte budget counts.
+    fn footprint(&self) -> usize {
+        let header = 2 * std::mem::size_of::<String>();
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(name, value)| header + name.len() + value.len())
+            .sum();
+        std::mem::size_of::<LoggedRequest>()
+            + self.method.len()
+            + self.path.len()
+            + self.query.as_ref().map_or(0, String::len)
+            + headers
+            + self.body.len()
+    }
 }
 
 impl RequestLog {
-    pub(crate) fn new(capacity: usize) -> RequestLog {
+    /// A log of at most `capacity` requests holding at most `max_bytes` (0 for either: no
+    /// log).
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> RequestLog {
         RequestLog {
             capacity,
-            entries: Mutex::new(VecDeque::new()),
+            max_bytes,
+            entries: Mutex::new(Entries {
+                requests: VecDeque::new(),
+                bytes: 0,
+            }),
         }
     }
 
     pub(crate) fn push(&self, request: LoggedRequest) {
-        if self.capacity == 0 {
+        let size = request.footprint();
+        if self.capacity == 0 || size > self.max_bytes {
             return;
         }
         let mut entries = crate::lock(&self.entries);
-        while entries.len() >= self.capacity {
-            entries.pop_front();
+        while entries.requests.len() >= self.capacity || entries.bytes + size > self.max_bytes {
+            let Some(oldest) = entries.requests.pop_front() else {
+                break;
+            };
+            entries.bytes -= oldest.footprint();
         }
-        entries.push_back(request);
+        entries.bytes += size;
+        entries.requests.push_back(request);
     }
 
     pub(crate) fn snapshot(&self) -> Vec<LoggedRequest> {
-        crate::lock(&self.entries).iter().cloned().collect()
+        crate::lock(&self.entries).requests.iter().cloned().collect()
     }
 
     pub(crate) fn clear(&self) {
-        crate::lock(&self.entries).clear();
+        let mut entries = crate::lock(&self.entries);
+        entries.requests.clear();
+        entries.bytes = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body_bytes: usize) -> LoggedRequest {
+        LoggedRequest {
+            connection: 1,
+            method: "POST".to_owned(),
+            path: "/v1/accounts".to_owned(),
+            query: None,
+            headers: vec![("x-filler".to_owned(), "h".repeat(100))],
+            body: vec![b'b'; body_bytes],
+            received_at: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn the_byte_budget_drops_the_oldest_first_and_skips_what_never_fits() {
+        let size = request(1000).footprint();
+        let log = RequestLog::new(100, 3 * size + 10);
+        for body_bytes in [1000, 1000, 1000] {
+            log.push(request(body_bytes));
+        }
+        assert_eq!(log.snapshot().len(), 3);
+        log.push(request(1001));
+        let kept: Vec<usize> = log.snapshot().iter().map(|r| r.body.len()).collect();
+        assert_eq!(kept, [1000, 1000, 1001]);
+        assert!(crate::lock(&log.entries).bytes <= 3 * size + 10);
+        log.push(request(4 * size));
+        assert_eq!(
+            log.snapshot().len(),
+            3,
+            "too large for the whole budget: not kept"
+        );
+        log.clear();
+        assert_eq!(crate::lock(&log.entries).bytes, 0);
     }
 }

@@ -1,8 +1,8 @@
 //! Per-key token buckets (quickstart: "Each API key has a tier with a token-bucket
 //! limit"), on the simulator's clock so that tests refill them with `advance`.
 
-use std::collections::HashMap;
-use std::collections::hash_map::RandomState;
+use std::collections::hash_map::{Entry, RandomState};
+use std::collections::{HashMap, VecDeque};
 use std::hash::BuildHasher;
 
 /// A token-bucket limit per API key: `per_second` tokens are added each second, up to
@@ -44,8 +44,13 @@ impl RateLimit {
 /// One token, in the buckets' units (fractions of a token refill exactly).
 const UNIT: u64 = 1_000_000;
 
-/// Past this many buckets, full ones (the same as new ones) are dropped.
+/// At most this many buckets are kept; a new key past it makes room (see
+/// [`Buckets::make_room`]).
 const MAX_BUCKETS: usize = 10_000;
+
+/// Making room brings the buckets down to this many at most, so that the scan it costs is
+/// paid once per a quarter of [`MAX_BUCKETS`] new keys, not once per key.
+const AFTER_MAKING_ROOM: usize = MAX_BUCKETS - MAX_BUCKETS / 4;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -59,6 +64,8 @@ pub(crate) struct Buckets {
     capacity: u64,
     hasher: RandomState,
     buckets: HashMap<u64, Bucket>,
+    /// The keys of `buckets`, oldest first.
+    order: VecDeque<u64>,
 }
 
 impl Buckets {
@@ -71,6 +78,7 @@ impl Buckets {
             capacity: u64::from(limit.burst).saturating_mul(UNIT),
             hasher: RandomState::new(),
             buckets: HashMap::new(),
+            order: VecDeque::new(),
         }
     }
 
@@ -78,16 +86,18 @@ impl Buckets {
     pub(crate) fn take(&mut self, key: &[u8], now_ms: u64) -> Result<(), u32> {
         let id = self.hasher.hash_one(key);
         if self.buckets.len() >= MAX_BUCKETS && !self.buckets.contains_key(&id) {
-            let (capacity, per_ms) = (self.capacity, self.units_per_ms);
-            self.buckets.retain(|_, b| {
-                let refilled = now_ms.saturating_sub(b.at_ms).saturating_mul(per_ms);
-                b.units.saturating_add(refilled) < capacity
-            });
+            self.make_room(now_ms);
         }
-        let bucket = self.buckets.entry(id).or_insert(Bucket {
-            units: self.capacity,
-            at_ms: now_ms,
-        });
+        let bucket = match self.buckets.entry(id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(new) => {
+                self.order.push_back(id);
+                new.insert(Bucket {
+                    units: self.capacity,
+                    at_ms: now_ms,
+                })
+            }
+        };
         let elapsed = now_ms.saturating_sub(bucket.at_ms);
         bucket.units = bucket
             .units
@@ -100,6 +110,27 @@ impl Buckets {
         }
         let wait_ms = (UNIT - bucket.units).div_ceil(self.units_per_ms);
         Err(u32::try_from(wait_ms.div_ceil(1000)).unwrap_or(u32::MAX).max(1))
+    }
+
+    /// Drops the full buckets (a full bucket is the same as a new one); if that leaves more
+    /// than [`AFTER_MAKING_ROOM`], drops the oldest ones too. A key whose bucket was
+    /// dropped that way gets a full bucket when it comes back: a stranger's limit is reset
+    /// early, which a simulator can afford (with a manual clock no bucket refills, so
+    /// without this the map would only grow).
+    fn make_room(&mut self, now_ms: u64) {
+        let (capacity, per_ms) = (self.capacity, self.units_per_ms);
+        self.buckets.retain(|_, b| {
+            let refilled = now_ms.saturating_sub(b.at_ms).saturating_mul(per_ms);
+            b.units.saturating_add(refilled) < capacity
+        });
+        let kept = &self.buckets;
+        self.order.retain(|id| kept.contains_key(id));
+        while self.buckets.len() > AFTER_MAKING_ROOM {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            self.buckets.remove(&oldest);
+        }
     }
 }
 
@@ -141,6 +172,53 @@ mod tests {
         assert!(RateLimit::new(f64::NAN, 1).check().is_err());
         assert!(RateLimit::new(1.0, 0).check().is_err());
         assert!(RateLimit::new(0.001, 1).check().is_ok());
+    }
+
+    #[test]
+    fn the_number_of_buckets_is_bounded_even_when_none_refills() {
+        // A frozen (manual) clock: no bucket is full again after its first request.
+        let mut buckets = Buckets::new(RateLimit::new(1.0, 5));
+        for i in 0..(MAX_BUCKETS as u64 * 5) {
+            let _ = buckets.take(&i.to_le_bytes(), 0);
+        }
+        assert!(buckets.buckets.len() <= MAX_BUCKETS, "{}", buckets.buckets.len());
+        assert_eq!(buckets.order.len(), buckets.buckets.len());
+    }
+
+    #[test]
+    fn making_room_drops_full_buckets_before_the_oldest() {
+        let mut buckets = Buckets::new(RateLimit::new(1.0, 5));
+        // The oldest key empties its bucket; the others take one token each.
+        for _ in 0..5 {
+            assert_eq!(buckets.take(b"busy", 0), Ok(()));
+        }
+        for i in 1..MAX_BUCKETS as u64 {
+            assert_eq!(buckets.take(&i.to_le_bytes(), 0), Ok(()));
+        }
+        // A second later the others are full again and "busy" holds one token.
+        assert_eq!(buckets.take(b"new", 1_000), Ok(()));
+        assert_eq!(buckets.buckets.len(), 2);
+        assert_eq!(buckets.take(b"busy", 1_000), Ok(()));
+        assert_eq!(buckets.take(b"busy", 1_000), Err(1));
+    }
+
+    #[test]
+    fn without_full_buckets_making_room_drops_the_oldest() {
+        let mut buckets = Buckets::new(RateLimit::new(1.0, 5));
+        for i in 0..MAX_BUCKETS as u64 {
+            assert_eq!(buckets.take(&i.to_le_bytes(), 0), Ok(()));
+        }
+        let newest = (MAX_BUCKETS as u64 - 1).to_le_bytes();
+        assert_eq!(buckets.take(b"new", 0), Ok(()));
+        assert_eq!(buckets.buckets.len(), AFTER_MAKING_ROOM + 1);
+        // The newest keys kept their buckets (four tokens left); the oldest start full.
+        for _ in 0..4 {
+            assert_eq!(buckets.take(&newest, 0), Ok(()));
+        }
+        assert_eq!(buckets.take(&newest, 0), Err(1));
+        for _ in 0..5 {
+            assert_eq!(buckets.take(&0u64.to_le_bytes(), 0), Ok(()));
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! The request side of the wire: routes in both path styles, the `Idempotency-Key` header,
 //! and bodies parsed and checked into an [`Operation`].
 
+use std::net::Ipv4Addr;
+
 use hyper::Method;
 use hyper::header::HeaderMap;
 use serde_json::{Map, Value};
@@ -120,8 +122,144 @@ fn text_field<'a>(object: &'a Map<String, Value>, name: &str) -> Result<Option<&
     }
 }
 
+/// A field that is there and not null (an optional field sent as null counts as absent).
+fn present<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name).filter(|value| !value.is_null())
+}
+
+fn is_non_empty_text(value: &Value) -> bool {
+    value.as_str().is_some_and(|text| !text.is_empty())
+}
+
+/// An ISO 3166-1 alpha-2 code's shape: two letters.
+fn is_country_code(value: &Value) -> bool {
+    value
+        .as_str()
+        .is_some_and(|code| code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic()))
+}
+
+fn is_ipv4(value: &Value) -> bool {
+    value.as_str().is_some_and(|ip| ip.parse::<Ipv4Addr>().is_ok())
+}
+
+fn is_port(value: &Value) -> bool {
+    value.as_u64().is_some_and(|port| (1..=65_535).contains(&port))
+}
+
+fn is_proxy_protocol(value: &Value) -> bool {
+    matches!(value.as_str(), Some("https" | "http" | "socks5"))
+}
+
+/// A count (0: no history) or a UTC datetime (whose format is not checked).
+fn is_sync_from(value: &Value) -> bool {
+    value.is_u64() || is_non_empty_text(value)
+}
+
+/// Adds `problem` when `field` is present and not `valid`.
+fn check(problems: &mut Vec<String>, field: Option<&Value>, valid: fn(&Value) -> bool, problem: &str) {
+    if field.is_some_and(|value| !valid(value)) {
+        problems.push(problem.to_owned());
+    }
+}
+
+/// What is wrong with the optional fields of a connect or reconnect that are present, as
+/// `api-contract.md` documents them (accounts-connect, accounts-reconnect): `proxy`
+/// `{"protocol": "https"|"http"|"socks5" (optional), "host" (required), "port" (number,
+/// required), "username", "password" (optional)}`, `country` (ISO 3166-1 alpha-2), `ip`
+/// (IPv4), `user_agent`, `sync_limit` `{"chats", "messages"}` (each a UTC datetime or a
+/// count). Messages name fields, never their values (the proxy's password is a secret).
+fn connect_option_problems(object: &Map<String, Value>) -> Vec<String> {
+    let mut problems = Vec::new();
+    check(
+        &mut problems,
+        present(object, "country"),
+        is_country_code,
+        "`country` must be an ISO 3166-1 alpha-2 code, such as \"FR\"",
+    );
+    check(
+        &mut problems,
+        present(object, "ip"),
+        is_ipv4,
+        "`ip` must be an IPv4 address, such as \"203.0.113.7\"",
+    );
+    check(
+        &mut problems,
+        present(object, "user_agent"),
+        is_non_empty_text,
+        "`user_agent` must be a non-empty string",
+    );
+    match present(object, "sync_limit") {
+        None => {}
+        Some(Value::Object(limit)) => {
+            check(
+                &mut problems,
+                present(limit, "chats"),
+                is_sync_from,
+                "`sync_limit.chats` must be a count (0 or more) or a UTC datetime",
+            );
+            check(
+                &mut problems,
+                present(limit, "messages"),
+                is_sync_from,
+                "`sync_limit.messages` must be a count (0 or more) or a UTC datetime",
+            );
+        }
+        Some(_) => problems.push("`sync_limit` must be an object: {\"chats\", \"messages\"}".to_owned()),
+    }
+    match present(object, "proxy") {
+        None => {}
+        Some(Value::Object(proxy)) => problems.extend(proxy_problems(proxy)),
+        Some(_) => problems.push("`proxy` must be an object: {\"host\", \"port\", …}".to_owned()),
+    }
+    problems
+}
+
+/// See [`connect_option_problems`]: the fields of the `proxy` object.
+fn proxy_problems(proxy: &Map<String, Value>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let (host, port) = (present(proxy, "host"), present(proxy, "port"));
+    if host.is_none() {
+        problems.push("`proxy.host` is required".to_owned());
+    }
+    if port.is_none() {
+        problems.push("`proxy.port` is required".to_owned());
+    }
+    check(
+        &mut problems,
+        host,
+        is_non_empty_text,
+        "`proxy.host` must be a non-empty string",
+    );
+    check(
+        &mut problems,
+        port,
+        is_port,
+        "`proxy.port` must be a port number, 1 to 65535",
+    );
+    check(
+        &mut problems,
+        present(proxy, "protocol"),
+        is_proxy_protocol,
+        "`proxy.protocol` must be one of https, http, socks5",
+    );
+    check(
+        &mut problems,
+        present(proxy, "username"),
+        Value::is_string,
+        "`proxy.username` must be a string",
+    );
+    check(
+        &mut problems,
+        present(proxy, "password"),
+        Value::is_string,
+        "`proxy.password` must be a string",
+    );
+    problems
+}
+
 /// Parses and checks a POST body: content-type, JSON, an object, the required string
-/// fields, a known provider (one of the three a resend accepts, for a resend).
+/// fields, a known provider (one of the three a resend accepts, for a resend), and the
+/// optional fields of a connect or reconnect that are present.
 pub(crate) fn parse_operation(
     route: PostRoute,
     content_type: Option<&str>,
@@ -172,6 +310,9 @@ pub(crate) fn parse_operation(
             kinds::MISSING_PARAMETERS,
             format!("missing parameters: {}", missing.join(", ")),
         ));
+    }
+    if matches!(route, PostRoute::Connect | PostRoute::Reconnect(_)) {
+        invalid.extend(connect_option_problems(&object));
     }
     if !invalid.is_empty() {
         return Err(Reply::error(400, kinds::INVALID_PARAMETERS, invalid.join("; ")));

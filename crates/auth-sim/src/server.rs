@@ -14,10 +14,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::{Notify, Semaphore, oneshot};
 
 use crate::api_keys::ApiKeys;
 use crate::body::SimBody;
@@ -25,6 +25,7 @@ use crate::clock::Clock;
 use crate::error_types as kinds;
 use crate::fixture::Fault;
 use crate::idempotency::{Begin, Claim, Records, Stored};
+use crate::ids::AccountId;
 use crate::log::{LoggedRequest, RequestLog};
 use crate::rate_limit::Buckets;
 use crate::reply::{ErrorEnvelope, RenderContext, Reply, render};
@@ -88,13 +89,17 @@ impl Shared {
 #[error("connection closed by the simulator")]
 pub(crate) struct Abort;
 
-/// How many connections, and requests on one HTTP/2 connection, are served at once.
+/// How many connections, and requests on one HTTP/2 connection, are served at once, and
+/// how long a connection may stay silent.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConnectionLimits {
     /// Connections served at once; more wait in the kernel's backlog.
     pub(crate) max_connections: usize,
     /// Requests in flight on one HTTP/2 connection (its `SETTINGS_MAX_CONCURRENT_STREAMS`).
     pub(crate) max_streams: u32,
+    /// How long a client has to send a request's head (see
+    /// [`crate::SimulatorBuilder::header_read_timeout`]).
+    pub(crate) header_read_timeout: Duration,
 }
 
 /// Accepts connections until `shutdown` fires (or its sender is dropped). Each connection
@@ -117,12 +122,23 @@ pub(crate) async fn serve(
             }
         });
     }
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    // A semaphore holds at most MAX_PERMITS (usize::MAX >> 3): more is no cap in practice.
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
+    let timeout = limits.header_read_timeout;
     let mut protocols = auto::Builder::new(TokioExecutor::new());
-    protocols.http1().keep_alive(true);
+    protocols
+        .http1()
+        .keep_alive(true)
+        .timer(TokioTimer::new())
+        .header_read_timeout(timeout);
     protocols
         .http2()
-        .max_concurrent_streams(limits.max_streams.max(1));
+        .max_concurrent_streams(limits.max_streams.max(1))
+        .timer(TokioTimer::new())
+        .keep_alive_interval(timeout)
+        .keep_alive_timeout(timeout);
     let protocols = Arc::new(protocols);
     loop {
         // At the connection cap, wait for a connection to end: new ones queue in the
@@ -152,8 +168,26 @@ pub(crate) async fn serve(
         let shared = Arc::clone(&shared);
         let protocols = Arc::clone(&protocols);
         tokio::spawn(async move {
-            let service = service_fn(move |request| handle(Arc::clone(&shared), connection, request));
-            let _ = protocols.serve_connection(TokioIo::new(stream), service).await;
+            let first_request = Arc::new(Notify::new());
+            let arrived = Arc::clone(&first_request);
+            let service = service_fn(move |request| {
+                arrived.notify_one();
+                handle(Arc::clone(&shared), connection, request)
+            });
+            let serving = protocols.serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(serving);
+            // hyper times out a request head over HTTP/1.1, but not a connection that has
+            // not yet said which protocol it speaks (nothing, or part of the HTTP/2
+            // preface) nor an HTTP/2 connection that sends no request: give each
+            // connection the same time for its first request.
+            tokio::select! {
+                _ = serving.as_mut() => {}
+                first = tokio::time::timeout(timeout, first_request.notified()) => {
+                    if first.is_ok() {
+                        let _ = serving.await;
+                    }
+                }
+            }
             drop(permit);
         });
     }
@@ -408,33 +442,57 @@ async fn act(
 }
 
 /// Applies the operation, holding the request (without blocking anything) while an in-app
-/// validation is pending.
+/// validation is pending. A held request is judged at the moment it was due, not at the
+/// clock's reading when it wakes: one `advance` far past an approval still sees the
+/// approval (and an approval due after the deadline still sees the deadline first).
 async fn run(shared: &Shared, operation: &Operation) -> Reply {
+    let mut now = shared.clock.now_ms();
     let mut resume = None;
-    let mut held_guard: Option<Held<'_>> = None;
+    let mut held: Option<Held<'_>> = None;
     loop {
-        let now = shared.clock.now_ms();
-        let decision = crate::lock(&shared.state).handle(operation, now, resume);
+        let decision = {
+            let mut state = crate::lock(&shared.state);
+            let decision = state.handle(operation, now, resume);
+            // Registered under the same lock as the decision, so that no sweep comes between.
+            if let Decision::Hold { intent, .. } = decision
+                && held.is_none()
+            {
+                held = Some(Held::register(shared, &mut state, intent));
+            }
+            decision
+        };
         match decision {
             Decision::Reply(reply) => return reply,
-            Decision::Hold { until_ms, resume: at } => {
-                if held_guard.is_none() {
-                    shared.held.fetch_add(1, Ordering::SeqCst);
-                    held_guard = Some(Held(&shared.held));
-                }
+            Decision::Hold {
+                until_ms, resume: at, ..
+            } => {
                 shared.clock.sleep_until(until_ms).await;
+                now = shared.clock.now_ms().min(until_ms);
                 resume = Some(at);
             }
         }
     }
 }
 
-/// Counts a held request until it is answered or dropped (connection closed, shutdown).
-struct Held<'a>(&'a AtomicUsize);
+/// A request held on an intent: counted in [`Shared::held`], and keeping its intent from
+/// being forgotten, until it is answered or dropped (connection closed, shutdown).
+struct Held<'a> {
+    shared: &'a Shared,
+    intent: AccountId,
+}
+
+impl<'a> Held<'a> {
+    fn register(shared: &'a Shared, state: &mut State, intent: AccountId) -> Held<'a> {
+        state.hold(intent);
+        shared.held.fetch_add(1, Ordering::SeqCst);
+        Held { shared, intent }
+    }
+}
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        crate::lock(&self.shared.state).release(self.intent);
+        self.shared.held.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -56,8 +56,12 @@ impl Operation {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Decision {
     Reply(Reply),
-    /// Wait until the clock reads `until_ms`, then call [`State::handle`] again with `resume`.
+    /// Wait until the clock reads `until_ms`, then call [`State::handle`] again with `resume`,
+    /// at `until_ms` (the moment the request was due) even if the clock has moved further.
+    /// While it waits, the request holds `intent` ([`State::hold`]) so that it is not
+    /// forgotten.
     Hold {
+        intent: AccountId,
         until_ms: u64,
         resume: Resume,
     },
@@ -101,6 +105,9 @@ pub(crate) struct Intent {
     /// Answered 408, or killed by a forced 500 or 408: every later request answers
     /// 400 `errors/authentication_intent_error` until the intent is forgotten.
     ended: bool,
+    /// Requests held open on this intent right now (in-app validation); an intent with
+    /// holds is never forgotten, so that each is answered as of the moment it was due.
+    holds: u32,
 }
 
 /// Limits and durations, in milliseconds of the simulator's clock.
@@ -271,11 +278,28 @@ impl State {
             .collect()
     }
 
-    /// Forgets intents whose deadline passed more than `forget_after` ago.
+    /// Forgets intents whose deadline passed more than `forget_after` ago, unless a
+    /// request is held on them.
     pub(crate) fn sweep(&mut self, now_ms: u64) {
         let forget_after = self.limits.forget_after_ms;
         self.intents
-            .retain(|_, intent| now_ms < intent.deadline_ms.saturating_add(forget_after));
+            .retain(|_, intent| intent.holds > 0 || now_ms < intent.deadline_ms.saturating_add(forget_after));
+    }
+
+    /// A request is held on `intent` (a [`Decision::Hold`]): keep the intent until
+    /// [`State::release`].
+    pub(crate) fn hold(&mut self, intent: AccountId) {
+        if let Some(intent) = self.intents.get_mut(&intent) {
+            intent.holds = intent.holds.saturating_add(1);
+        }
+    }
+
+    /// A request held on `intent` was answered or dropped; the intent may be forgotten
+    /// again in its time (if it is still there: a connected intent is already gone).
+    pub(crate) fn release(&mut self, intent: AccountId) {
+        if let Some(intent) = self.intents.get_mut(&intent) {
+            intent.holds = intent.holds.saturating_sub(1);
+        }
     }
 
     fn checkpoint_at(&self, account: u32, step: u16, variant: u8) -> Option<&Checkpoint> {
@@ -511,6 +535,7 @@ impl State {
                 provider,
                 purpose,
                 ended: false,
+                holds: 0,
             },
         );
         Reply::Checkpoint(id, object)
@@ -642,6 +667,7 @@ impl State {
             };
             if now_ms < approve_at {
                 return Decision::Hold {
+                    intent: id,
                     until_ms: approve_at.min(intent.deadline_ms),
                     resume: here,
                 };
@@ -826,10 +852,15 @@ mod tests {
         let Reply::Checkpoint(id, _) = connect(&mut state, "carol", "pw-c", 1_000) else {
             panic!()
         };
-        let Decision::Hold { until_ms, resume } = solve(&mut state, id, IN_APP_VALIDATION, 2_000) else {
+        let Decision::Hold {
+            intent,
+            until_ms,
+            resume,
+        } = solve(&mut state, id, IN_APP_VALIDATION, 2_000)
+        else {
             panic!()
         };
-        assert_eq!(until_ms, 3_500);
+        assert_eq!((intent, until_ms), (id, 3_500));
         let again = state.handle(
             &Operation::Solve {
                 provider: Provider::Messenger,
@@ -856,6 +887,24 @@ mod tests {
             panic!()
         };
         assert_eq!(until_ms, 300_000);
+    }
+
+    #[test]
+    fn an_intent_a_request_is_held_on_is_not_forgotten_until_released() {
+        let mut state = State::new(Fixture::demo(), limits());
+        let Reply::Checkpoint(id, _) = connect(&mut state, "carol", "pw-c", 0) else {
+            panic!()
+        };
+        let Decision::Hold { intent, .. } = solve(&mut state, id, IN_APP_VALIDATION, 0) else {
+            panic!()
+        };
+        state.hold(intent);
+        let long_after = 300_000 + 600_000 + 1;
+        state.sweep(long_after);
+        assert_eq!(state.tracked_intents(), 1);
+        state.release(intent);
+        state.sweep(long_after);
+        assert_eq!(state.tracked_intents(), 0);
     }
 
     #[test]

@@ -452,6 +452,96 @@ fn invalid_values_answer_400_invalid_parameters() {
     });
 }
 
+/// A connect body with the documented optional fields (`proxy`, `country`, `ip`,
+/// `user_agent`, `sync_limit`) as auth-core writes them, `changes` applied on top.
+fn connect_with_options(changes: serde_json::Value) -> serde_json::Value {
+    let mut body = json!({
+        "provider": "MESSENGER", "username": "alice", "password": "pw-a",
+        "proxy": {"protocol": "socks5", "host": "proxy.example.com", "port": 3128, "username": "pu", "password": "proxy-pw"},
+        "country": "FR", "ip": "203.0.113.7", "user_agent": "Mozilla/5.0 (X11)",
+        "sync_limit": {"chats": 0, "messages": "2026-01-01T00:00:00.000Z"},
+    });
+    for (name, value) in changes.as_object().unwrap() {
+        body[name] = value.clone();
+    }
+    body
+}
+
+#[test]
+fn optional_connect_fields_are_checked_when_present_and_a_wrong_one_answers_400_invalid_parameters() {
+    in_both_styles(demo_sim, |_, client| {
+        // Well formed, or absent (null counts as absent): accepted.
+        assert_eq!(
+            client.post("/accounts", &connect_with_options(json!({}))).status,
+            201
+        );
+        let minimal = json!({"proxy": {"host": "p", "port": 1}, "sync_limit": {}, "country": null});
+        assert_eq!(
+            client.post("/accounts", &connect_with_options(minimal)).status,
+            201
+        );
+        let id = client.connect("alice", "pw-a").account_id();
+        let reconnect = format!("/accounts/{id}");
+        assert_eq!(
+            client.post(&reconnect, &connect_with_options(json!({}))).status,
+            201
+        );
+
+        for wrong in [
+            json!({"proxy": {"port": "not-a-number"}}),
+            json!({"proxy": {"host": "p", "port": "3128"}}),
+            json!({"proxy": {"host": "p", "port": 0}}),
+            json!({"proxy": {"host": "p", "port": 65536}}),
+            json!({"proxy": {"host": "p", "port": 31.5}}),
+            json!({"proxy": {"host": "p"}}),
+            json!({"proxy": {"port": 3128}}),
+            json!({"proxy": {"host": "", "port": 3128}}),
+            json!({"proxy": {"host": 7, "port": 3128}}),
+            json!({"proxy": {"host": "p", "port": 3128, "protocol": "ftp"}}),
+            json!({"proxy": {"host": "p", "port": 3128, "protocol": "SOCKS5"}}),
+            json!({"proxy": {"host": "p", "port": 3128, "username": 1}}),
+            json!({"proxy": {"host": "p", "port": 3128, "password": ["x"]}}),
+            json!({"proxy": "proxy.example.com:3128"}),
+            json!({"country": "France"}),
+            json!({"country": "F1"}),
+            json!({"country": 33}),
+            json!({"ip": "203.0.113"}),
+            json!({"ip": "2001:db8::1"}),
+            json!({"ip": 3405803783u32}),
+            json!({"user_agent": ""}),
+            json!({"user_agent": 5}),
+            json!({"sync_limit": 0}),
+            json!({"sync_limit": {"chats": -1}}),
+            json!({"sync_limit": {"messages": true}}),
+            json!({"sync_limit": {"chats": ""}}),
+        ] {
+            for path in ["/accounts", reconnect.as_str()] {
+                let answer = client.post(path, &connect_with_options(wrong.clone()));
+                assert_eq!(answer.status, 400, "{path} with {wrong}: {}", answer.text);
+                answer.assert_error(400, "errors/invalid_parameters");
+                assert!(!answer.text.contains("proxy-pw"), "{}", answer.text);
+            }
+        }
+    });
+}
+
+#[test]
+fn a_wrong_optional_connect_field_answers_in_the_configured_envelope() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .error_envelope(auth_sim::ErrorEnvelope::Quickstart)
+        .manual_clock()
+        .start()
+        .unwrap();
+    let client = Client::new(&sim, Style::Postpress);
+    client
+        .post(
+            "/accounts",
+            &connect_with_options(json!({"proxy": {"port": "not-a-number"}})),
+        )
+        .assert_quickstart_error(400, "errors/invalid_parameters");
+}
+
 #[test]
 fn unknown_intent_answers_400() {
     in_both_styles(demo_sim, |_, client| {

@@ -122,6 +122,43 @@ fn keys_are_per_api_key_and_both_path_styles_share_them() {
     assert_eq!(sim.connected_accounts().len(), 2);
 }
 
+/// Sends a connect with raw bytes for the API key and the `Idempotency-Key` (header values
+/// may hold any byte but control characters) and reads the whole answer.
+fn connect_with_raw_keys(sim: &Simulator, api_key: &[u8], idempotency_key: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let body = connect_body("alice", "pw-a").to_string();
+    let mut request = b"POST /v1/accounts HTTP/1.1\r\nhost: sim\r\nconnection: close\r\nx-api-key: ".to_vec();
+    request.extend_from_slice(api_key);
+    request.extend_from_slice(b"\r\nidempotency-key: ");
+    request.extend_from_slice(idempotency_key);
+    request.extend_from_slice(
+        format!(
+            "\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let mut stream = std::net::TcpStream::connect(sim.addr()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream.write_all(&request).unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).unwrap();
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[test]
+fn two_api_keys_never_share_a_record_whatever_bytes_their_keys_hold() {
+    // Any key is accepted (none declared): `key\xff` + `x` and `key` + `\xffx` are two
+    // requests from two API keys, though their concatenations are the same bytes.
+    let sim = Simulator::builder().manual_clock().start().unwrap();
+    let first = connect_with_raw_keys(&sim, b"key\xff", b"x");
+    let second = connect_with_raw_keys(&sim, b"key", b"\xffx");
+    assert!(first.starts_with("HTTP/1.1 201"), "{first}");
+    assert!(second.starts_with("HTTP/1.1 201"), "{second}");
+    assert!(!second.contains("idempotent-replayed"), "{second}");
+    assert_eq!(sim.connected_accounts().len(), 2);
+}
+
 #[test]
 fn records_live_for_the_intent_lifetime_and_grace_then_are_forgotten() {
     // Default TTL 300 s and grace 600 s: a record lives 900 s from its answer.

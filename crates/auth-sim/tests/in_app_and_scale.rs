@@ -75,6 +75,60 @@ fn in_app_hold_answers_408_when_the_intent_ends_then_400() {
     );
 }
 
+/// One `advance` far past the approval (due 1.5 s after the solve) and past the deadline:
+/// the hold is judged at the moment the approval was due, so it connects.
+#[test]
+fn an_approval_due_before_the_deadline_connects_even_when_one_advance_jumps_past_the_deadline() {
+    in_both_styles(demo_sim, |sim, client| {
+        let id = client.connect("carol", "pw-c").account_id();
+        let held = solve_in_background(sim, client.style, &id, "in_app_validation");
+        wait_until("the solve to be held", || sim.held_requests() == 1);
+        sim.advance(Duration::from_secs(301));
+        let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        assert_eq!(answer.json(), json!({"object":"AccountCreated","account_id":id}));
+        assert_eq!(sim.held_requests(), 0);
+    });
+}
+
+/// The same jump, far enough that the intent would be forgotten (deadline plus
+/// `forget_expired_after`): an intent a request is held on is kept until it is answered.
+#[test]
+fn an_approval_due_before_the_deadline_connects_even_when_one_advance_jumps_past_the_forget_time() {
+    in_both_styles(demo_sim, |sim, client| {
+        let id = client.connect("carol", "pw-c").account_id();
+        let held = solve_in_background(sim, client.style, &id, "in_app_validation");
+        wait_until("the solve to be held", || sim.held_requests() == 1);
+        sim.advance(Duration::from_secs(1000));
+        let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
+        assert_eq!(answer.status, 201, "{}", answer.text);
+        assert_eq!(sim.held_requests(), 0);
+        assert_eq!(sim.connected_accounts().len(), 1);
+    });
+}
+
+/// An approval due after the deadline still ends in 408, however far one `advance` jumps.
+#[test]
+fn an_approval_due_after_the_deadline_answers_408_even_when_one_advance_jumps_past_the_forget_time() {
+    let fixture = Fixture::new()
+        .account(Account::new("slow", "pw").checkpoint(Checkpoint::in_app("2FA", Duration::from_secs(3600))));
+    in_both_styles(
+        || sim_with(fixture.clone()),
+        |sim, client| {
+            let id = client.connect("slow", "pw").account_id();
+            let held = solve_in_background(sim, client.style, &id, "in_app_validation");
+            wait_until("the solve to be held", || sim.held_requests() == 1);
+            sim.advance(Duration::from_secs(5000));
+            let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
+            answer.assert_error(408, "errors/request_timeout");
+            assert_eq!(sim.held_requests(), 0);
+            // Answered, the intent is no longer kept past its time.
+            sim.advance(Duration::from_millis(1));
+            assert_eq!(sim.tracked_intents(), 0);
+        },
+    );
+}
+
 #[test]
 fn held_requests_do_not_block_other_requests() {
     in_both_styles(demo_sim, |sim, client| {

@@ -101,6 +101,93 @@ fn the_log_is_bounded_by_its_capacity() {
     assert_eq!(users, ["bob", "carol"]);
 }
 
+/// Sends `count` POSTs without an API key (each answered 401, and logged before that) on
+/// one keep-alive connection, each with `header_bytes` of filler headers and a body of
+/// `body_bytes` starting with its number.
+fn send_refused_requests(sim: &Simulator, count: usize, header_bytes: usize, body_bytes: usize) {
+    let filler = "h".repeat(3_500);
+    let head: String = (0..header_bytes / filler.len())
+        .map(|i| format!("x-filler-{i}: {filler}\r\n"))
+        .collect();
+    let mut stream = TcpStream::connect(sim.addr()).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    for n in 0..count {
+        let mut body = format!("{n:06}");
+        body.push_str(&"b".repeat(body_bytes - body.len()));
+        write!(
+            stream,
+            "POST /v1/accounts HTTP/1.1\r\nhost: sim\r\ncontent-type: application/json\r\n{head}content-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !answer.windows(4).any(|w| w == b"\r\n\r\n") || !answer.ends_with(b"}") {
+            let n = stream.read(&mut chunk).unwrap();
+            assert!(n > 0, "closed after {} bytes", answer.len());
+            answer.extend_from_slice(&chunk[..n]);
+        }
+        assert!(
+            answer.starts_with(b"HTTP/1.1 401"),
+            "{}",
+            String::from_utf8_lossy(&answer)
+        );
+    }
+}
+
+/// What the log's entries hold: header names and values, and bodies.
+fn logged_bytes(sim: &Simulator) -> usize {
+    sim.requests()
+        .iter()
+        .map(|r| r.headers.iter().map(|(n, v)| n.len() + v.len()).sum::<usize>() + r.body.len())
+        .sum()
+}
+
+/// The number each request sent by [`send_refused_requests`] carries, in log order.
+fn logged_numbers(sim: &Simulator) -> Vec<usize> {
+    sim.requests()
+        .iter()
+        .map(|r| {
+            r.body_text()
+                .unwrap()
+                .get(..6)
+                .unwrap_or_else(|| panic!("{r:?}"))
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+#[test]
+fn the_log_holds_at_most_64_mib_by_default_dropping_the_oldest_first() {
+    let sim = Simulator::builder().api_key(KEY).manual_clock().start().unwrap();
+    // 200 requests of about 390 KB (95 headers of 3.5 KB, 60 KiB of body): 75 MiB sent.
+    send_refused_requests(&sim, 200, 95 * 3_500, 60 * 1024);
+    let held = logged_bytes(&sim);
+    assert!(held <= 64 * 1024 * 1024, "the log holds {held} bytes");
+    let numbers = logged_numbers(&sim);
+    assert!(numbers.len() < 200, "{} requests kept", numbers.len());
+    let newest: Vec<usize> = (200 - numbers.len()..200).collect();
+    assert_eq!(numbers, newest, "the newest requests, in order");
+}
+
+#[test]
+fn the_log_byte_budget_is_a_setting() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .request_log_max_bytes(100 * 1024)
+        .manual_clock()
+        .start()
+        .unwrap();
+    send_refused_requests(&sim, 10, 0, 30 * 1024);
+    // Three bodies of 30 KiB fit in 100 KiB, four do not.
+    assert_eq!(logged_numbers(&sim), [7, 8, 9]);
+    // A request larger than the whole budget is not logged; the others stay.
+    send_refused_requests(&sim, 1, 0, 60 * 1024);
+    send_refused_requests(&sim, 1, 30 * 3_500, 1024);
+    assert_eq!(logged_numbers(&sim), [9, 0]);
+}
+
 #[test]
 fn keep_alive_requests_share_one_connection() {
     in_both_styles(demo_sim, |sim, client| {
@@ -145,6 +232,96 @@ fn the_connection_cap_queues_new_connections_instead_of_growing() {
     waiting.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert_eq!(sim.connections_accepted(), 2);
+}
+
+#[test]
+fn a_connection_cap_of_usize_max_serves_as_no_cap() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .max_connections(usize::MAX)
+        .manual_clock()
+        .start()
+        .unwrap();
+    let answer = Client::new(&sim, Style::Postpress).get("/accounts/x");
+    answer.assert_error(404, "errors/resource_not_found");
+}
+
+/// Reads until the server closes the connection; `false` if it is still open after 10 s.
+fn closed_by_the_server(stream: &mut TcpStream) -> bool {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut ignored = Vec::new();
+    match stream.read_to_end(&mut ignored) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    }
+}
+
+#[test]
+fn connections_that_send_no_request_head_in_time_are_closed_and_free_their_place() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .max_connections(4)
+        .header_read_timeout(Duration::from_millis(200))
+        .manual_clock()
+        .start()
+        .unwrap();
+    let starts: [&[u8]; 4] = [
+        b"",                                 // nothing at all
+        b"POST /v1/acc",                     // half a request line
+        b"PRI * HTTP/2.0\r\n",               // half the HTTP/2 preface
+        b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", // the preface, then no request
+    ];
+    let mut silent: Vec<TcpStream> = starts
+        .iter()
+        .map(|start| {
+            let mut stream = TcpStream::connect(sim.addr()).unwrap();
+            stream.write_all(start).unwrap();
+            stream
+        })
+        .collect();
+    wait_until("the four connections to be accepted", || {
+        sim.connections_accepted() == 4
+    });
+    // A fifth client waits for a place, and gets one once the silent ones are closed.
+    let mut client = TcpStream::connect(sim.addr()).unwrap();
+    write!(
+        client,
+        "GET /v1/accounts/x HTTP/1.1\r\nhost: sim\r\nx-api-key: {KEY}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    client.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    for (stream, start) in silent.iter_mut().zip(starts) {
+        assert!(
+            closed_by_the_server(stream),
+            "still open after sending {:?}",
+            String::from_utf8_lossy(start)
+        );
+    }
+}
+
+#[test]
+fn the_header_read_timeout_does_not_cut_a_request_held_for_an_in_app_approval() {
+    let sim = Simulator::builder()
+        .api_key(KEY)
+        .header_read_timeout(Duration::from_millis(100))
+        .manual_clock()
+        .start()
+        .unwrap();
+    let client = Client::new(&sim, Style::Postpress);
+    let id = client.connect("carol", "pw-c").account_id();
+    let held = {
+        let client = Client::new(&sim, Style::Postpress);
+        let id = id.clone();
+        std::thread::spawn(move || client.solve(&id, "in_app_validation"))
+    };
+    wait_until("the solve to be held", || sim.held_requests() == 1);
+    // Several timeouts' worth of real time while the request is held.
+    std::thread::sleep(Duration::from_millis(500));
+    sim.advance(Duration::from_secs(2));
+    assert_eq!(held.join().unwrap().status, 201);
 }
 
 #[test]
