@@ -78,10 +78,16 @@ async fn opened(form: &InProcessForm) -> Http {
 /// asks for the 2FA code.
 async fn at_the_code_page(form: &InProcessForm, username: &str, password: &str) -> Http {
     let http = opened(form).await;
-    let fields = [("username", username), ("password", password)];
-    let page = http.post_and_follow(&form.url, "/connect", &fields).await;
+    let page = connect_as(&http, form, username, password).await;
     assert_eq!(page.heading(), "2FA", "{}", page.body);
     http
+}
+
+/// Posts the start page's form with `username` and `password`, and follows to the page it
+/// leads to.
+async fn connect_as(http: &Http, form: &InProcessForm, username: &str, password: &str) -> support::Page {
+    let fields = [("username", username), ("password", password)];
+    http.post_and_follow(&form.url, "/connect", &fields).await
 }
 
 #[tokio::test]
@@ -123,13 +129,7 @@ async fn a_post_without_or_with_a_wrong_csrf_token_is_refused() {
     assert_eq!(forged.status, 403);
     assert!(sim.requests().is_empty(), "nothing reached the API");
     // The right token goes through.
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "bob", "pw-b").await;
     assert_eq!(page.heading(), "2FA");
 }
 
@@ -243,13 +243,7 @@ async fn a_forged_or_stale_cookie_lands_on_the_start_page() {
     }
     // Stale: a real session whose record the store has let go (its intent ended, and the
     // ten minutes after it passed).
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "bob", "pw-b").await;
     assert_eq!(page.heading(), "2FA");
     let stale = http.cookie(SESSION_COOKIE).unwrap();
     form.clock.advance(&sim, Duration::from_secs(300 + 600 + 1));
@@ -271,13 +265,7 @@ async fn a_checkpoint_with_html_is_shown_as_text() {
     let sim = simulator();
     let form = InProcessForm::start(&sim).await;
     let http = opened(&form).await;
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "mallory"), ("password", "pw-m")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "mallory", "pw-m").await;
     assert_eq!(page.heading(), "&#60;b&#62;BOLD&#60;/b&#62;", "{}", page.body);
     assert!(!page.body.contains("<b>BOLD"));
     assert!(!page.body.contains("<script>alert"));
@@ -364,13 +352,7 @@ async fn connect_attempts_are_limited_per_address_and_per_session() {
     // Per session: a wrong password twice, then refused without a request.
     let http = opened(&form).await;
     for _ in 0..2 {
-        let page = http
-            .post_and_follow(
-                &form.url,
-                "/connect",
-                &[("username", "bob"), ("password", "wrong")],
-            )
-            .await;
+        let page = connect_as(&http, &form, "bob", "wrong").await;
         assert!(
             page.role("alert").unwrap_or_default().contains("refused"),
             "{}",
@@ -534,13 +516,7 @@ async fn no_secret_in_any_page_header_log_line_or_store_dump() {
         )
         .await;
     keep(&page, &mut seen);
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "zoe"), ("password", &password)],
-        )
-        .await;
+    let page = connect_as(&http, &form, "zoe", &password).await;
     keep(&page, &mut seen);
     seen.push(form.dump().await);
     let page = http
@@ -802,13 +778,7 @@ async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline
     let form = InProcessForm::start(&sim).await;
     let http = opened(&form).await;
     // A first try with a wrong password makes this browser's record.
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "wrong")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "bob", "wrong").await;
     assert_eq!(page.heading(), "Connect your Messenger account");
     let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
 
@@ -841,13 +811,7 @@ async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline
     );
 
     form.clock.advance(&sim, Duration::from_secs(60));
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "bob", "pw-b").await;
     assert_eq!(page.heading(), "2FA", "{}", page.body);
     assert_eq!(sim.pending_intents(), 1, "the same intent, not a second login");
     let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
@@ -1149,13 +1113,7 @@ async fn a_cookie_of_the_app_beyond_ascii_leaves_the_forms_own_readable() {
     // The embedding app (same site, `Path=/`) keeps a cookie whose value is UTF-8, as
     // `document.cookie = "city=Zürich"` makes browsers send.
     http.set_cookie("city", "Zürich");
-    let page = http
-        .post_and_follow(
-            &form.url,
-            "/connect",
-            &[("username", "bob"), ("password", "pw-b")],
-        )
-        .await;
+    let page = connect_as(&http, &form, "bob", "pw-b").await;
     assert_eq!(page.heading(), "2FA", "{}", page.body);
     let page = http.get(&format!("{}/", form.url)).await;
     assert_eq!(page.heading(), "2FA", "the page of the record: {}", page.body);
