@@ -105,11 +105,36 @@ impl Error {
         self.api_error().and_then(|error| error.request_id.as_deref())
     }
 
+    /// The request id when it reads as one ([`plain_request_id`]): what a log line or a
+    /// stored page may keep. A server may write anything where the id goes (a sentence that
+    /// echoes what it was sent), and a flow resumed in another process cannot take the
+    /// connect's password out of it.
+    pub fn plain_request_id(&self) -> Option<&str> {
+        self.request_id().and_then(plain_request_id)
+    }
+
     /// Whether the checkpoint may be solved again in the same intent: a wrong code, or a
     /// solve refused as malformed (a phone number in the wrong format…).
     pub fn is_retryable_by_user(&self) -> bool {
         matches!(self, Self::Api(e) if matches!(e.problem, Problem::WrongCode | Problem::InvalidRequest))
     }
+}
+
+/// `id` if it reads as a request id: 1 to 128 ASCII letters, digits and `-_.:/` (UUIDs, the
+/// API's `req_…` ids, an `instance` path), else `None`: a sentence, spaces or anything else
+/// a server wrote there is left out of what is kept.
+///
+/// ```
+/// use auth_core::plain_request_id;
+/// assert_eq!(plain_request_id("0e1f3a8a-4d2c-11ee"), Some("0e1f3a8a-4d2c-11ee"));
+/// assert_eq!(plain_request_id("login bob/hunter2 refused"), None);
+/// ```
+pub fn plain_request_id(id: &str) -> Option<&str> {
+    let plain = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'/'));
+    plain.then_some(id)
 }
 
 /// A misuse of the machine by its caller. Nothing was sent and the state is unchanged.

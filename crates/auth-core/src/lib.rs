@@ -95,7 +95,7 @@ pub use config::{AuthScheme, Config};
 pub use drive::{AsyncClock, AsyncTransport, Clock, Transport, drive, drive_async};
 pub use error::{
     ApiError, Detection, Error, ErrorType, Fault, IntentDestroyed, IntentExpired, MalformedAnswer, Problem,
-    TransportError, TransportErrorKind, UsageError,
+    TransportError, TransportErrorKind, UsageError, plain_request_id,
 };
 pub use flow::{Flow, UnsettledRequest};
 pub use idempotency::{IdempotencyKey, InvalidIdempotencyKey};

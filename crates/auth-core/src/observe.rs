@@ -78,7 +78,10 @@ impl Observer {
             Ok(answer) => tracing::debug!(
                 parent: &self.span,
                 status = answer.status,
-                request_id = answer.header("x-request-id").map(|id| flow.scrubbed(id)),
+                request_id = answer
+                    .header("x-request-id")
+                    .and_then(crate::plain_request_id)
+                    .map(|id| flow.scrubbed(id)),
                 "answered"
             ),
             Err(failure) => tracing::debug!(
@@ -96,7 +99,7 @@ impl Observer {
                 attempt = retry.attempt,
                 at_ms = retry.at.as_millis(),
                 fault = ?retry.cause.fault(),
-                request_id = retry.cause.request_id(),
+                request_id = retry.cause.plain_request_id(),
                 cause = %Summary(&retry.cause),
                 "retrying"
             ),
@@ -135,7 +138,7 @@ impl Observer {
             Output::Error(error) => tracing::warn!(
                 parent: &self.span,
                 fault = ?error.fault(),
-                request_id = error.request_id(),
+                request_id = error.plain_request_id(),
                 error = %Summary(error),
                 "failed"
             ),
@@ -145,7 +148,8 @@ impl Observer {
 }
 
 /// What an event says of an error: its kind, and an API answer's status and type, never the
-/// server's free text (a `title`, a `detail`, an excerpt, a type of its own making). The
+/// server's free text (a `title`, a `detail`, an excerpt, a type of its own making; the
+/// events show a request id only when it reads as one, [`crate::plain_request_id`]). The
 /// flow scrubs that text of the secrets it holds, but a flow resumed in another process
 /// never held the connect's password: a server echoing it to a later request would reach
 /// the logs. The error itself, returned to the caller, keeps the text.

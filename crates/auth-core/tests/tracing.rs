@@ -179,10 +179,13 @@ fn a_resumed_flow_tells_no_free_text_of_the_server_to_a_subscriber() {
                 serde_json::json!({"status": 400, "type": "errors/invalid_parameters", "title": echo, "detail": echo, "instance": "req-echo"})
                     .to_string(),
             ),
+            // The echo in the request id too, in the body and the header.
             Answer::new(
                 500,
-                serde_json::json!({"status": 500, "type": "errors/authentication_intent_error", "detail": echo}).to_string(),
-            ),
+                serde_json::json!({"status": 500, "type": "errors/authentication_intent_error", "detail": echo, "instance": echo})
+                    .to_string(),
+            )
+            .with_header("x-request-id", &echo),
         ]
         .into_iter();
         let mut server = |_: &Request| -> Result<Answer, TransportError> {

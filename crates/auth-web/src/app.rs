@@ -1275,7 +1275,7 @@ fn log_error(action: &str, id: &SessionId, error: &Error) {
         action,
         fault = ?error.fault(),
         status = error.api_error().map(|e| e.status),
-        request_id = error.request_id(),
+        request_id = error.plain_request_id(),
         "the API refused or failed"
     );
 }
@@ -1356,8 +1356,8 @@ fn ended_message(error: &Error) -> &'static str {
 
 /// What the page says of an error of an action on a resumed intent (a code, the approval in
 /// the app, another way, a resend): the form's own words for the error's [`Problem`], the
-/// HTTP status, the error's type if the core knows it, and the request id; never the
-/// server's `title`, `detail` or a type of its own making.
+/// HTTP status, the error's type if the core knows it, and the request id if it reads as one;
+/// never the server's `title`, `detail`, a type of its own making or a sentence in the id.
 ///
 /// Every request resumes the intent from its snapshot, which holds no password: the core of
 /// a solve never saw the connect's password, so it cannot take out of the answer a password
@@ -1385,7 +1385,7 @@ fn resumed_notice(error: &Error) -> Notice {
     };
     Notice::Error {
         message,
-        request_id: error.request_id().map(str::to_owned),
+        request_id: error.plain_request_id().map(str::to_owned),
     }
 }
 
