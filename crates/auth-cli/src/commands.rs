@@ -257,6 +257,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
                 args.reconnect.as_deref(),
                 false,
                 client.now(),
+                client.config().intent_ttl(),
             )?;
             if again.is_some() {
                 say(
@@ -311,6 +312,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
             args.reconnect.as_deref(),
             true,
             client.now(),
+            client.config().intent_ttl(),
         )?;
         connection = send(fresh);
     }

@@ -57,6 +57,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use auth_core::{IdempotencyKey, Intent, Snapshot, UnixMillis};
 use auth_ureq::new_idempotency_key;
@@ -470,8 +471,9 @@ impl StateFile {
     /// `connect --detach`, under its lock, before the password leaves: the key of the
     /// connect, saved in the file (beside what it held, if anything) before it is sent.
     /// The key of the unanswered connect an earlier run left there when this is the same
-    /// call (same API, user, provider and reconnected account), so the server answers what
-    /// it answered then; a new one otherwise, or when `fresh`, first sent `now`. With the key,
+    /// call (same API, user, provider and reconnected account) and was first sent less than
+    /// `intent_ttl` ago, so the server answers what it answered then; a new one otherwise,
+    /// or when `fresh`, first sent `now`. With the key,
     /// when it is the earlier one, the time it was first sent (`now` if the file does not
     /// say). Nothing is sent when this fails.
     pub(crate) fn begin_connect(
@@ -481,11 +483,19 @@ impl StateFile {
         reconnect: Option<&str>,
         fresh: bool,
         now: UnixMillis,
+        intent_ttl: Duration,
     ) -> Result<(IdempotencyKey, Option<UnixMillis>), Failure> {
-        let earlier = self
-            .found_connect
-            .take()
-            .filter(|found| !fresh && found.provider == provider && found.reconnect.as_deref() == reconnect);
+        // An earlier connect first sent an intent's life ago or more is forgotten: any
+        // intent it started has ended, and one the server never got must not be counted
+        // from then.
+        let earlier = self.found_connect.take().filter(|found| {
+            !fresh
+                && found.provider == provider
+                && found.reconnect.as_deref() == reconnect
+                && found
+                    .first_sent_at
+                    .is_none_or(|at| now < at.saturating_add(intent_ttl))
+        });
         let first_sent_at = match &earlier {
             Some(found) => found.first_sent_at,
             None => Some(now),
@@ -1175,6 +1185,9 @@ mod tests {
     use super::*;
     use auth_core::{Answer, Command, Config, Credentials, Flow, IdempotencyKey, Input, Phase, UnixMillis};
 
+    /// The intent's life the tests' connects are kept for.
+    const TTL: Duration = Duration::from_secs(300);
+
     fn pending_snapshot() -> Snapshot {
         let mut flow = Flow::new(Config::new("the-api-key"));
         let now = UnixMillis::from_millis(1_000);
@@ -1312,14 +1325,17 @@ mod tests {
         // Another user's connect gets a key of its own.
         let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "dave").unwrap();
         let now = UnixMillis::from_millis(5_000);
-        let (other, again) = file.begin_connect(&lock, "MESSENGER", None, false, now).unwrap();
+        let (other, again) = file
+            .begin_connect(&lock, "MESSENGER", None, false, now, TTL)
+            .unwrap();
         assert!(again.is_none() && other != key);
         drop((file, lock));
 
         fs::write(&path, old.to_string()).unwrap();
         let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "carol").unwrap();
         assert_eq!(
-            file.begin_connect(&lock, "MESSENGER", None, false, now).unwrap(),
+            file.begin_connect(&lock, "MESSENGER", None, false, now, TTL)
+                .unwrap(),
             (key, Some(now)),
             "an earlier build's connect: sent again from now"
         );
@@ -1327,6 +1343,36 @@ mod tests {
         let saved = load(&path).unwrap().saved;
         assert_eq!(saved.connect.unwrap().username.as_deref(), Some("carol"));
         assert!(saved.snapshot.is_some(), "the intent is kept beside it");
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_kept_connect_first_sent_an_intents_life_ago_gets_a_new_key() {
+        let dir = scratch_dir("stale-connect");
+        let path = dir.join("state.json");
+        let key = IdempotencyKey::from_random_bytes([9; 16]);
+        let first = UnixMillis::from_millis(1_000);
+        let kept = serde_json::json!({
+            "format": FORMAT,
+            "version": VERSION,
+            "revision": 1,
+            "base_url": "http://127.0.0.1:1/v1",
+            "username": "carol",
+            "connect": {"key": key, "provider": "MESSENGER", "username": "carol", "first_sent_at": first},
+        });
+        for (now, kept_then) in [(299_999, true), (301_000, false)] {
+            fs::write(&path, kept.to_string()).unwrap();
+            let now = first.saturating_add(Duration::from_millis(now));
+            let (mut file, lock) = StateFile::for_connect(&path, "http://127.0.0.1:1/v1", "carol").unwrap();
+            let (sent, again) = file
+                .begin_connect(&lock, "MESSENGER", None, false, now, TTL)
+                .unwrap();
+            assert_eq!(sent == key, kept_then, "at {now:?}");
+            assert_eq!(again, kept_then.then_some(first));
+            drop((file, lock));
+            let saved = load(&path).unwrap().saved.connect.unwrap();
+            assert_eq!(saved.first_sent_at, Some(if kept_then { first } else { now }));
+        }
         let _ = fs::remove_dir_all(&dir);
     }
 

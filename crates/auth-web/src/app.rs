@@ -533,7 +533,7 @@ async fn connect(State(app): Shared, original: OriginalUri, request: Request) ->
     let (id, revision, record) = match existing {
         Some((id, versioned)) => {
             let mut record = versioned.record;
-            let keyed = match key_for(&record, Action::Connect, now) {
+            let keyed = match key_for(&app, &record, Action::Connect, now) {
                 Ok(keyed) => keyed,
                 Err(error) => {
                     return visit.unavailable(&app, &error.to_string());
@@ -630,11 +630,17 @@ async fn run_detached(app: &Arc<App>, id: SessionId, held: Held, work: Work) -> 
 /// before if that answer was lost (its instance died, or no answer came), so that a server
 /// that acted on it answers the same again; else a new one, sent now. The one place this is chosen; [`send`] is where a kept key
 /// that meets other input is given up.
-fn key_for(record: &Record, action: Action, now: UnixMillis) -> Result<KeyedAction, Error> {
+fn key_for(app: &App, record: &Record, action: Action, now: UnixMillis) -> Result<KeyedAction, Error> {
+    // A connect first sent an intent's life ago or more is forgotten: any intent it started
+    // has ended, and one the server never got must not be counted from then.
+    let current = |kept: &KeyedAction| match (kept.action, kept.first_sent_at) {
+        (Action::Connect, Some(at)) => now < at.saturating_add(app.config.intent_ttl),
+        _ => true,
+    };
     let kept = record
         .lost
         .or(record.lease.as_ref().map(|lease| lease.action))
-        .filter(|kept| kept.action == action);
+        .filter(|kept| kept.action == action && current(kept));
     match kept {
         Some(kept) => Ok(kept),
         None => new_keyed(action, now),
@@ -1025,7 +1031,7 @@ async fn act(app: Arc<App>, original: OriginalUri, request: Request, ask: Ask) -
         }
     };
     let action = ask.action();
-    let keyed = match key_for(&versioned.record, action, now) {
+    let keyed = match key_for(&app, &versioned.record, action, now) {
         Ok(keyed) => keyed,
         Err(error) => {
             return visit.unavailable(&app, &error.to_string());

@@ -835,6 +835,48 @@ async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline
     assert_eq!(keys[keys.len() - 2..], [key.as_str(), key.as_str()], "{keys:?}");
 }
 
+/// A connect kept from an intent's life ago (the server may never have got it) is forgotten:
+/// typed again, it goes under a new key and its intent counts from now, instead of ending at
+/// once against a deadline long past.
+#[tokio::test]
+async fn a_connect_kept_from_an_intents_life_ago_goes_under_a_new_key() {
+    let sim = simulator();
+    let form = InProcessForm::start(&sim).await;
+    let http = opened(&form).await;
+    let page = connect_as(&http, &form, "bob", "wrong").await;
+    assert_eq!(page.heading(), "Connect your Messenger account");
+    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let key = auth_core::IdempotencyKey::from_random_bytes([11; 16]);
+    let now = form.clock.now();
+    let versioned = form.store.load(&id, now).await.unwrap().unwrap();
+    let mut record = versioned.record.clone();
+    record.lost = Some(auth_web::KeyedAction {
+        action: auth_web::Action::Connect,
+        key,
+        first_sent_at: Some(auth_core::UnixMillis::from_millis(now.as_millis() - 301_000)),
+    });
+    assert!(
+        form.store
+            .replace(&id, versioned.revision, &record)
+            .await
+            .unwrap()
+    );
+    let page = connect_as(&http, &form, "bob", "pw-b").await;
+    assert_eq!(page.heading(), "2FA", "{}", page.body);
+    let last = sim
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/accounts"))
+        .unwrap();
+    assert_ne!(last.header("idempotency-key"), Some(key.as_str()), "a new key");
+    let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
+    let auth_web::Stage::Pending { snapshot } = &versioned.record.stage else {
+        panic!("pending")
+    };
+    assert!(snapshot.intent().unwrap().started_at >= now, "counted from now");
+}
+
 /// An API that answers the connect with a 2FA checkpoint, and every later request with a
 /// refusal whose words echo `echoed`, as a careless API may echo the connect's password: the
 /// solve a `400` of a known type, the resend a `401` of a type of its own making.
