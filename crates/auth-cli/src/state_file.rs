@@ -552,10 +552,13 @@ impl StateFile {
     /// this fails, and the file is as it was.
     ///
     /// Another action than the one the file holds as sent is refused, unless that one was a
-    /// resend: a code, an approval or a request for another way may have moved the intent on
-    /// (a 2FA code accepted, the intent at its OTP), and only the same request under the same
-    /// key gets that answer again; a new key for it would be judged against the intent as it
-    /// is now. A resend moves nothing on: its record may be dropped.
+    /// resend or an approval in the app: a code or a request for another way may have moved
+    /// the intent on (a 2FA code accepted, the intent at its OTP), and only the same request
+    /// under the same key gets that answer again; a new key for it would be judged against
+    /// the intent as it is now. A resend moves nothing on, and an approval the user gave up
+    /// waiting for (to type a code instead) either never came or connected the account,
+    /// which the next answer shows (the intent ended: `solve` then asks the account's
+    /// status): their records may be dropped.
     pub(crate) fn begin_request(
         &mut self,
         lock: &Lock,
@@ -565,7 +568,7 @@ impl StateFile {
     ) -> Result<(IdempotencyKey, bool), Failure> {
         if let Some(sent) = self.sent
             && sent.action != action
-            && sent.action != SentAction::Resend
+            && !matches!(sent.action, SentAction::Resend | SentAction::InAppValidation)
         {
             return Err(Failure::state_file(format!(
                 "the answer to the {} sent last for the intent in {} was lost, and the server may \
@@ -1377,7 +1380,7 @@ mod tests {
     }
 
     #[test]
-    fn another_action_than_an_unanswered_one_is_refused_unless_that_one_was_a_resend() {
+    fn another_action_than_an_unanswered_one_is_refused_unless_that_one_was_a_resend_or_an_approval() {
         use SentAction::{Code, InAppValidation, Resend, TryAnotherWay};
         let dir = scratch_dir("actions");
         let path = dir.join("state.json");
@@ -1401,11 +1404,11 @@ mod tests {
                 let result = second.begin_request(&lock, pending_snapshot(), next, false);
                 if kept == next {
                     assert_eq!(result.unwrap(), (key, true), "{kept:?}: the kept key");
-                } else if kept == Resend {
+                } else if matches!(kept, Resend | InAppValidation) {
                     let (fresh, again) = result.unwrap();
                     assert!(
                         fresh != key && !again,
-                        "{next:?} after a resend: a key of its own"
+                        "{next:?} after {kept:?}: a key of its own"
                     );
                 } else {
                     let failure = result.unwrap_err();
