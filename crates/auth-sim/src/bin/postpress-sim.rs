@@ -116,6 +116,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The signals are listened for before the first line says the simulator is up: a
+    // caller may send one as soon as it reads that line.
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build();
+    let signals = runtime.and_then(|runtime| {
+        runtime
+            .block_on(async { Signals::listen() })
+            .map(|signals| (runtime, signals))
+    });
+    let (runtime, signals) = match signals {
+        Ok(listening) => listening,
+        Err(e) => {
+            eprintln!("postpress-sim: cannot wait for signals: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "listening on {}", sim.origin());
     let _ = stdout.flush();
@@ -125,36 +140,49 @@ fn main() -> ExitCode {
         sim.base_url(),
         sim.unipile_base_url()
     );
-
-    let waited = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map(|runtime| runtime.block_on(wait_for_signal()));
-    if let Err(e) = waited {
-        eprintln!("postpress-sim: cannot wait for signals: {e}");
-        return ExitCode::FAILURE;
-    }
+    runtime.block_on(signals.first());
     drop(sim);
     ExitCode::SUCCESS
 }
 
+/// Ctrl-C and SIGTERM, listened for from the moment this is made.
 #[cfg(unix)]
-async fn wait_for_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+struct Signals {
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+#[cfg(unix)]
+impl Signals {
+    /// Starts listening (inside a runtime).
+    fn listen() -> std::io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            interrupt: signal(SignalKind::interrupt())?,
+            terminate: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the first of them.
+    async fn first(mut self) {
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
         }
     }
 }
 
+/// Ctrl-C, listened for once waited on.
 #[cfg(not(unix))]
-async fn wait_for_signal() {
-    let _ = tokio::signal::ctrl_c().await;
+struct Signals;
+
+#[cfg(not(unix))]
+impl Signals {
+    fn listen() -> std::io::Result<Self> {
+        Ok(Self)
+    }
+
+    async fn first(self) {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
