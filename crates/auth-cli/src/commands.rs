@@ -247,18 +247,23 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
     // The lock before the password leaves, the path checked again under it, and the
     // connect's key saved before it is sent (the key of an unanswered earlier one, if this
     // is the same call again).
+    // The connect's key, saved before it leaves: the kept one of the same call unless
+    // `fresh`.
+    let begin_connect = |file: &mut StateFile, lock: &Lock, fresh: bool| {
+        file.begin_connect(
+            lock,
+            args.provider.as_str(),
+            args.reconnect.as_deref(),
+            fresh,
+            client.now(),
+            client.config().intent_ttl(),
+        )
+    };
     let (mut store, key, again) = match &args.state_file {
         Some(path) => {
             let (mut file, lock) =
                 StateFile::for_connect(path, &client.base_url().to_string(), &args.username)?;
-            let (key, again) = file.begin_connect(
-                &lock,
-                args.provider.as_str(),
-                args.reconnect.as_deref(),
-                false,
-                client.now(),
-                client.config().intent_ttl(),
-            )?;
+            let (key, again) = begin_connect(&mut file, &lock, false)?;
             if again.is_some() {
                 say(
                     "Sending the connect again with the Idempotency-Key of the unanswered one saved in the state file…",
@@ -306,14 +311,7 @@ fn connect(cli: &Cli, args: &ConnectArgs) -> Result<Outcome, Outcome> {
         && again.is_some()
     {
         say("That key went with other input: sending the connect under a new one…");
-        let (fresh, _) = file.begin_connect(
-            lock,
-            args.provider.as_str(),
-            args.reconnect.as_deref(),
-            true,
-            client.now(),
-            client.config().intent_ttl(),
-        )?;
+        let (fresh, _) = begin_connect(file, lock, true)?;
         connection = send(fresh);
     }
     match connection {

@@ -83,6 +83,26 @@ async fn at_the_code_page(form: &InProcessForm, username: &str, password: &str) 
     http
 }
 
+/// The session id of the record `http`'s cookie names.
+fn session_of(http: &Http) -> auth_web::SessionId {
+    auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap()
+}
+
+/// Marks `action` of the record `id` as sent with `key`, first at `first_sent_at`, and its
+/// answer lost (as an instance that died before saving it leaves the record), with `notice`.
+async fn lose(
+    form: &InProcessForm,
+    id: &auth_web::SessionId,
+    lost: auth_web::KeyedAction,
+    notice: Option<Notice>,
+) {
+    let versioned = form.store.load(id, form.clock.now()).await.unwrap().unwrap();
+    let mut record = versioned.record.clone();
+    record.lost = Some(lost);
+    record.notice = notice;
+    assert!(form.store.replace(id, versioned.revision, &record).await.unwrap());
+}
+
 /// Posts the start page's form with `username` and `password`, and follows to the page it
 /// leads to.
 async fn connect_as(http: &Http, form: &InProcessForm, username: &str, password: &str) -> support::Page {
@@ -722,7 +742,7 @@ async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
     let http = at_the_code_page(&form, "bob", "pw-b").await;
     // An instance sent a wrong code with key K and died before it could save the answer;
     // another took its lease over and kept K for the same action ("type it again").
-    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let id = session_of(&http);
     let versioned = form.store.load(&id, form.clock.now()).await.unwrap().unwrap();
     let auth_web::Stage::Pending { snapshot } = &versioned.record.stage else {
         panic!("pending")
@@ -738,19 +758,12 @@ async fn a_kept_key_meeting_a_corrected_code_is_sent_again_under_a_fresh_key() {
         .solve_with_key(auth_core::Solution::code("000000"), key)
         .await;
     assert!(wrong.is_err(), "the server kept K's answer: a wrong code");
-    let mut record = versioned.record.clone();
-    record.lost = Some(auth_web::KeyedAction {
+    let lost = auth_web::KeyedAction {
         action: auth_web::Action::SolveCode,
         key,
         first_sent_at: Some(form.clock.now()),
-    });
-    record.notice = Some(Notice::TypeAgain);
-    assert!(
-        form.store
-            .replace(&id, versioned.revision, &record)
-            .await
-            .unwrap()
-    );
+    };
+    lose(&form, &id, lost, Some(Notice::TypeAgain)).await;
 
     // The user types the right code: sent with K, the API answers 409 (K went with another
     // code), and the form sends it again under a fresh key instead of showing the 409.
@@ -780,7 +793,7 @@ async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline
     // A first try with a wrong password makes this browser's record.
     let page = connect_as(&http, &form, "bob", "wrong").await;
     assert_eq!(page.heading(), "Connect your Messenger account");
-    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let id = session_of(&http);
 
     // Another instance sent bob's connect with K at `first`, and died before saving it.
     let key = auth_core::IdempotencyKey::from_random_bytes([9; 16]);
@@ -795,20 +808,12 @@ async fn a_connect_sent_again_after_its_answer_was_lost_keeps_the_first_deadline
     else {
         panic!("bob has a checkpoint")
     };
-    let versioned = form.store.load(&id, first).await.unwrap().unwrap();
-    let mut record = versioned.record.clone();
-    record.lost = Some(auth_web::KeyedAction {
+    let lost = auth_web::KeyedAction {
         action: auth_web::Action::Connect,
         key,
         first_sent_at: Some(first),
-    });
-    record.notice = Some(Notice::TypeAgain);
-    assert!(
-        form.store
-            .replace(&id, versioned.revision, &record)
-            .await
-            .unwrap()
-    );
+    };
+    lose(&form, &id, lost, Some(Notice::TypeAgain)).await;
 
     form.clock.advance(&sim, Duration::from_secs(60));
     let page = connect_as(&http, &form, "bob", "pw-b").await;
@@ -845,22 +850,15 @@ async fn a_connect_kept_from_an_intents_life_ago_goes_under_a_new_key() {
     let http = opened(&form).await;
     let page = connect_as(&http, &form, "bob", "wrong").await;
     assert_eq!(page.heading(), "Connect your Messenger account");
-    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let id = session_of(&http);
     let key = auth_core::IdempotencyKey::from_random_bytes([11; 16]);
     let now = form.clock.now();
-    let versioned = form.store.load(&id, now).await.unwrap().unwrap();
-    let mut record = versioned.record.clone();
-    record.lost = Some(auth_web::KeyedAction {
+    let lost = auth_web::KeyedAction {
         action: auth_web::Action::Connect,
         key,
         first_sent_at: Some(auth_core::UnixMillis::from_millis(now.as_millis() - 301_000)),
-    });
-    assert!(
-        form.store
-            .replace(&id, versioned.revision, &record)
-            .await
-            .unwrap()
-    );
+    };
+    lose(&form, &id, lost, None).await;
     let page = connect_as(&http, &form, "bob", "pw-b").await;
     assert_eq!(page.heading(), "2FA", "{}", page.body);
     let last = sim
@@ -997,7 +995,7 @@ async fn an_intent_that_ended_with_the_apis_words_is_shown_in_the_forms_own() {
         r#"{{"status":403,"type":"errors/account_restricted","title":"Restricted","detail":"zoe/{password} is restricted"}}"#
     );
     resumed.handle(now, Input::Answer(Answer::new(403, refusal)));
-    let id = auth_web::SessionId::parse(&http.cookie(SESSION_COOKIE).unwrap()).unwrap();
+    let id = session_of(&http);
     let mut record = auth_web::Record::new(
         http.cookie(CSRF_COOKIE).unwrap(),
         None,
