@@ -47,10 +47,9 @@ impl Clock for HandClock {
     }
 }
 
-/// Runs a whole flow (a wrong password, a checkpoint, a 503 retried, a wrong code, the
-/// right one) through `drive`, with a server that echoes every secret, and returns what a
-/// subscriber received.
-fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) -> String {
+/// Runs `run` with a subscriber that captures everything (every level, every span event),
+/// and returns its result and what the subscriber wrote.
+fn captured_while<T>(run: impl FnOnce() -> T) -> (T, String) {
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -58,7 +57,26 @@ fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) 
         .with_writer(move || writer.clone())
         .with_span_events(tracing_subscriber::fmt::format::FmtSpan::FULL)
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let result = tracing::subscriber::with_default(subscriber, run);
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    (result, text)
+}
+
+/// A server that gives `answers` in turn, then no answer at all.
+fn scripted(answers: Vec<Answer>) -> impl FnMut(&Request) -> Result<Answer, TransportError> {
+    let mut answers = answers.into_iter();
+    move |_: &Request| {
+        answers
+            .next()
+            .ok_or_else(|| TransportError::new(TransportErrorKind::Io, "no more"))
+    }
+}
+
+/// Runs a whole flow (a wrong password, a checkpoint, a 503 retried, a wrong code, the
+/// right one) through `drive`, with a server that echoes every secret, and returns what a
+/// subscriber received.
+fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) -> String {
+    let ((), text) = captured_while(|| {
         // The server echoes every secret it has been sent so far.
         let echo = |status: u16, kind: &str, code: &str| {
             let body = serde_json::json!({"status": status, "type": kind, "title": format!("{password} {code} {api_key} {proxy_password}"), "instance": "req-echo"});
@@ -68,19 +86,13 @@ fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) 
                 format!("req-echo {password} {code} {api_key} {proxy_password}"),
             )
         };
-        let mut answers = vec![
+        let mut server = scripted(vec![
             echo(401, "errors/invalid_credentials", ""),
             two_factor("acc-42").with_header("x-request-id", "req-202"),
             echo(503, "errors/unavailable", code),
             echo(401, "errors/invalid_checkpoint_solution", code),
             created("acc-42"),
-        ]
-        .into_iter();
-        let mut server = |_: &Request| -> Result<Answer, TransportError> {
-            answers
-                .next()
-                .ok_or_else(|| TransportError::new(TransportErrorKind::Io, "no more"))
-        };
+        ]);
         let clock = HandClock(Cell::new(1_000));
         let config = Config::new(api_key).with_retry_policy(RetryPolicy::default().with_max_attempts(2));
         let credentials = Credentials::messenger("bob", password)
@@ -115,7 +127,7 @@ fn traced_flow(api_key: &str, password: &str, proxy_password: &str, code: &str) 
             key(4),
         );
     });
-    String::from_utf8(captured.0.lock().unwrap().clone()).unwrap()
+    text
 }
 
 #[test]
@@ -163,16 +175,10 @@ proptest! {
 fn a_resumed_flow_tells_no_free_text_of_the_server_to_a_subscriber() {
     let (harness, _) = pending(0);
     let snapshot = harness.flow.snapshot();
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
     let echo = format!("login bob/{PASSWORD} refused");
-    let returned = tracing::subscriber::with_default(subscriber, || {
+    let (returned, text) = captured_while(|| {
         let mut flow = Flow::resume(config(), snapshot);
-        let mut answers = vec![
+        let mut server = scripted(vec![
             // A validation error (the intent lives on), then one that destroys the intent.
             Answer::new(
                 400,
@@ -186,13 +192,7 @@ fn a_resumed_flow_tells_no_free_text_of_the_server_to_a_subscriber() {
                     .to_string(),
             )
             .with_header("x-request-id", &echo),
-        ]
-        .into_iter();
-        let mut server = |_: &Request| -> Result<Answer, TransportError> {
-            answers
-                .next()
-                .ok_or_else(|| TransportError::new(TransportErrorKind::Io, "no more"))
-        };
+        ]);
         let clock = HandClock(Cell::new(1_000));
         let first = drive(
             &mut flow,
@@ -214,7 +214,6 @@ fn a_resumed_flow_tells_no_free_text_of_the_server_to_a_subscriber() {
         returned.contains(PASSWORD),
         "the caller's error keeps the text: {returned}"
     );
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     for expected in [
         "the API answered 400 errors/invalid_parameters",
         "request_id=\"req-echo\"",
