@@ -28,12 +28,20 @@ fn solve_in_background(sim: &Simulator, style: Style, id: &str, code: &str) -> m
     rx
 }
 
+/// Sends an `in_app_validation` solve for `id` from another thread and waits until the
+/// simulator holds it (one more held request than before); its answer comes on the receiver.
+fn held_approval(sim: &Simulator, style: Style, id: &str) -> mpsc::Receiver<Answer> {
+    let before = sim.held_requests();
+    let answer = solve_in_background(sim, style, id, "in_app_validation");
+    wait_until("the solve to be held", || sim.held_requests() == before + 1);
+    answer
+}
+
 #[test]
 fn in_app_validation_is_held_until_approved_then_answers_201() {
     in_both_styles(demo_sim, |sim, client| {
         let id = client.connect("carol", "pw-c").account_id();
-        let answer = solve_in_background(sim, client.style, &id, "in_app_validation");
-        wait_until("the solve to be held", || sim.held_requests() == 1);
+        let answer = held_approval(sim, client.style, &id);
         sim.advance(Duration::from_millis(1499));
         assert!(
             answer.recv_timeout(Duration::from_millis(200)).is_err(),
@@ -59,8 +67,7 @@ fn in_app_hold_answers_408_when_the_intent_ends_then_400() {
         |sim, client| {
             let id = client.connect("slow", "pw").account_id();
             sim.advance(Duration::from_secs(100));
-            let answer = solve_in_background(sim, client.style, &id, "in_app_validation");
-            wait_until("the solve to be held", || sim.held_requests() == 1);
+            let answer = held_approval(sim, client.style, &id);
             sim.advance(Duration::from_secs(199));
             assert!(answer.recv_timeout(Duration::from_millis(150)).is_err());
             sim.advance(Duration::from_secs(1));
@@ -81,8 +88,7 @@ fn in_app_hold_answers_408_when_the_intent_ends_then_400() {
 fn an_approval_due_before_the_deadline_connects_even_when_one_advance_jumps_past_the_deadline() {
     in_both_styles(demo_sim, |sim, client| {
         let id = client.connect("carol", "pw-c").account_id();
-        let held = solve_in_background(sim, client.style, &id, "in_app_validation");
-        wait_until("the solve to be held", || sim.held_requests() == 1);
+        let held = held_approval(sim, client.style, &id);
         sim.advance(Duration::from_secs(301));
         let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(answer.status, 201, "{}", answer.text);
@@ -97,8 +103,7 @@ fn an_approval_due_before_the_deadline_connects_even_when_one_advance_jumps_past
 fn an_approval_due_before_the_deadline_connects_even_when_one_advance_jumps_past_the_forget_time() {
     in_both_styles(demo_sim, |sim, client| {
         let id = client.connect("carol", "pw-c").account_id();
-        let held = solve_in_background(sim, client.style, &id, "in_app_validation");
-        wait_until("the solve to be held", || sim.held_requests() == 1);
+        let held = held_approval(sim, client.style, &id);
         sim.advance(Duration::from_secs(1000));
         let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
         assert_eq!(answer.status, 201, "{}", answer.text);
@@ -116,8 +121,7 @@ fn an_approval_due_after_the_deadline_answers_408_even_when_one_advance_jumps_pa
         || sim_with(fixture.clone()),
         |sim, client| {
             let id = client.connect("slow", "pw").account_id();
-            let held = solve_in_background(sim, client.style, &id, "in_app_validation");
-            wait_until("the solve to be held", || sim.held_requests() == 1);
+            let held = held_approval(sim, client.style, &id);
             sim.advance(Duration::from_secs(5000));
             let answer = held.recv_timeout(Duration::from_secs(10)).unwrap();
             answer.assert_error(408, "errors/request_timeout");
@@ -154,11 +158,9 @@ fn held_requests_do_not_block_other_requests() {
 fn a_second_in_app_solve_waits_for_the_same_approval() {
     in_both_styles(demo_sim, |sim, client| {
         let id = client.connect("carol", "pw-c").account_id();
-        let first = solve_in_background(sim, client.style, &id, "in_app_validation");
-        wait_until("the first solve to be held", || sim.held_requests() == 1);
+        let first = held_approval(sim, client.style, &id);
         sim.advance(Duration::from_millis(1000));
-        let second = solve_in_background(sim, client.style, &id, "in_app_validation");
-        wait_until("the second solve to be held", || sim.held_requests() == 2);
+        let second = held_approval(sim, client.style, &id);
         // The approval comes 1500 ms after the first in-app solve, for both.
         sim.advance(Duration::from_millis(500));
         let a = first.recv_timeout(Duration::from_secs(5)).unwrap();
