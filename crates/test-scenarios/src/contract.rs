@@ -23,6 +23,16 @@ fn erin_whose_solve_meets(fault: SimFault) -> Fixture {
     Fixture::new().account(Account::new("erin", "pw-secret").checkpoint(checkpoint))
 }
 
+/// erin's pending intent on a simulator of `fixture`, after her right code was answered
+/// with an error (the fixture's fault): the simulator, the intent and that error.
+fn erin_solves<D: Driver>(fixture: &Fixture, style: Style) -> (auth_sim::Simulator, D::Intent, Error) {
+    let sim = start_sim(fixture.clone());
+    let client = client::<D>(&sim, style);
+    let mut intent = pending::<D>(&client, "erin", "pw-secret");
+    let error = expect_err(intent.solve_code_checkpoint("123456"));
+    (sim, intent, error)
+}
+
 fn connected_id<I: std::fmt::Debug>(connection: Connection<I>) -> String {
     match connection {
         Connection::Connected { account_id } => account_id.as_str().to_owned(),
@@ -426,10 +436,7 @@ pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
             .force_type("errors/authentication_intent_error"),
     );
     for style in Style::ALL {
-        let sim = start_sim(fixture.clone());
-        let client = client::<D>(&sim, style);
-        let mut intent = pending::<D>(&client, "erin", "pw-secret");
-        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let (sim, mut intent, error) = erin_solves::<D>(&fixture, style);
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
         };
@@ -452,10 +459,7 @@ pub fn a_400_after_the_intent_ended_is_destroyed<D: Driver>() {
 pub fn solve_500_authentication_intent_error_destroys_the_intent<D: Driver>() {
     let fixture = erin_whose_solve_meets(SimFault::new().force_status(500).times(1));
     for style in Style::ALL {
-        let sim = start_sim(fixture.clone());
-        let client = client::<D>(&sim, style);
-        let mut intent = pending::<D>(&client, "erin", "pw-secret");
-        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let (sim, mut intent, error) = erin_solves::<D>(&fixture, style);
         let Error::IntentDestroyed(destroyed) = &error else {
             panic!("expected destroyed, got {error:?}");
         };
@@ -477,10 +481,7 @@ pub fn a_400_malformed_request_is_an_api_error_that_leaves_the_intent_alive<D: D
             .times(1),
     );
     for style in Style::ALL {
-        let sim = start_sim(fixture.clone());
-        let client = client::<D>(&sim, style);
-        let mut intent = pending::<D>(&client, "erin", "pw-secret");
-        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let (_sim, mut intent, error) = erin_solves::<D>(&fixture, style);
         let api = error.api_error().unwrap();
         assert_eq!(
             (api.status, api.kind.clone()),
@@ -505,10 +506,7 @@ pub fn solve_403_account_restricted_refuses_the_account_and_nothing_more_is_sent
             .force_type("errors/account_restricted"),
     );
     for style in Style::ALL {
-        let sim = start_sim(fixture.clone());
-        let client = client::<D>(&sim, style);
-        let mut intent = pending::<D>(&client, "erin", "pw-secret");
-        let error = expect_err(intent.solve_code_checkpoint("123456"));
+        let (sim, mut intent, error) = erin_solves::<D>(&fixture, style);
         let api = error.api_error().unwrap();
         assert_eq!(
             (api.status, api.kind.clone(), api.problem),
